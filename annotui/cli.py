@@ -1,0 +1,114 @@
+"""Command-line parsing. Handlers live beside the code they drive and are imported lazily, so
+`annotui check` never pays for paramiko or textual; only `run` (without --plain), `demo` and
+`review` import the Textual screens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from annotui import __version__
+
+HANDLERS = {
+    "check": "annotui.checklist.commands:check",
+    "schema": "annotui.checklist.commands:schema",
+    "run": "annotui.engine.commands:run",
+    "audit": "annotui.audit.commands:main",
+    "sandbox": "annotui.sandbox:main",
+    "status": "annotui.status.commands:status",
+    "demo": "screens.launch:demo",
+    "review": "screens.launch:review",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="set a var (repeatable)"
+    )
+    p.add_argument(
+        "--vars-file",
+        metavar="PATH",
+        help="TOML file of var values (e.g. the one `annotui sandbox` writes)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="annotui", description="A terminal cockpit for guided, audited deployments.")
+    p.add_argument("--version", action="version", version=f"annotui {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    c = sub.add_parser("check", help="validate checklists (FILE:LINE:COL: message; exit 2)")
+    c.add_argument("files", nargs="+", metavar="FILE", help="a path or a bundled checklist name")
+
+    sub.add_parser("schema", help="print the JSON Schema of the checklist format")
+
+    r = sub.add_parser("run", help="run a checklist (the cockpit, or --plain)")
+    r.add_argument("file", metavar="FILE", help="a path or a bundled checklist name")
+    add_run_options(r)
+    r.add_argument(
+        "--rehearse",
+        action="store_true",
+        help="dry run: read-only steps run, changes are simulated",
+    )
+    r.add_argument("--audit", metavar="PATH", help="audit log path (default: state directory)")
+    r.add_argument("--resume", action="store_true", help="continue the run recorded in --audit")
+    r.add_argument("--plain", action="store_true", help="line mode: no TUI, works without a TTY")
+    r.add_argument("--yes", action="store_true", help="answer ordinary confirmations with yes")
+    r.add_argument(
+        "--allow-changed-checklist",
+        action="store_true",
+        help="resume even though the checklist changed since the run began",
+    )
+
+    a = sub.add_parser("audit", help="verify, show or report an audit log")
+    asub = a.add_subparsers(dest="audit_command", required=True, parser_class=Parser)
+    v = asub.add_parser("verify", help="exit 0 intact; exit 1 naming the first bad line")
+    v.add_argument("path", metavar="PATH")
+    s = asub.add_parser("show", help="human-readable timeline")
+    s.add_argument("path", metavar="PATH")
+    s.add_argument("--step", metavar="ID", help="only this step (id or stage/step key)")
+    rep = asub.add_parser("report", help="a report for the release issue")
+    rep.add_argument("path", metavar="PATH")
+    rep.add_argument("--format", choices=["markdown", "html"], default="markdown")
+    rep.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+    sb = sub.add_parser("sandbox", help="build (or --stop) a local rehearsal world")
+    sb.add_argument("dir", nargs="?", metavar="DIR", help="where (default: ./annotui-sandbox)")
+    sb.add_argument("--stop", action="store_true", help="stop the sandbox's supervisord")
+
+    sub.add_parser("demo", help="sandbox + the cockpit on anno-release against it")
+
+    st = sub.add_parser("status", help="probes, supervisor processes and hosts")
+    st.add_argument("file", metavar="FILE")
+    add_run_options(st)
+    st.add_argument("--watch", action="store_true", help="refresh until Ctrl+C")
+
+    rv = sub.add_parser("review", help="open the audit viewer (read-only)")
+    rv.add_argument("path", metavar="PATH")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module, func = HANDLERS[args.command].split(":")
+    handler = getattr(importlib.import_module(module), func)
+    try:
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        print("annotui: interrupted", file=sys.stderr)
+        return 3
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""What a step runner gets: the planned step, the event sink and the run's shared resources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from annotui.engine.events import Event
+from annotui.engine.operator import Operator
+from annotui.engine.plan import PlannedStep
+from annotui.transport.pool import TransportPool
+
+if TYPE_CHECKING:
+    from annotui.checklist.models import Probe
+    from annotui.status.supervisor import SupervisorPool
+
+
+@dataclass(slots=True)
+class StepContext:
+    planned: PlannedStep
+    emit: Callable[[Event], None]
+    """Send an event to every consumer (audit log first). Values must already be redacted."""
+    redact: Callable[[str], str]
+    """Replace every secret value in a string with '***'."""
+    transports: TransportPool
+    supervisors: SupervisorPool
+    probes: Mapping[str, Probe]
+    """Probe definitions with `run`/`cwd` already rendered (shell-quoted)."""
+    operator: Operator
+    rehearse: bool

@@ -1,0 +1,251 @@
+"""Typed engine events: the one stream that the audit writer, plain mode and the TUI consume.
+
+Every event is a frozen dataclass with a dotted ``event`` name. ``to_fields()`` gives the JSON
+fields written to the audit log (the writer adds seq, ts, prev and hash). Values are already
+redacted when an event is built: no consumer ever sees a secret.
+
+Step keys: ``stage_key`` is the expanded stage id (``deploy[staging]`` for a ``for_each`` stage,
+else the stage id) and ``step_key`` is ``"<stage_key>/<step id>"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Mode = Literal["live", "rehearsal"]
+Outcome = Literal["ok", "failed", "would-run", "cancelled", "timeout", "unknown", "done"]
+"""Step outcomes. would-run: simulated in rehearsal. done: marked done by the operator on resume."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    event: ClassVar[str] = "event"
+
+    def to_fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted(Event):
+    """The session header (first record of an audit log)."""
+
+    event: ClassVar[str] = "session.start"
+    checklist_path: str
+    checklist_sha256: str
+    checklist_id: str
+    checklist_title: str
+    checklist_version: str
+    operator: str
+    ssh_connection: str | None
+    host: str
+    annotui_version: str
+    mode: Mode
+    argv: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResumed(Event):
+    event: ClassVar[str] = "session.resume"
+    operator: str
+    ssh_connection: str | None
+    host: str
+    mode: Mode
+    torn_tail: str | None = None
+    """The torn last line found on resume (kept verbatim, never dropped), else None."""
+    checklist_changed: bool = False
+    checklist_sha256: str = ""
+    unknown_steps: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class VarSet(Event):
+    event: ClassVar[str] = "var.set"
+    name: str
+    value: str
+    """'***' for secrets."""
+    source: Literal["cli", "file", "env", "default", "prompt", "resume"]
+    secret: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StageStarted(Event):
+    event: ClassVar[str] = "stage.start"
+    stage_key: str
+    title: str
+    index: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class StageFinished(Event):
+    event: ClassVar[str] = "stage.end"
+    stage_key: str
+    outcome: Literal["ok", "failed", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class StepShown(Event):
+    """A step is presented: exactly what will run, where."""
+
+    event: ClassVar[str] = "step.shown"
+    step_key: str
+    stage_key: str
+    step_id: str
+    kind: str
+    title: str
+    host: str | None
+    cwd: str | None
+    command: str | None
+    changes: bool
+    critical: bool
+    confirm: str
+    confirm_word: str | None
+    simulated: bool
+    """True when rehearsal will simulate this step instead of running it."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepConfirmed(Event):
+    event: ClassVar[str] = "step.confirmed"
+    step_key: str
+    operator: str
+    word: str | None = None
+    auto: bool = False
+    """True when --yes answered."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepStarted(Event):
+    event: ClassVar[str] = "step.started"
+    step_key: str
+    simulated: bool = False
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutput(Event):
+    """A chunk of output lines of one stream, in arrival order."""
+
+    event: ClassVar[str] = "step.output"
+    step_key: str
+    stream: Literal["stdout", "stderr"]
+    lines: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StepFinished(Event):
+    event: ClassVar[str] = "step.finished"
+    step_key: str
+    outcome: Outcome
+    exit_code: int | None = None
+    duration: float = 0.0
+    expectation: str | None = None
+    """'expected ..., got ...' when an expectation failed; a summary when it held."""
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepSkipped(Event):
+    event: ClassVar[str] = "step.skipped"
+    step_key: str
+    reason: str
+    operator: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRecorded(Event):
+    event: ClassVar[str] = "step.evidence"
+    step_key: str
+    prompt: str
+    text: str
+    operator: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeUnknown(Event):
+    """On resume: a step started and never finished. The operator must decide."""
+
+    event: ClassVar[str] = "step.unknown"
+    step_key: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorState(Event):
+    event: ClassVar[str] = "supervisor.state"
+    step_key: str
+    supervisor: str
+    when: Literal["before", "after"]
+    processes: dict[str, str]
+    """process full name (group:name) -> state name (RUNNING, STOPPED, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GateEvaluated(Event):
+    event: ClassVar[str] = "gate.eval"
+    step_key: str
+    probe: str
+    value: int | None
+    holds: bool
+    streak: int
+    needed: int
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement(Event):
+    event: ClassVar[str] = "announce"
+    step_key: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted(Event):
+    event: ClassVar[str] = "session.interrupted"
+    reason: str
+    step_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent(Event):
+    event: ClassVar[str] = "error"
+    message: str
+    step_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded(Event):
+    event: ClassVar[str] = "session.end"
+    outcome: Literal["done", "failed", "stopped"]
+    exit_code: int
+    steps_total: int
+    steps_ok: int
+    steps_skipped: int
+
+
+ALL_EVENTS: dict[str, type[Event]] = {
+    cls.event: cls
+    for cls in (
+        SessionStarted,
+        SessionResumed,
+        VarSet,
+        StageStarted,
+        StageFinished,
+        StepShown,
+        StepConfirmed,
+        StepStarted,
+        StepOutput,
+        StepFinished,
+        StepSkipped,
+        EvidenceRecorded,
+        OutcomeUnknown,
+        SupervisorState,
+        GateEvaluated,
+        Announcement,
+        Interrupted,
+        ErrorEvent,
+        SessionEnded,
+    )
+}

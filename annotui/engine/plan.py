@@ -1,0 +1,143 @@
+"""Expanding a checklist into the concrete, rendered steps of one run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from annotui.checklist.models import (
+    AnnounceStep,
+    Checklist,
+    CheckStep,
+    CommandStep,
+    GateStep,
+    ManualStep,
+    Step,
+    SupervisorStep,
+    is_mutating,
+)
+from annotui.checklist.template import render
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    key: str
+    """'<stage_key>/<step id>', unique in the run."""
+    stage_key: str
+    step: Step
+    title: str
+    host: str | None
+    """Checklist host id for command/check steps; 'supervisor:<id>' for supervisor steps."""
+    cwd: str | None
+    """Rendered directory (the transport quotes it as one word)."""
+    command: str | None
+    """The exact rendered shell command (values shell-quoted), or a description of the action."""
+    instructions: str
+    confirm_word: str | None
+    """Word to type before it runs; None unless confirm = 'typed'."""
+    mutating: bool
+    simulated: bool
+    """Rehearsal simulates it (mutating)."""
+    values: Mapping[str, str] = field(repr=False)
+    """Var values in scope (including the stage's for_each value)."""
+
+    @property
+    def kind(self) -> str:
+        return self.step.kind
+
+    @property
+    def critical(self) -> bool:
+        return self.step.critical
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStage:
+    key: str
+    title: str
+    description: str
+    steps: list[PlannedStep]
+    values: Mapping[str, str] = field(repr=False)
+
+
+def stage_keys(checklist: Checklist) -> list[tuple[int, str, dict[str, str]]]:
+    """(stage index, stage key, for_each binding) for every expanded stage, in order."""
+    out = []
+    for i, stage in enumerate(checklist.stages):
+        if stage.for_each:
+            ((var, values),) = stage.for_each.items()
+            out += [(i, f"{stage.id}[{v}]", {var: v}) for v in values]
+        else:
+            out.append((i, stage.id, {}))
+    return out
+
+
+def _default_word(step: Step, binding: Mapping[str, str], values: Mapping[str, str]) -> str:
+    if binding:
+        return next(iter(binding.values()))
+    if "environment" in values:
+        return values["environment"]
+    if isinstance(step, SupervisorStep):
+        return step.supervisor
+    return getattr(step, "host", "local")
+
+
+def plan_step(
+    step: Step,
+    stage_key: str,
+    binding: Mapping[str, str],
+    values: Mapping[str, str],
+    rehearse: bool,
+) -> PlannedStep:
+    scope = {**values, **binding}
+    host = cwd = command = None
+    if isinstance(step, CommandStep | CheckStep):
+        host = step.host
+        command = render(step.run, scope, shell=True)
+        cwd = render(step.cwd, scope, shell=False) if step.cwd else None
+    elif isinstance(step, SupervisorStep):
+        host = f"supervisor:{step.supervisor}"
+        command = f"{step.action} {render(step.process, scope, shell=False)}"
+    elif isinstance(step, GateStep):
+        command = f"wait until {step.probe} {step.until.strip()} ({step.hold} polls in a row)"
+    text = step.instructions
+    if isinstance(step, AnnounceStep):
+        text = step.text
+    elif isinstance(step, ManualStep) and not text:
+        text = step.description
+    word = None
+    if step.confirm == "typed":
+        word = render(step.confirm_word, scope, shell=False) if step.confirm_word else None
+        word = word or _default_word(step, binding, scope)
+    mutating = is_mutating(step)
+    return PlannedStep(
+        key=f"{stage_key}/{step.id}",
+        stage_key=stage_key,
+        step=step,
+        title=render(step.title or step.id, scope, shell=False),
+        host=host,
+        cwd=cwd,
+        command=command,
+        instructions=render(text, scope, shell=False),
+        confirm_word=word,
+        mutating=mutating,
+        simulated=rehearse and mutating,
+        values=scope,
+    )
+
+
+def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> list[PlannedStage]:
+    """Render every stage and step with the resolved var values."""
+    stages = []
+    for index, key, binding in stage_keys(checklist):
+        stage = checklist.stages[index]
+        scope = {**values, **binding}
+        stages.append(
+            PlannedStage(
+                key=key,
+                title=render(stage.title or stage.id, scope, shell=False),
+                description=render(stage.description, scope, shell=False),
+                steps=[plan_step(s, key, binding, values, rehearse) for s in stage.steps],
+                values=scope,
+            )
+        )
+    return stages
