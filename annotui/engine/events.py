@@ -70,6 +70,18 @@ class VarSet(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RunPlanned(Event):
+    """Every expanded stage and step of the run, rendered, before the first one is shown.
+
+    ``stages`` is a list of {key, title, steps: [{key, id, title, kind, host, cwd, command,
+    mutating, critical, confirm_word}]} (redacted).
+    """
+
+    event: ClassVar[str] = "run.plan"
+    stages: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
 class StageStarted(Event):
     event: ClassVar[str] = "stage.start"
     stage_key: str
@@ -231,6 +243,7 @@ ALL_EVENTS: dict[str, type[Event]] = {
         SessionStarted,
         SessionResumed,
         VarSet,
+        RunPlanned,
         StageStarted,
         StageFinished,
         StepShown,
