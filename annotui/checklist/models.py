@@ -160,6 +160,16 @@ Step = Annotated[
     Field(discriminator="kind"),
 ]
 
+STEP_KINDS: dict[str, type[StepBase]] = {
+    "manual": ManualStep,
+    "command": CommandStep,
+    "check": CheckStep,
+    "gate": GateStep,
+    "supervisor": SupervisorStep,
+    "announce": AnnounceStep,
+}
+"""Step model by its `kind`."""
+
 MUTATING_KINDS = ("command", "supervisor")
 
 

@@ -1,0 +1,142 @@
+"""Loading a checklist file: read, decode, parse with positions, validate, check references.
+
+Every problem of a file is collected and raised together as a :class:`ChecklistError`, each as a
+``FILE:LINE:COL: message`` :class:`Diagnostic`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tomlkit.exceptions import ParseError, TOMLKitError
+
+from annotui.checklist import references
+from annotui.checklist.bundled import bundled_checklists, bundled_path
+from annotui.checklist.diagnostics import ChecklistError, Diagnostic, Finding, listing
+from annotui.checklist.models import Checklist
+from annotui.checklist.positions import PositionParser, Positions
+from annotui.checklist.schema_errors import validate
+
+__all__ = [
+    "ChecklistError",
+    "Diagnostic",
+    "LoadedChecklist",
+    "bundled_checklists",
+    "load_checklist",
+    "resolve_checklist",
+]
+
+EMPTY = "empty checklist: it needs a [checklist] table and at least one [[stages]] table"
+TOMLKIT_POSITION = re.compile(r" at line \d+ col \d+$")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedChecklist:
+    path: Path
+    text: str
+    sha256: str
+    """sha256 hex digest of the file's raw bytes."""
+    model: Checklist
+
+
+def resolve_checklist(name_or_path: str) -> Path:
+    """An existing path as given, else the bundled checklist of that name (e.g. anno-release)."""
+    try:
+        if Path(name_or_path).exists():
+            return Path(name_or_path)
+    except (OSError, ValueError):
+        pass
+    found = bundled_path(name_or_path)
+    if found is not None:
+        return found
+    bundled = listing(bundled_checklists())
+    msg = f"no such file, and no bundled checklist of that name (bundled: {bundled})"
+    raise ChecklistError([Diagnostic(name_or_path, 1, 1, msg)])
+
+
+def _read(path: Path, file: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        message = "no such file"
+    except IsADirectoryError:
+        message = "is a directory, not a checklist file"
+    except PermissionError:
+        message = "cannot read the file: permission denied"
+    except OSError as exc:
+        message = f"cannot read the file: {exc.strerror or exc}"
+    raise ChecklistError([Diagnostic(file, 1, 1, message)])
+
+
+def _byte_position(raw: bytes, index: int) -> tuple[int, int]:
+    line_start = raw.rfind(b"\n", 0, index) + 1
+    col = len(raw[line_start:index].decode("utf-8", errors="replace")) + 1
+    return raw.count(b"\n", 0, index) + 1, col
+
+
+def _decode(raw: bytes, file: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ChecklistError([Diagnostic(file, 1, 1, "the file is UTF-16 text; save it as UTF-8")])
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line, col = _byte_position(raw, nul)
+        msg = "not a text file (it contains a NUL byte); a checklist is UTF-8 TOML text"
+        raise ChecklistError([Diagnostic(file, line, col, msg)])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _byte_position(raw, exc.start)
+        msg = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be read); save the file as UTF-8"
+        raise ChecklistError([Diagnostic(file, line, col, msg)]) from None
+    return text.removeprefix("\ufeff")
+
+
+def _syntax_error(exc: TOMLKitError, positions: Positions, file: str) -> Diagnostic:
+    message = TOMLKIT_POSITION.sub("", str(exc)).rstrip(".")
+    line, col = (exc.line, exc.col + 1) if isinstance(exc, ParseError) else (1, 1)
+    if positions.duplicates and ("already exists" in message or "Redefinition" in message):
+        path, offset = positions.duplicates[0]
+        line, col = positions.line_col(offset)
+        message = f"{'.'.join(map(str, path))} is defined twice"
+    elif message == "Unexpected character: '\\n'":
+        message = "unexpected end of line: a value, quote or bracket is missing"
+    return Diagnostic(file, line, col, f"TOML syntax error: {message}")
+
+
+def _diagnostic(finding: Finding, positions: Positions, file: str) -> Diagnostic:
+    if finding.where == "key":
+        offset = positions.key(finding.path)
+    elif finding.where == "table":
+        offset = positions.table(finding.path)
+    elif finding.where == "inside":
+        offset = positions.inside(finding.path, finding.index)
+    else:
+        offset = positions.value(finding.path)
+    line, col = positions.line_col(offset)
+    return Diagnostic(file, line, col, finding.message)
+
+
+def load_checklist(path: str | Path) -> LoadedChecklist:
+    """Read and validate a checklist file; raises ChecklistError listing every problem."""
+    file = str(path)
+    path = Path(path)
+    raw = _read(path, file)
+    text = _decode(raw, file)
+    if not text.strip():
+        raise ChecklistError([Diagnostic(file, 1, 1, EMPTY)])
+    parser = PositionParser(text)
+    try:
+        data = parser.parse().unwrap()
+    except TOMLKitError as exc:
+        raise ChecklistError([_syntax_error(exc, parser.positions, file)]) from None
+    if not data:
+        raise ChecklistError([Diagnostic(file, 1, 1, EMPTY)])
+    model, findings = validate(data)
+    findings += references.check(data)
+    diagnostics = list(dict.fromkeys(_diagnostic(f, parser.positions, file) for f in findings))
+    if diagnostics or model is None:
+        raise ChecklistError(diagnostics or [Diagnostic(file, 1, 1, "invalid checklist")])
+    return LoadedChecklist(path, text, hashlib.sha256(raw).hexdigest(), model)

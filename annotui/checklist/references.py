@@ -1,0 +1,216 @@
+"""Checks that need the whole checklist: names that refer to hosts, probes, supervisors and vars;
+templates and their scope; regular expressions; duplicate ids; unsafe confirmations.
+
+They run on the parsed TOML data (not the model), so they still report everything they can when
+the schema check found problems elsewhere; anything malformed is left to the schema check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from annotui.checklist.diagnostics import Finding, did_you_mean, listing
+from annotui.checklist.models import STEP_KINDS, is_mutating
+from annotui.checklist.positions import Path
+from annotui.checklist.template import PLACEHOLDER, names
+
+# Something written like a placeholder that is not one, e.g. `{{ release | upper }}`.
+MALFORMED = re.compile(r"\{\{\s*[A-Za-z_][^{}\n]*\}\}")
+NOT_TEMPLATED = {"id", "kind"}
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _tables(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    if not isinstance(value, list):
+        return []
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, dict)]
+
+
+def _regex(pattern: Any, path: Path, what: str, out: list[Finding]) -> re.Pattern[str] | None:
+    """The compiled regex; an invalid one is reported at the offending character."""
+    if not isinstance(pattern, str):
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        msg = f"invalid regular expression in {what}: {exc.msg}"
+        out.append(Finding(path, "inside", msg, exc.pos or 0))
+        return None
+
+
+def _value_ok(value: str, var: dict[str, Any], regex: re.Pattern[str] | None) -> str | None:
+    """Why value does not satisfy the var's choices/pattern, or None."""
+    choices = var.get("choices")
+    if isinstance(choices, list) and value not in choices:
+        return f"is not one of its choices ({listing(map(str, choices))})"
+    if regex is not None and not regex.fullmatch(value):
+        return f"does not match its pattern {regex.pattern!r}"
+    return None
+
+
+def _check_vars(data: dict[str, Any], out: list[Finding]) -> dict[str, re.Pattern[str] | None]:
+    patterns: dict[str, re.Pattern[str] | None] = {}
+    for name, var in _table(data.get("vars")).items():
+        if not isinstance(var, dict):
+            continue
+        base = ("vars", name)
+        regex = _regex(var.get("pattern"), (*base, "pattern"), f"var {name!r}", out)
+        patterns[name] = regex
+        for key in ("default", "example"):
+            value = var.get(key)
+            if isinstance(value, str):
+                why = _value_ok(value, var, regex)
+                if why:
+                    out.append(Finding((*base, key), "value", f"{key} {value!r} {why}"))
+    return patterns
+
+
+def _ref(
+    value: Any, known: list[str], path: Path, what: str, table: str, out: list[Finding]
+) -> None:
+    if isinstance(value, str) and value not in known:
+        hint = did_you_mean(value, known) or (
+            f" (declared: {listing(known)}); add a [{table}.{value}] table"
+        )
+        out.append(Finding(path, "value", f"unknown {what} {value!r}{hint}"))
+
+
+def _check_steps(data: dict[str, Any], out: list[Finding]) -> None:
+    hosts = ["local", *_table(data.get("hosts"))]
+    probes = list(_table(data.get("probes")))
+    supervisors = list(_table(data.get("supervisors")))
+    stage_ids: dict[str, int] = {}
+    for i, stage in _tables(data.get("stages")):
+        sid = stage.get("id")
+        if isinstance(sid, str):
+            if sid in stage_ids:
+                out.append(Finding(("stages", i, "id"), "value", f"duplicate stage id {sid!r}"))
+            stage_ids.setdefault(sid, i)
+        step_ids: set[str] = set()
+        for j, step in _tables(stage.get("steps")):
+            base: Path = ("stages", i, "steps", j)
+            step_id = step.get("id")
+            if isinstance(step_id, str):
+                if step_id in step_ids:
+                    msg = f"duplicate step id {step_id!r} in stage {sid!r}"
+                    out.append(Finding((*base, "id"), "value", msg))
+                step_ids.add(step_id)
+            kind = step.get("kind")
+            if kind in ("command", "check"):
+                _ref(step.get("host", "local"), hosts, (*base, "host"), "host", "hosts", out)
+            if kind == "gate":
+                _ref(step.get("probe"), probes, (*base, "probe"), "probe", "probes", out)
+            if kind == "supervisor":
+                sup = step.get("supervisor")
+                _ref(sup, supervisors, (*base, "supervisor"), "supervisor", "supervisors", out)
+            expect = _table(step.get("expect"))
+            _regex(expect.get("stdout_matches"), (*base, "expect", "stdout_matches"), "expect", out)
+            model = STEP_KINDS.get(kind) if isinstance(kind, str) else None
+            # model_construct: judge the step as written even when the schema check rejects a key
+            unchecked = model.model_construct(**step) if model else None
+            if step.get("confirm") == "none" and unchecked and is_mutating(unchecked):
+                msg = (
+                    'confirm = "none" is not allowed on a step that changes something '
+                    "(a command without changes = false, or a supervisor action)"
+                )
+                out.append(Finding((*base, "confirm"), "value", msg))
+
+
+def _check_hosts(data: dict[str, Any], out: list[Finding]) -> None:
+    hosts = ["local", *_table(data.get("hosts"))]
+    for name, sup in _table(data.get("supervisors")).items():
+        if isinstance(sup, dict) and "via" in sup:
+            _ref(sup["via"], hosts, ("supervisors", name, "via"), "host", "hosts", out)
+    for name, probe in _table(data.get("probes")).items():
+        if isinstance(probe, dict):
+            _ref(probe.get("host", "local"), hosts, ("probes", name, "host"), "host", "hosts", out)
+    lock = _table(_table(data.get("checklist")).get("lock"))
+    _ref(lock.get("host", "local"), hosts, ("checklist", "lock", "host"), "host", "hosts", out)
+
+
+def _bindings(
+    data: dict[str, Any], patterns: dict[str, re.Pattern[str] | None], out: list[Finding]
+) -> dict[int, str]:
+    """Stage index -> the var its for_each binds; checks the var and its values."""
+    declared = _table(data.get("vars"))
+    bound: dict[int, str] = {}
+    for i, stage in _tables(data.get("stages")):
+        for_each = stage.get("for_each")
+        if not isinstance(for_each, dict) or len(for_each) != 1:
+            continue
+        ((name, values),) = for_each.items()
+        bound[i] = name
+        path: Path = ("stages", i, "for_each", name)
+        if name not in declared:
+            hint = did_you_mean(name, declared)
+            msg = f"for_each over undeclared var {name!r}{hint}; declare it as [vars.{name}]"
+            out.append(Finding(path, "key", msg))
+            continue
+        var = _table(declared[name])
+        for k, value in enumerate(values if isinstance(values, list) else []):
+            why = isinstance(value, str) and _value_ok(value, var, patterns.get(name))
+            if why:
+                out.append(Finding((*path, k), "value", f"for_each value {value!r} {why}"))
+    return bound
+
+
+def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in NOT_TEMPLATED:
+                yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for k, item in enumerate(value):
+            yield from _strings(item, (*path, k))
+
+
+def _check_templates(data: dict[str, Any], bound: dict[int, str], out: list[Finding]) -> None:
+    declared = list(_table(data.get("vars")))
+    everywhere = [n for n in declared if n not in bound.values()]
+    checklist_id = _table(data.get("checklist")).get("id")
+    if isinstance(checklist_id, str) and "{{" in checklist_id:
+        msg = "checklist.id cannot use templates: it names the checklist in audit logs"
+        out.append(Finding(("checklist", "id"), "inside", msg, checklist_id.index("{{")))
+    places: list[tuple[Path, Any, list[str]]] = [
+        ((key,), data.get(key), everywhere) for key in data if key not in ("vars", "stages")
+    ]
+    for i, stage in _tables(data.get("stages")):
+        scope = everywhere + ([bound[i]] if i in bound else [])
+        content = {k: v for k, v in stage.items() if k != "for_each"}
+        places.append((("stages", i), content, scope))
+    for base, value, scope in places:
+        for path, text in _strings(value, base):
+            for name, index in names(text):
+                if name in scope:
+                    continue
+                if name in declared:
+                    msg = (
+                        f"var {name!r} is used before it can have a value: it is only set "
+                        "inside stages whose for_each is over it"
+                    )
+                else:
+                    hint = did_you_mean(name, scope) or f" (declared: {listing(scope)})"
+                    msg = f"unknown var {name!r} in template{hint}"
+                out.append(Finding(path, "inside", msg, index))
+            for m in MALFORMED.finditer(text):
+                if not PLACEHOLDER.fullmatch(m.group(0)):
+                    msg = f"malformed template {m.group(0)!r}: write {{{{ name }}}} with a var name"
+                    out.append(Finding(path, "inside", msg, m.start()))
+
+
+def check(data: dict[str, Any]) -> list[Finding]:
+    """Every reference, scope, regex, duplicate and safety problem in the parsed data."""
+    out: list[Finding] = []
+    patterns = _check_vars(data, out)
+    bound = _bindings(data, patterns, out)
+    _check_hosts(data, out)
+    _check_steps(data, out)
+    _check_templates(data, bound, out)
+    return out

@@ -1,0 +1,192 @@
+"""pydantic validation errors, rewritten in an author's words with the data path they concern."""
+
+from __future__ import annotations
+
+import datetime
+import types
+import typing
+from typing import Any, Union
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from annotui.checklist.diagnostics import Finding, did_you_mean, listing
+from annotui.checklist.models import STEP_KINDS, Checklist
+from annotui.checklist.positions import Path
+
+KINDS = tuple(STEP_KINDS)
+
+PATTERN_HINTS = {
+    "id": "must be a name of letters, digits, _ and - (not starting with a digit or -)",
+    "until": "must be a comparison with a whole number, e.g. '== 0' or '< 5'",
+    "mode_at_least": "must be an octal file mode of 3 or 4 digits, e.g. '774'",
+}
+
+TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "list_type": "an array",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+
+
+def toml_type(value: Any) -> str:
+    """How an author would name the TOML type of a parsed value."""
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"a whole number ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})" if len(value) < 40 else "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, datetime.date | datetime.time):
+        return "a date/time"
+    return type(value).__name__
+
+
+def _unwrap(tp: Any, node: Any) -> Any:
+    """Strip Annotated/Optional; pick the step model of a union by the node's `kind`."""
+    while True:
+        if typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if typing.get_origin(tp) in (Union, types.UnionType):
+            options = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(options) == 1:
+                tp = options[0]
+                continue
+            kind = node.get("kind") if isinstance(node, dict) else None
+            for option in options:
+                field = getattr(option, "model_fields", {}).get("kind")
+                if field is not None and kind in typing.get_args(field.annotation):
+                    return option
+            return None
+        return tp
+
+
+def model_at(path: Path, data: Any) -> type[BaseModel] | None:
+    """The model class that describes the table at path, or None."""
+    tp: Any = Checklist
+    node = data
+    for part in path:
+        tp = _unwrap(tp, node)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return None
+            tp = field.annotation
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        elif typing.get_origin(tp) is list:
+            tp = typing.get_args(tp)[0]
+        else:
+            return None
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    tp = _unwrap(tp, node)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def data_path(loc: tuple[str | int, ...], data: Any) -> Path:
+    """pydantic's loc without the discriminator tags it inserts for step kinds."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("kind") == part:
+            continue
+        path.append(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return tuple(path)
+
+
+def describe(path: Path, data: Any) -> str:
+    """'step 'x' (stage 'deploy')', '[vars.release]' ... for messages about a table."""
+    if len(path) >= 4 and path[0] == "stages" and path[2] == "steps":
+        try:
+            step = data["stages"][path[1]]["steps"][path[3]]
+            return f"step {step.get('id', '#' + str(int(path[3]) + 1))!r}"
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return "step"
+    if len(path) >= 2 and path[0] == "stages":
+        return "stage"
+    if not path:
+        return "the checklist"
+    return "[" + ".".join(str(p) for p in path) + "]"
+
+
+def translate(error: ErrorDetails, data: Any) -> tuple[Path, str, str]:
+    """(data path, what to point at: key/value/table, message) for one pydantic error."""
+    path = data_path(tuple(error["loc"]), data)
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    name = str(path[-1]) if path else ""
+    value = error.get("input")
+    if kind == "missing":
+        owner = path[:-1]
+        if path == ("stages",):
+            return owner, "table", "a checklist needs at least one [[stages]] table"
+        if path == ("checklist",):
+            return owner, "table", "missing the [checklist] table (id and title)"
+        return owner, "table", f"{describe(owner, data)} is missing required key {name!r}"
+    if kind == "extra_forbidden":
+        model = model_at(path[:-1], data)
+        fields = [f for f in model.model_fields if f != "kind"] if model else []
+        owner = describe(path[:-1], data)
+        hint = did_you_mean(name, fields) or f" (allowed: {listing(fields)})"
+        return path, "key", f"unknown key {name!r} in {owner}{hint}"
+    if kind == "union_tag_invalid":
+        hint = did_you_mean(str(ctx.get("tag")), KINDS)
+        return (
+            (*path, "kind"),
+            "value",
+            f"unknown step kind {ctx.get('tag')!r}{hint} (valid kinds: {listing(KINDS)})",
+        )
+    if kind == "union_tag_not_found":
+        return path, "table", f"{describe(path, data)} has no 'kind' (one of: {listing(KINDS)})"
+    if kind in TYPE_WORDS:
+        return path, "value", f"{name!r} must be {TYPE_WORDS[kind]}, not {toml_type(value)}"
+    if kind == "literal_error":
+        return path, "value", f"{name!r} must be one of {ctx.get('expected')}, not {value!r}"
+    if kind == "string_pattern_mismatch":
+        hint = PATTERN_HINTS.get(name, f"must match {ctx.get('pattern')}")
+        return path, "value", f"{name!r} {hint}; got {value!r}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        words = {"gt": "greater than", "ge": "at least", "lt": "less than", "le": "at most"}
+        ((bound, limit),) = ctx.items()
+        return path, "value", f"{name!r} must be {words[bound]} {limit}, not {value!r}"
+    if kind == "too_short":
+        if path == ("stages",):
+            return path, "value", "a checklist needs at least one [[stages]] table"
+        if name == "steps":
+            return path, "value", "a stage needs at least one [[stages.steps]] step"
+        return path, "value", f"{name!r} must not be empty"
+    if kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        if not path:
+            return ("hosts", "local"), "key", message
+        return path, "value", message
+    plain = error["msg"].replace("Input should be", "must be")
+    return path, "value", f"{name!r}: {plain}" if name else plain
+
+
+def validate(data: Any) -> tuple[Checklist | None, list[Finding]]:
+    """Validate the parsed document: the model, or None and every schema problem."""
+    try:
+        return Checklist.model_validate(data, strict=True), []
+    except ValidationError as exc:
+        return None, [Finding(*translate(error, data)) for error in exc.errors(include_url=False)]
