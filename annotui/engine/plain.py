@@ -1,0 +1,213 @@
+"""Plain mode: prompts on stdout, answers on stdin, one per line. Works without a TTY.
+
+Answers: `y` runs the step, `s REASON` skips it, `q` stops (resumable); a typed confirmation accepts
+only the exact word. For a step whose outcome is unknown: `r` runs it again, `d EVIDENCE` marks it
+done. After a failure: `r` retries, `s REASON` skips, `q` stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import sys
+import threading
+from typing import TextIO
+
+from annotui.checklist.models import Var
+from annotui.engine import events as ev
+from annotui.engine.operator import QUIT, Decision
+from annotui.engine.plan import PlannedStep
+
+
+class StdinLines:
+    """Lines of stdin delivered to the event loop by a reader thread (EOF -> None)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, stream: TextIO | None = None) -> None:
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._loop = loop
+        self._stream = stream or sys.stdin
+        self._thread = threading.Thread(target=self._read, name="annotui-stdin", daemon=True)
+        self._started = False
+
+    def _read(self) -> None:
+        while True:
+            try:
+                line = self._stream.readline()
+            except (OSError, ValueError):
+                line = ""
+            value = line.rstrip("\r\n") if line else None
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, value)
+            if value is None:
+                return
+
+    async def get(self) -> str | None:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        return await self._queue.get()
+
+
+class PlainOperator:
+    def __init__(self, name: str, out: TextIO, lines: StdinLines, yes: bool) -> None:
+        self.name = name
+        self._out = out
+        self._lines = lines
+        self._yes = yes
+
+    def _say(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._out.write(text)
+            self._out.flush()
+
+    async def _ask(self, prompt: str) -> str | None:
+        self._say(prompt)
+        line = await self._lines.get()
+        if line is None:
+            self._say("\n(end of input)\n")
+        return line
+
+    async def ask_var(self, name: str, var: Var, error: str | None) -> str | None:
+        if error:
+            self._say(f"  ! {name}: {error}\n")
+        label = var.prompt or var.description or name
+        hint = f" (e.g. {var.example})" if var.example else ""
+        hint += f" [{'/'.join(var.choices)}]" if var.choices else ""
+        if var.secret and sys.stdin.isatty():
+            return await asyncio.to_thread(getpass.getpass, f"{name}: {label}{hint} (hidden): ")
+        return await self._ask(f"{name}: {label}{hint}: ")
+
+    async def confirm(self, step: PlannedStep, error: str | None) -> Decision:
+        if error:
+            self._say(f"  ! {error}\n")
+        skip = "" if step.critical else ", 's REASON' to skip"
+        if step.confirm_word:
+            prompt = f"  Type '{step.confirm_word}' to run{skip}, 'q' to stop: "
+        elif step.kind == "manual":
+            prompt = f"  'y' when done{skip}, 'q' to stop: "
+        else:
+            prompt = f"  Run it? 'y' to run{skip}, 'q' to stop: "
+        line = await self._ask(prompt)
+        if line is None:
+            return QUIT
+        answer = line.strip()
+        if answer == "q":
+            return QUIT
+        if answer == "s" or answer.startswith("s "):
+            return Decision("skip", text=answer[2:].strip())
+        if step.confirm_word:
+            return Decision("run", word=answer)
+        if answer in ("y", "yes"):
+            return Decision("run")
+        return await self.confirm(step, f"answer 'y', 's REASON' or 'q' (got {answer!r})")
+
+    async def evidence(self, step: PlannedStep, prompt: str, error: str | None) -> str | None:
+        if error:
+            self._say(f"  ! {error}\n")
+        return await self._ask(f"  {prompt}: ")
+
+    async def resolve_unknown(self, step: PlannedStep, reason: str) -> Decision:
+        line = await self._ask("  'r' to run it again, 'd EVIDENCE' to mark it done, 'q' to stop: ")
+        answer = (line or "q").strip()
+        if answer == "r":
+            return Decision("rerun")
+        if answer.startswith("d ") and answer[2:].strip():
+            return Decision("done", text=answer[2:].strip())
+        if answer == "q":
+            return QUIT
+        self._say("  ! answer 'r', 'd EVIDENCE' or 'q'\n")
+        return await self.resolve_unknown(step, reason)
+
+    async def after_failure(self, step: PlannedStep, result: ev.StepFinished) -> Decision:
+        if self._yes:
+            return QUIT
+        skip = "" if step.critical else ", 's REASON' to skip"
+        line = await self._ask(f"  'r' to retry{skip}, 'q' to stop: ")
+        answer = (line or "q").strip()
+        if answer == "r":
+            return Decision("retry")
+        if answer.startswith("s ") and not step.critical and answer[2:].strip():
+            return Decision("skip", text=answer[2:].strip())
+        if answer == "q":
+            return QUIT
+        return await self.after_failure(step, result)
+
+    async def takeover_lock(self, holder: str, word: str) -> bool:
+        self._say(f"  ! the target is locked: {holder}\n")
+        line = await self._ask(f"  If that run is dead, type '{word}' to take the lock over: ")
+        return (line or "").strip() == word
+
+
+class PlainPresenter:
+    """Renders engine events as lines of text (a sink)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._steps: dict[str, str] = {}
+
+    def _w(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._out.write(text)
+            self._out.flush()
+
+    def __call__(self, e: ev.Event) -> None:
+        match e:
+            case ev.SessionStarted():
+                mode = "REHEARSAL (changes are simulated)" if e.mode == "rehearsal" else "LIVE"
+                self._w(f"annotui {e.annotui_version}: {e.checklist_title} [{mode}]\n")
+            case ev.SessionResumed():
+                self._w(f"Resuming ({e.mode}).\n")
+                if e.torn_tail:
+                    self._w("  ! the log ended with a torn line (a crash mid-write): recorded\n")
+                if e.checklist_changed:
+                    self._w("  ! the checklist changed since the run began (recorded)\n")
+            case ev.VarSet():
+                self._w(f"  var {e.name} = {e.value}  ({e.source})\n")
+            case ev.StageStarted():
+                self._w(f"\n== Stage {e.index}/{e.total}: {e.title} [{e.stage_key}]\n")
+            case ev.StepShown():
+                tags = [e.kind]
+                if e.changes:
+                    tags.append("changes")
+                if e.critical:
+                    tags.append("critical")
+                if e.simulated:
+                    tags.append("simulated in rehearsal")
+                self._w(f"\n-- {e.step_key}: {e.title}  ({', '.join(tags)})\n")
+                if e.host:
+                    self._w(f"   host: {e.host}" + (f"   cwd: {e.cwd}" if e.cwd else "") + "\n")
+                if e.command:
+                    self._w(f"   $ {e.command}\n")
+            case ev.StepOutput():
+                mark = "|" if e.stream == "stdout" else "!"
+                self._w("".join(f"   {mark} {line}\n" for line in e.lines))
+            case ev.StepFinished():
+                extra = f" exit {e.exit_code}" if e.exit_code is not None else ""
+                extra += f" in {e.duration:.2f} s" if e.duration else ""
+                self._w(f"   => {e.outcome}{extra}\n")
+                for text in (e.expectation, e.message):
+                    if text:
+                        self._w(f"      {text}\n")
+            case ev.StepSkipped():
+                self._w(f"   => skipped: {e.reason}\n")
+            case ev.OutcomeUnknown():
+                self._w(f"   ! outcome unknown: {e.reason}\n")
+            case ev.GateEvaluated():
+                value = e.error or e.value
+                self._w(f"   gate {e.probe} = {value}  holds={e.holds} ({e.streak}/{e.needed})\n")
+            case ev.SupervisorState():
+                states = ", ".join(f"{k}={v}" for k, v in e.processes.items())
+                self._w(f"   supervisor {e.supervisor} {e.when}: {states}\n")
+            case ev.Announcement():
+                self._w("\n" + e.text.rstrip() + "\n")
+            case ev.Interrupted():
+                self._w(f"\n!! interrupted: {e.reason}\n")
+            case ev.ErrorEvent():
+                self._w(f"!! {e.message}\n")
+            case ev.SessionEnded():
+                self._w(
+                    f"\nRun {e.outcome}: {e.steps_ok} done, {e.steps_skipped} skipped "
+                    f"of {e.steps_total} steps (exit {e.exit_code}).\n"
+                )
+            case _:
+                pass

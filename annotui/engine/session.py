@@ -1,0 +1,596 @@
+"""A run of a checklist: vars, plan, the walk through stages and steps, resume and stop.
+
+The session knows nothing about who watches: it emits events to its sinks (the audit writer is
+always first, so nothing is shown that is not already durable) and asks an `Operator`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import hashlib
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from annotui import __version__
+from annotui.audit.reader import RunState, load_run_state
+from annotui.audit.writer import AuditError, AuditWriter
+from annotui.checklist.models import (
+    AnnounceStep,
+    CheckStep,
+    CommandStep,
+    GateStep,
+    ManualStep,
+    Probe,
+    SupervisorStep,
+)
+from annotui.checklist.template import render
+from annotui.engine import events as ev
+from annotui.engine.context import StepContext
+from annotui.engine.operator import Decision, Operator
+from annotui.engine.plan import PlannedStage, PlannedStep, plan
+from annotui.engine.redact import MASK, Redactor
+from annotui.engine.steps import run_shell_step
+from annotui.engine.vars import (
+    VarError,
+    load_vars_file,
+    resolve_noninteractive,
+    validate_value,
+)
+from annotui.transport.base import TransportError
+from annotui.transport.pool import TransportPool
+
+if TYPE_CHECKING:
+    from annotui.checklist.loader import LoadedChecklist
+    from annotui.status.supervisor import SupervisorPool
+
+DONE_OUTCOMES = {"ok", "would-run", "done"}
+
+
+class SessionError(Exception):
+    """Bad input found before any step ran (exit 2)."""
+
+
+class StopRun(Exception):
+    """The operator chose to stop, or the session was interrupted (exit 3)."""
+
+
+@dataclass(slots=True)
+class RunOptions:
+    cli_vars: dict[str, str] = field(default_factory=dict)
+    vars_file: Path | None = None
+    rehearse: bool = False
+    audit_path: Path | None = None
+    resume: bool = False
+    yes: bool = False
+    allow_changed_checklist: bool = False
+    argv: list[str] = field(default_factory=list)
+
+
+def state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "annotui" / "runs"
+
+
+def default_audit_path(checklist_id: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return state_dir() / f"{checklist_id}-{stamp}-{os.getpid()}.jsonl"
+
+
+class Session:
+    def __init__(
+        self,
+        loaded: LoadedChecklist,
+        options: RunOptions,
+        operator: Operator,
+        sinks: Sequence[Callable[[ev.Event], None]] = (),
+    ) -> None:
+        self.loaded = loaded
+        self.checklist = loaded.model
+        self.options = options
+        self.operator = operator
+        self.sinks = list(sinks)
+        self.redact = Redactor()
+        self.values: dict[str, str] = {}
+        self.plan: list[PlannedStage] | None = None
+        self.audit_path = options.audit_path or default_audit_path(self.checklist.checklist.id)
+        self.final_hash: str | None = None
+        self.transports = TransportPool({})
+        self.supervisors: SupervisorPool | None = None
+        self.probes: dict[str, Probe] = {}
+        self._writer: AuditWriter | None = None
+        self._step_task: asyncio.Task[ev.StepFinished] | None = None
+        self._stop_reason: str | None = None
+        self._run_task: asyncio.Task[int] | None = None
+        self._lock_held: tuple[str, str] | None = None
+        self._counts = {"ok": 0, "skipped": 0}
+
+    # ---- events -------------------------------------------------------------------------
+    def emit(self, event: ev.Event) -> None:
+        if self._writer is not None:
+            self.final_hash = self._writer(event)
+        for sink in self.sinks:
+            sink(event)
+
+    # ---- control from outside (UI thread via call_soon_threadsafe, signal handlers) -------
+    @property
+    def step_running(self) -> bool:
+        return self._step_task is not None and not self._step_task.done()
+
+    def cancel_step(self) -> None:
+        """Cancel the running step (the operator already confirmed)."""
+        if self._step_task is not None and not self._step_task.done():
+            self._step_task.cancel()
+
+    def request_stop(self, reason: str) -> None:
+        """Stop safely: the running command is stopped, the interruption recorded, exit 3."""
+        self._stop_reason = reason
+        if self._run_task is not None and not self._run_task.done():
+            self._run_task.cancel()
+
+    # ---- the run --------------------------------------------------------------------------
+    async def run(self) -> int:
+        self._run_task = asyncio.current_task()  # type: ignore[assignment]
+        try:
+            return await self._run()
+        finally:
+            await self._cleanup()
+
+    async def _run(self) -> int:
+        try:
+            state = self._open_audit()
+        except (AuditError, SessionError, OSError) as e:
+            raise SessionError(str(e)) from e
+        try:
+            await self._resolve_vars(state)
+            self._build_plan()
+            await self._take_target_lock()
+            code = await self._walk(state)
+        except asyncio.CancelledError:
+            reason = self._stop_reason or "cancelled"
+            self.emit(ev.Interrupted(reason, self._current_key))
+            return self._end("stopped", 3)
+        except StopRun as e:
+            self.emit(ev.Interrupted(str(e) or "stopped by the operator", self._current_key))
+            return self._end("stopped", 3)
+        except (SessionError, VarError, TransportError) as e:
+            self.emit(ev.ErrorEvent(self.redact(str(e))))
+            self._end("failed", 2)
+            raise SessionError(str(e)) from e
+        return self._end("done" if code == 0 else "failed", code)
+
+    _current_key: str | None = None
+
+    def _end(self, outcome: str, code: int) -> int:
+        total = sum(len(s.steps) for s in self.plan or [])
+        self.emit(
+            ev.SessionEnded(
+                outcome,  # type: ignore[arg-type]
+                code,
+                total,
+                self._counts["ok"],
+                self._counts["skipped"],
+            )
+        )
+        return code
+
+    async def _cleanup(self) -> None:
+        if self._lock_held is not None:
+            from annotui.transport.lock import release
+
+            host, path = self._lock_held
+            try:
+                await asyncio.wait_for(release(self.transports.get(host), path), 15)
+            except (TransportError, TimeoutError, OSError) as e:
+                print(f"annotui: could not release the target lock {path}: {e}", file=sys.stderr)
+        if self.supervisors is not None:
+            await self.supervisors.aclose()
+        await self.transports.close()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    # ---- audit ----------------------------------------------------------------------------
+    def _header_common(self) -> dict[str, object]:
+        return {
+            "operator": self.operator.name,
+            "ssh_connection": os.environ.get("SSH_CONNECTION"),
+            "host": socket.gethostname(),
+            "mode": "rehearsal" if self.options.rehearse else "live",
+        }
+
+    def _open_audit(self) -> RunState | None:
+        path = self.audit_path
+        if self.options.resume:
+            if not path.exists():
+                raise SessionError(f"--resume: no audit log at {path}")
+            state = load_run_state(path)
+            self._writer, tail = AuditWriter.open_append(path)
+            header = state.header
+            mode = "rehearsal" if self.options.rehearse else "live"
+            if header.get("mode") != mode:
+                raise SessionError(
+                    f"--resume: {path} is a {header.get('mode')} run; resume it the same way"
+                )
+            if header.get("checklist_id") != self.checklist.checklist.id:
+                raise SessionError(
+                    f"--resume: {path} records checklist {header.get('checklist_id')!r}, "
+                    f"not {self.checklist.checklist.id!r}"
+                )
+            changed = header.get("checklist_sha256") != self.loaded.sha256
+            if changed and not self.options.allow_changed_checklist:
+                raise SessionError(
+                    f"--resume: {self.loaded.path} changed since the run began "
+                    f"(sha256 now {self.loaded.sha256[:12]}, "
+                    f"recorded {str(header.get('checklist_sha256'))[:12]}); "
+                    "use --allow-changed-checklist to go on anyway (it is recorded)"
+                )
+            self.emit(
+                ev.SessionResumed(
+                    **self._header_common(),  # type: ignore[arg-type]
+                    torn_tail=tail.torn_tail,
+                    checklist_changed=changed,
+                    checklist_sha256=self.loaded.sha256,
+                    unknown_steps=list(state.unknown),
+                )
+            )
+            return state
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = AuditWriter.create(path)
+        meta = self.checklist.checklist
+        self.emit(
+            ev.SessionStarted(
+                checklist_path=str(self.loaded.path.resolve()),
+                checklist_sha256=self.loaded.sha256,
+                checklist_id=meta.id,
+                checklist_title=meta.title,
+                checklist_version=meta.version,
+                annotui_version=__version__,
+                argv=[self.redact(a) for a in self.options.argv],
+                **self._header_common(),  # type: ignore[arg-type]
+            )
+        )
+        return None
+
+    # ---- vars -----------------------------------------------------------------------------
+    async def _resolve_vars(self, state: RunState | None) -> None:
+        declared = self.checklist.vars
+        file_vars = load_vars_file(self.options.vars_file) if self.options.vars_file else {}
+        cli = dict(self.options.cli_vars)
+        if state is not None:
+            for name, value in state.vars.items():
+                if name not in declared or declared[name].secret:
+                    continue
+                if name in cli and cli[name] != value:
+                    raise SessionError(
+                        f"--var {name}: this run was started with {name}={value!r}; "
+                        "a resumed run keeps its values"
+                    )
+                cli[name] = value
+        res = resolve_noninteractive(self.checklist, cli, file_vars, os.environ)
+        for name in declared:
+            if declared[name].secret and name in res.values:
+                self.redact.add(res.values[name])
+        for name in res.missing:
+            var = declared[name]
+            error = None
+            while True:
+                value = await self.operator.ask_var(name, var, error)
+                if value is None:
+                    raise StopRun("stopped while asking for vars")
+                error = validate_value(var, value)
+                if error is None:
+                    break
+            res.values[name] = value
+            res.sources[name] = "prompt"
+            if var.secret:
+                self.redact.add(value)
+        self.values = res.values
+        recorded = state.vars if state is not None else {}
+        for name, value in res.values.items():
+            if recorded.get(name) == value and not declared[name].secret:
+                continue
+            secret = declared[name].secret
+            source = "resume" if state is not None and name in recorded else res.sources[name]
+            self.emit(ev.VarSet(name, MASK if secret else value, source, secret))  # type: ignore[arg-type]
+
+    # ---- plan -----------------------------------------------------------------------------
+    def _build_plan(self) -> None:
+        values = self.values
+        self.plan = plan(self.checklist, values, self.options.rehearse)
+        hosts = self.checklist.hosts
+        targets = {h: render(spec.ssh, values, shell=False) for h, spec in hosts.items()}
+        self.transports = TransportPool(targets)
+        self.probes = {
+            name: p.model_copy(
+                update={
+                    "run": render(p.run, values, shell=True),
+                    "cwd": render(p.cwd, values, shell=False) if p.cwd else None,
+                }
+            )
+            for name, p in self.checklist.probes.items()
+        }
+        if self.checklist.supervisors:
+            from annotui.status.supervisor import SupervisorPool
+
+            rendered = {
+                name: s.model_copy(
+                    update={
+                        "url": render(s.url, values, shell=False),
+                        "username": render(s.username, values, shell=False) if s.username else None,
+                        "password": render(s.password, values, shell=False) if s.password else None,
+                    }
+                )
+                for name, s in self.checklist.supervisors.items()
+            }
+            self.supervisors = SupervisorPool(rendered, self.transports)
+        stages = [
+            {
+                "key": st.key,
+                "title": st.title,
+                "steps": [
+                    {
+                        "key": p.key,
+                        "id": p.step.id,
+                        "title": p.title,
+                        "kind": p.kind,
+                        "host": p.host,
+                        "cwd": self.redact(p.cwd) if p.cwd else None,
+                        "command": self.redact(p.command) if p.command else None,
+                        "mutating": p.mutating,
+                        "critical": p.critical,
+                        "confirm_word": p.confirm_word,
+                    }
+                    for p in st.steps
+                ],
+            }
+            for st in self.plan
+        ]
+        self.emit(ev.RunPlanned(stages))
+
+    async def _take_target_lock(self) -> None:
+        lock = self.checklist.checklist.lock
+        if lock is None:
+            return
+        from annotui.transport.lock import LockHeld, acquire, takeover
+
+        path = render(lock.path, self.values, shell=False)
+        transport = self.transports.get(lock.host)
+        holder = {
+            "operator": self.operator.name,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": datetime.now(UTC).isoformat(),
+            "checklist": self.checklist.checklist.id,
+            "audit": str(self.audit_path),
+        }
+        if self.options.rehearse:
+            return  # a rehearsal changes nothing, not even a lock directory
+        try:
+            await acquire(transport, path, holder)
+        except LockHeld as e:
+            word = "take-over"
+            if not await self.operator.takeover_lock(str(e), word):
+                raise SessionError(f"target {lock.host}:{path} is locked: {e}") from e
+            await takeover(transport, path, holder)
+            self.emit(ev.ErrorEvent(f"took over the target lock {path} from: {e}"))
+        self._lock_held = (lock.host, path)
+
+    # ---- the walk -------------------------------------------------------------------------
+    async def _walk(self, state: RunState | None) -> int:
+        assert self.plan is not None
+        finished = dict(state.finished) if state else {}
+        unknown = set(state.unknown) if state else set()
+        unknown |= {key for key, outcome in finished.items() if outcome == "unknown"}
+        total = len(self.plan)
+        for index, stage in enumerate(self.plan, 1):
+            if all(finished.get(p.key) in DONE_OUTCOMES | {"skipped"} for p in stage.steps):
+                self._counts["ok"] += sum(finished[p.key] != "skipped" for p in stage.steps)
+                self._counts["skipped"] += sum(finished[p.key] == "skipped" for p in stage.steps)
+                continue
+            self.emit(ev.StageStarted(stage.key, stage.title, index, total))
+            for step in stage.steps:
+                done = finished.get(step.key)
+                if done in DONE_OUTCOMES:
+                    self._counts["ok"] += 1
+                    continue
+                if done == "skipped":
+                    self._counts["skipped"] += 1
+                    continue
+                code = await self._do_step(step, step.key in unknown)
+                if code is not None:
+                    self.emit(ev.StageFinished(stage.key, "failed"))
+                    return code
+            self.emit(ev.StageFinished(stage.key, "ok"))
+        return 0
+
+    async def _do_step(self, step: PlannedStep, unknown: bool) -> int | None:
+        """Walk one step to an end. Returns an exit code to stop the run, else None."""
+        self._current_key = step.key
+        self.emit(self._shown(step))
+        if unknown:
+            reason = "it started but no finish was recorded (crash, kill or lost connection)"
+            self.emit(ev.OutcomeUnknown(step.key, reason))
+            decision = await self.operator.resolve_unknown(step, reason)
+            if decision.action == "done":
+                text = (decision.text or "").strip()
+                if not text:
+                    raise StopRun("marking an unknown step done needs evidence")
+                self.emit(
+                    ev.EvidenceRecorded(
+                        step.key,
+                        "marked done after unknown outcome",
+                        self.redact(text),
+                        self.operator.name,
+                    )
+                )
+                self.emit(ev.StepFinished(step.key, "done", message="marked done by the operator"))
+                self._counts["ok"] += 1
+                return None
+            if decision.action != "rerun":
+                raise StopRun("stopped at a step with unknown outcome")
+        attempt = 0
+        while True:
+            attempt += 1
+            decision = await self._confirm(step)
+            if decision.action == "skip":
+                self.emit(
+                    ev.StepSkipped(step.key, self.redact(decision.text or ""), self.operator.name)
+                )
+                self._counts["skipped"] += 1
+                return None
+            result = await self._execute(step, attempt)
+            if result.outcome in DONE_OUTCOMES:
+                self._counts["ok"] += 1
+                return None
+            choice = await self.operator.after_failure(step, result)
+            if choice.action == "retry":
+                continue
+            if choice.action == "skip" and not step.critical and (choice.text or "").strip():
+                self.emit(
+                    ev.StepSkipped(step.key, self.redact(choice.text or ""), self.operator.name)
+                )
+                self._counts["skipped"] += 1
+                return None
+            return 1
+
+    def _shown(self, step: PlannedStep) -> ev.StepShown:
+        red = self.redact
+        return ev.StepShown(
+            step_key=step.key,
+            stage_key=step.stage_key,
+            step_id=step.step.id,
+            kind=step.kind,
+            title=red(step.title),
+            host=step.host,
+            cwd=red(step.cwd) if step.cwd else None,
+            command=red(step.command) if step.command else None,
+            changes=step.mutating,
+            critical=step.critical,
+            confirm=step.step.confirm,
+            confirm_word=step.confirm_word,
+            simulated=step.simulated,
+        )
+
+    async def _confirm(self, step: PlannedStep) -> Decision:
+        """Ask until the answer is acceptable; record the confirmation."""
+        typed = step.confirm_word is not None
+        auto = self.options.yes and (not typed or self.options.rehearse)
+        if step.step.confirm == "none" and not step.mutating:
+            self.emit(ev.StepConfirmed(step.key, self.operator.name, None, auto=True))
+            return Decision("run")
+        if auto:
+            self.emit(ev.StepConfirmed(step.key, self.operator.name, step.confirm_word, auto=True))
+            return Decision("run", step.confirm_word)
+        error = None
+        while True:
+            d = await self.operator.confirm(step, error)
+            if d.action == "quit":
+                raise StopRun("stopped by the operator")
+            if d.action == "skip":
+                if step.critical:
+                    error = "this step is critical and cannot be skipped"
+                elif not (d.text or "").strip():
+                    error = "skipping needs a reason"
+                else:
+                    return d
+            elif d.action == "run":
+                if typed and (d.word or "").strip() != step.confirm_word:
+                    error = f"type {step.confirm_word!r} exactly to run this step"
+                else:
+                    self.emit(ev.StepConfirmed(step.key, self.operator.name, d.word, auto=False))
+                    return d
+            else:
+                error = f"unexpected answer {d.action!r}"
+
+    async def _execute(self, step: PlannedStep, attempt: int) -> ev.StepFinished:
+        s = step.step
+        if isinstance(s, ManualStep):
+            if s.evidence:
+                error = None
+                while True:
+                    if self.options.yes and self.options.rehearse:
+                        text = "(rehearsal: answered by --yes)"
+                        break
+                    text = await self.operator.evidence(step, s.evidence, error)
+                    if text is None:
+                        raise StopRun("stopped while asking for evidence")
+                    if text.strip():
+                        break
+                    error = "evidence is required for this step"
+                self.emit(
+                    ev.EvidenceRecorded(
+                        step.key, s.evidence, self.redact(text.strip()), self.operator.name
+                    )
+                )
+            result = ev.StepFinished(step.key, "ok", message="confirmed done by the operator")
+            self.emit(result)
+            return result
+        if isinstance(s, AnnounceStep):
+            self.emit(ev.Announcement(step.key, self.redact(step.instructions)))
+            result = ev.StepFinished(step.key, "ok")
+            self.emit(result)
+            return result
+        self.emit(ev.StepStarted(step.key, simulated=step.simulated, attempt=attempt))
+        ctx = StepContext(
+            planned=step,
+            emit=self.emit,
+            redact=self.redact,
+            transports=self.transports,
+            supervisors=self.supervisors,  # type: ignore[arg-type]
+            probes=self.probes,
+            operator=self.operator,
+            rehearse=self.options.rehearse,
+        )
+        if isinstance(s, CommandStep | CheckStep):
+            coro = run_shell_step(ctx)
+        elif isinstance(s, GateStep):
+            from annotui.engine.gate import run_gate
+
+            coro = run_gate(ctx)
+        elif isinstance(s, SupervisorStep):
+            from annotui.engine.supervise import run_supervisor
+
+            coro = run_supervisor(ctx)
+        else:  # pragma: no cover - the models admit no other kind
+            raise AssertionError(s)
+        self._step_task = asyncio.ensure_future(coro)
+        try:
+            result = await asyncio.shield(self._step_task)
+        except asyncio.CancelledError:
+            if self._stop_reason is None and self._step_task.cancelled():
+                result = ev.StepFinished(step.key, "cancelled", message="cancelled by the operator")
+            else:
+                # the whole run is stopping: end the command first, then record it
+                self._step_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._step_task
+                why = self._stop_reason or "interrupted"
+                self.emit(ev.StepFinished(step.key, "cancelled", message=f"stopped: {why}"))
+                raise
+        except TransportError as e:
+            # nothing ran (host key refused, unreachable host): recorded, then the run ends
+            self.emit(ev.StepFinished(step.key, "failed", message=self.redact(str(e))))
+            raise
+        finally:
+            self._step_task = None
+        self.emit(result)
+        return result
+
+
+def operator_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,62 @@
+"""Running `command` and `check` steps through their host's transport."""
+
+from __future__ import annotations
+
+from annotui.checklist.models import CheckStep, CommandStep
+from annotui.engine.context import StepContext
+from annotui.engine.events import StepFinished
+from annotui.engine.expect import evaluate
+from annotui.engine.output import OutputCollector
+from annotui.transport.base import ConnectionLost
+
+
+async def run_shell_step(ctx: StepContext) -> StepFinished:
+    planned = ctx.planned
+    step = planned.step
+    assert isinstance(step, CommandStep | CheckStep) and planned.command is not None
+    key = planned.key
+    if planned.simulated:
+        where = f"{planned.host}" + (f" in {planned.cwd}" if planned.cwd else "")
+        return StepFinished(
+            key, "would-run", message=ctx.redact(f"would run on {where}: {planned.command}")
+        )
+    out = OutputCollector(key, ctx.emit, ctx.redact)
+    transport = ctx.transports.get(planned.host or "local")
+    try:
+        result = await transport.run(
+            planned.command,
+            on_line=out.on_line,
+            cwd=planned.cwd,
+            timeout=step.timeout,
+            pty=getattr(step, "pty", False),
+        )
+    except ConnectionLost as e:
+        out.flush()
+        return StepFinished(key, "unknown", message=ctx.redact(f"outcome unknown: {e}"))
+    except BaseException:
+        out.flush()
+        raise
+    out.flush()
+    if result.timed_out:
+        return StepFinished(
+            key, "timeout", None, result.duration, message=f"timed out after {step.timeout:g} s"
+        )
+    expect = step.expect
+    if expect is None:
+        ok = result.exit_code == 0
+        message = None if ok else f"exit code {result.exit_code}"
+        if result.signal:
+            message = f"killed by {result.signal}"
+        return StepFinished(
+            key, "ok" if ok else "failed", result.exit_code, result.duration, message=message
+        )
+    held, message = evaluate(expect, result.exit_code, out.stdout)
+    if out.truncated and held:
+        message += " (on the first 1 MiB of output)"
+    return StepFinished(
+        key,
+        "ok" if held else "failed",
+        result.exit_code,
+        result.duration,
+        expectation=ctx.redact(message),
+    )
