@@ -1,0 +1,29 @@
+"""Streaming lines of a log file in large binary blocks, with bounded memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+BLOCK = 1 << 20
+
+
+class Lines:
+    """Iterate the complete lines (without ``\\n``) of a binary file from its current position.
+
+    After the iteration, ``tail`` holds the bytes after the last newline (a torn last line, or
+    ``b""``). A line longer than the block is still returned whole.
+    """
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self.tail = b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        rest = b""
+        read = self._f.read
+        while block := read(BLOCK):
+            parts = (rest + block).split(b"\n") if rest else block.split(b"\n")
+            rest = parts.pop()
+            yield from parts
+        self.tail = rest

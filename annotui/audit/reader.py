@@ -1,0 +1,132 @@
+"""Reading an audit log: streaming records, and the state of a run for ``--resume``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annotui.audit.errors import AuditError
+from annotui.audit.lines import Lines
+
+
+def read_records(path: Path | str) -> Iterator[dict[str, Any]]:
+    """Every record of the log, in order, streamed with bounded memory.
+
+    Lines that are not a JSON object (a torn tail, damage) are skipped: judging integrity is
+    ``verify``'s job. Raises AuditError when the file cannot be read.
+    """
+    path = Path(path)
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed by the with below, inside the generator
+    except OSError as e:
+        raise AuditError(f"cannot read {path}: {e.strerror}") from None
+    with f:
+        for line in Lines(f):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                yield record
+
+
+@dataclass(slots=True)
+class RunState:
+    """What a log says about its run, for resuming it."""
+
+    header: dict[str, Any]
+    """The session.start record's fields (checklist_path, checklist_sha256, operator, mode...)."""
+    vars: dict[str, str] = field(default_factory=dict)
+    """Last value of each var.set; secrets are '***' (re-resolve them from env or a prompt)."""
+    secret_vars: set[str] = field(default_factory=set)
+    finished: dict[str, str] = field(default_factory=dict)
+    """step_key -> outcome of its last step.finished ('skipped' for step.skipped)."""
+    unknown: list[str] = field(default_factory=list)
+    """Steps that started (or were marked step.unknown) and never finished nor were skipped."""
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    """The stages of the last run.plan event."""
+    ended: bool = False
+    """A session.end record closes the log (the run is over)."""
+    torn_tail: str | None = None
+    """The torn last line, verbatim (undecodable bytes backslash-escaped), if any."""
+    records: int = 0
+    last_hash: str | None = None
+
+
+def _apply(state: RunState, open_steps: dict[str, None], rec: dict[str, Any]) -> None:
+    event = rec.get("event")
+    key = rec.get("step_key")
+    if event == "var.set":
+        state.vars[rec["name"]] = rec["value"]
+        if rec.get("secret"):
+            state.secret_vars.add(rec["name"])
+    elif event == "run.plan":
+        state.plan = rec["stages"]
+    elif event in ("step.started", "step.unknown"):
+        state.finished.pop(key, None)
+        open_steps[key] = None
+    elif event == "step.finished":
+        state.finished[key] = rec["outcome"]
+        open_steps.pop(key, None)
+    elif event == "step.skipped":
+        state.finished[key] = "skipped"
+        open_steps.pop(key, None)
+    elif event == "session.end":
+        state.ended = True
+    elif event == "session.resume":
+        state.ended = False
+
+
+def load_run_state(path: Path | str) -> RunState:
+    """Rebuild a run's state from its log (streamed). Raises AuditError if the log cannot be read
+    or does not start with session.start."""
+    path = Path(path)
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as e:
+        raise AuditError(f"cannot read {path}: {e.strerror}") from None
+    state: RunState | None = None
+    open_steps: dict[str, None] = {}  # insertion-ordered set
+    with f:
+        lines = Lines(f)
+        pending: bytes | None = None
+        for line in lines:
+            if pending is not None:
+                state = _take(path, state, open_steps, pending, last=False)
+            pending = line
+        if pending is not None:
+            state = _take(path, state, open_steps, pending, last=not lines.tail)
+        if state is not None and lines.tail:
+            state.torn_tail = lines.tail.decode("utf-8", "backslashreplace")
+    if state is None:
+        raise AuditError(f"{path} has no session.start record: not an annotui audit log")
+    state.unknown = list(open_steps)
+    return state
+
+
+def _take(
+    path: Path, state: RunState | None, open_steps: dict[str, None], line: bytes, *, last: bool
+) -> RunState | None:
+    try:
+        rec = json.loads(line)
+        if not isinstance(rec, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        if last and state is not None:
+            state.torn_tail = line.decode("utf-8", "backslashreplace")
+            return state
+        raise AuditError(
+            f"{path}: a line is not a JSON record; run `annotui audit verify`"
+        ) from None
+    if state is None:
+        if rec.get("event") != "session.start":
+            raise AuditError(f"{path}: the first record is not session.start")
+        header = {k: v for k, v in rec.items() if k not in ("seq", "prev", "hash")}
+        state = RunState(header=header)
+    _apply(state, open_steps, rec)
+    state.records += 1
+    state.last_hash = rec.get("hash")
+    return state

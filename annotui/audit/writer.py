@@ -1,0 +1,218 @@
+"""The audit writer: an engine event sink that appends hash-chained, fsynced JSON lines.
+
+One record per event, one ``os.write`` per record on an ``O_APPEND`` descriptor, ``fsync`` after
+every record. Nothing of the log's content is kept in memory but the last hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from annotui.audit import chain
+from annotui.audit.errors import AuditError
+from annotui.audit.lock import LogLock, acquire
+from annotui.audit.verify import verify
+from annotui.engine.events import Event
+
+REDACTED = "***"
+_RESERVED = frozenset(chain.RESERVED)
+
+
+@dataclass(frozen=True, slots=True)
+class TailState:
+    """What ``open_append`` found at the end of an existing log."""
+
+    records: int
+    last_hash: str
+    torn_tail: str | None
+    """The torn last line, verbatim (undecodable bytes backslash-escaped), else None. The engine
+    records it in the next ``session.resume`` event; it was moved out of the log (and saved to
+    ``torn_copy``) so that the log verifies again."""
+    torn_copy: Path | None
+    """A file holding the torn bytes exactly, written before the log was truncated."""
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _redact(value: Any, secrets: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        for s in secrets:
+            value = value.replace(s, REDACTED)
+        return value
+    if isinstance(value, list | tuple):
+        return [_redact(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
+    return value
+
+
+class AuditWriter:
+    """Use ``AuditWriter.create(path)`` for a new log or ``AuditWriter.open_append(path)`` to
+    resume one. Both hold the log's exclusive lock until ``close()`` (or the process's death)."""
+
+    def __init__(
+        self,
+        path: Path,
+        fd: int,
+        lock: LogLock,
+        *,
+        seq: int = 0,
+        prev: str = chain.ZERO_HASH,
+        secrets: Sequence[str] = (),
+        fsync: bool = True,
+    ) -> None:
+        self.path = path
+        self._fd: int | None = fd
+        self._lock = lock
+        self._seq = seq
+        self._prev = prev
+        self._secrets = [s for s in secrets if s]
+        self._escaped = [json.dumps(s, ensure_ascii=False)[1:-1] for s in self._secrets]
+        self._fsync = fsync
+        """False only for benchmarks and tests that generate large logs."""
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, *, secrets: Sequence[str] = (), fsync: bool = True) -> AuditWriter:
+        """A new log at ``path`` (parents created). Refuses an existing non-empty file."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise AuditError(f"cannot create the directory of {path}: {e.strerror}") from None
+        lock = acquire(path)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            lock.release()
+            raise AuditError(f"cannot create audit log {path}: {e.strerror}") from None
+        if os.fstat(fd).st_size:
+            os.close(fd)
+            lock.release()
+            raise AuditError(
+                f"audit log {path} already exists and is not empty; "
+                "use --resume to continue it, or choose another --audit path"
+            )
+        _fsync_dir(path)
+        return cls(path, fd, lock, secrets=secrets, fsync=fsync)
+
+    @classmethod
+    def open_append(
+        cls, path: Path, *, secrets: Sequence[str] = (), fsync: bool = True
+    ) -> tuple[AuditWriter, TailState]:
+        """Continue an existing log after verifying it. A torn last line is captured in the
+        returned TailState and cut from the log; any other damage refuses the resume."""
+        path = Path(path)
+        if not path.is_file():
+            raise AuditError(f"no audit log at {path}: nothing to resume")
+        lock = acquire(path)
+        try:
+            torn, torn_copy, result = cls._repair_tail(path)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        except OSError as e:
+            lock.release()
+            raise AuditError(f"cannot open audit log {path}: {e.strerror}") from None
+        except AuditError:
+            lock.release()
+            raise
+        assert result.last_hash is not None
+        writer = cls(
+            path, fd, lock, seq=result.records, prev=result.last_hash, secrets=secrets, fsync=fsync
+        )
+        return writer, TailState(result.records, result.last_hash, torn, torn_copy)
+
+    @staticmethod
+    def _repair_tail(path: Path) -> tuple[str | None, Path | None, Any]:
+        result = verify(path)
+        if not result.ok and not result.torn_tail:
+            raise AuditError(
+                f"{path}:{result.bad_line}: {result.reason}; refusing to append to a broken log"
+            )
+        if result.records == 0:
+            raise AuditError(f"{path} has no complete record to resume from")
+        if result.ok:
+            return None, None, result
+        with open(path, "rb") as f:
+            f.seek(result.good_size)
+            raw = f.read()
+        copy = path.with_name(f"{path.name}.torn-{result.good_size}")
+        copy.write_bytes(raw)
+        with open(copy, "rb+") as f:
+            os.fsync(f.fileno())
+        # Only now that the torn bytes are safe elsewhere (and the engine will record them in
+        # the next session.resume) is the log cut back to its last good line.
+        os.truncate(path, result.good_size)
+        with open(path, "rb+") as f:
+            os.fsync(f.fileno())
+        _fsync_dir(path)
+        return raw.decode("utf-8", "backslashreplace"), copy, result
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @property
+    def seq(self) -> int:
+        """The seq of the next record (the number of records written so far)."""
+        return self._seq
+
+    @property
+    def last_hash(self) -> str:
+        return self._prev
+
+    def __call__(self, event: Event) -> str:
+        """Append one record for ``event``; durable when this returns. Returns its hash."""
+        if self._fd is None:
+            raise AuditError(f"audit log {self.path} is closed")
+        fields = event.to_fields()
+        clash = _RESERVED.intersection(fields)
+        if clash:
+            raise AuditError(f"event {event.event} uses reserved field(s) {sorted(clash)}")
+        fields_json = chain.encode_fields(fields)
+        if any(s in fields_json for s in self._escaped):
+            fields_json = chain.encode_fields(_redact(fields, self._secrets))
+        line, digest = chain.seal(
+            chain.body(self._seq, _utc_now(), event.event, fields_json, self._prev)
+        )
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            if self._fsync:
+                os.fsync(self._fd)
+        except OSError as e:
+            # The line may be half written: stop here, a resume will find and record the tail.
+            self.close()
+            raise AuditError(f"cannot write audit log {self.path}: {e.strerror}") from None
+        self._seq += 1
+        self._prev = digest
+        return digest
+
+    def close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+            self._lock.release()
+
+    def __enter__(self) -> AuditWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,156 @@
+"""Audit log benchmark: `audit verify` of a 1,000,000-event log (budget: >= 200,000 events/s).
+
+The log is generated with the real AuditWriter (fsync off, for generation speed only) from a
+realistic mix of engine events: session header, vars, plan, and steps that are shown, confirmed,
+started, print output in chunks of 1-8 lines, and finish, with gate and supervisor records. The
+baseline is the straightforward verifier measured side by side on the same file: parse every line
+with json.loads, re-serialize it canonically and hash it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+
+from annotui.audit.chain import ZERO_HASH, canonical
+from annotui.audit.verify import verify
+from annotui.audit.writer import AuditWriter
+from annotui.engine import events as ev
+
+TARGET = 200_000.0
+EVENTS = 1_000_000
+BASELINE_SAMPLE = 100_000
+
+
+def generate(path: Path, n: int) -> None:
+    """Write a realistic log of exactly ``n`` records with the real writer."""
+    w = AuditWriter.create(path, fsync=False)
+    written = 0
+
+    def emit(e: ev.Event) -> bool:
+        nonlocal written
+        if written < n - 1:
+            w(e)
+            written += 1
+        return written < n - 1
+
+    emit(
+        ev.SessionStarted(
+            checklist_path="/home/alice/anno-release.toml",
+            checklist_sha256="ab" * 32,
+            checklist_id="anno-release",
+            checklist_title="Release and deployment of the anno system",
+            checklist_version="2026.1",
+            operator="alice",
+            ssh_connection="10.0.0.5 52144 10.0.0.9 22",
+            host="jump1",
+            annotui_version="0.1.0",
+            mode="live",
+            argv=["run", "anno-release", "--plain"],
+        )
+    )
+    for name, value in (("release", "v2.4.1"), ("environment", "staging"), ("pw", "***")):
+        emit(ev.VarSet(name=name, value=value, source="cli", secret=value == "***"))
+    step = 0
+    while True:
+        key = f"deploy[staging]/step-{step}"
+        alive = (
+            emit(
+                ev.StepShown(
+                    key,
+                    "deploy[staging]",
+                    f"step-{step}",
+                    "command",
+                    "Swap image",
+                    "tsd",
+                    "/ess/p22/anno",
+                    "ln -sfn archive/x.sif anno.sif",
+                    True,
+                    False,
+                    "typed",
+                    "staging",
+                    False,
+                )
+            )
+            and emit(ev.StepConfirmed(key, "alice", "staging"))
+            and emit(ev.StepStarted(key))
+        )
+        for chunk in range(200):
+            if not alive:
+                break
+            lines = [
+                f"[{chunk:04d}.{i}] processing sample S{step:05d}-{i}: ok"
+                for i in range(1 + (chunk * 7 + step) % 8)
+            ]
+            alive = emit(ev.StepOutput(key, "stdout" if chunk % 5 else "stderr", lines))
+            if alive and chunk % 50 == 0:
+                alive = emit(ev.GateEvaluated(key, "active_jobs", chunk % 3, chunk % 3 == 0, 1, 2))
+        if not alive or not emit(ev.StepFinished(key, "ok", 0, 12.5 + step, None)):
+            break
+        step += 1
+    w(
+        ev.SessionEnded(
+            outcome="done", exit_code=0, steps_total=step, steps_ok=step, steps_skipped=0
+        )
+    )
+    w.close()
+
+
+def naive_verify(path: Path, limit: int) -> int:
+    """The straightforward verifier: json.loads, canonical re-serialization, sha256, chain."""
+    prev = ZERO_HASH
+    n = 0
+    with open(path, "rb") as f:
+        for n, line in enumerate(islice(f, limit)):
+            rec = json.loads(line)
+            digest = rec.pop("hash")
+            if rec["seq"] != n or rec["prev"] != prev:
+                raise ValueError(f"line {n + 1}: chain broken")
+            if hashlib.sha256(canonical(rec)).hexdigest() != digest:
+                raise ValueError(f"line {n + 1}: hash mismatch")
+            prev = digest
+    return n + 1
+
+
+def run(events: int = EVENTS) -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
+        path = Path(tmp) / "audit.jsonl"
+        t0 = time.perf_counter()
+        generate(path, events)
+        gen_s = time.perf_counter() - t0
+        size = path.stat().st_size
+        t0 = time.perf_counter()
+        result = verify(path)
+        verify_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sample = naive_verify(path, BASELINE_SAMPLE)
+        naive_s = time.perf_counter() - t0
+    if not result.ok or result.records != events:
+        raise RuntimeError(f"generated log does not verify: {result}")
+    rate = events / verify_s
+    return [
+        {
+            "name": f"audit verify, {events:,} events ({size / 1e6:.0f} MB)",
+            "annotui": rate,
+            "baseline": sample / naive_s,
+            "unit": "events/s",
+            "ratio": rate / TARGET,
+            "target": ">= 200,000 events/s",
+            "ok": rate >= TARGET,
+            "note": (
+                f"verify {verify_s:.2f} s; baseline = json.loads + canonical re-serialization + "
+                f"sha256 on the first {sample:,} lines; generation with the real writer (no "
+                f"fsync) {events / gen_s:,.0f} events/s"
+            ),
+        }
+    ]
+
+
+if __name__ == "__main__":
+    for row in run(int(sys.argv[1]) if len(sys.argv) > 1 else EVENTS):
+        print(json.dumps(row, indent=2))
