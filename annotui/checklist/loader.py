@@ -101,6 +101,8 @@ def _syntax_error(exc: TOMLKitError, positions: Positions, file: str) -> Diagnos
         path, offset = positions.duplicates[0]
         line, col = positions.line_col(offset)
         message = f"{'.'.join(map(str, path))} is defined twice"
+    elif "use \\u000a instead" in message:
+        message = "unterminated string: the closing quote is missing on this line"
     elif message == "Unexpected character: '\\n'":
         message = "unexpected end of line: a value, quote or bracket is missing"
     return Diagnostic(file, line, col, f"TOML syntax error: {message}")

@@ -49,7 +49,7 @@ def _value_ok(value: str, var: dict[str, Any], regex: re.Pattern[str] | None) ->
     if isinstance(choices, list) and value not in choices:
         return f"is not one of its choices ({listing(map(str, choices))})"
     if regex is not None and not regex.fullmatch(value):
-        return f"does not match its pattern {regex.pattern!r}"
+        return f"does not match its pattern {regex.pattern}"
     return None
 
 
@@ -147,8 +147,8 @@ def _bindings(
         bound[i] = name
         path: Path = ("stages", i, "for_each", name)
         if name not in declared:
-            hint = did_you_mean(name, declared)
-            msg = f"for_each over undeclared var {name!r}{hint}; declare it as [vars.{name}]"
+            hint = did_you_mean(name, declared) or f"; declare it as [vars.{name}]"
+            msg = f"for_each over undeclared var {name!r}{hint}"
             out.append(Finding(path, "key", msg))
             continue
         var = _table(declared[name])

@@ -115,18 +115,26 @@ def data_path(loc: tuple[str | int, ...], data: Any) -> Path:
 
 
 def describe(path: Path, data: Any) -> str:
-    """'step 'x' (stage 'deploy')', '[vars.release]' ... for messages about a table."""
-    if len(path) >= 4 and path[0] == "stages" and path[2] == "steps":
-        try:
-            step = data["stages"][path[1]]["steps"][path[3]]
-            return f"step {step.get('id', '#' + str(int(path[3]) + 1))!r}"
-        except (KeyError, IndexError, TypeError, AttributeError):
-            return "step"
-    if len(path) >= 2 and path[0] == "stages":
-        return "stage"
-    if not path:
-        return "the checklist"
-    return "[" + ".".join(str(p) for p in path) + "]"
+    """How a message names the table at path: "step 'swap' (expect)", "stage 'deploy'", ..."""
+    node: Any = data
+    names: list[str] = []
+    for k, part in enumerate(path):
+        node = node[part] if isinstance(node, dict | list) and _has(node, part) else None
+        if k in (1, 3) and path[0] == "stages" and path[k - 1 : k] in (("stages",), ("steps",)):
+            ident = node.get("id") if isinstance(node, dict) else None
+            what = "stage" if k == 1 else "step"
+            names = [f"{what} {ident!r}" if isinstance(ident, str) else f"{what} #{int(part) + 1}"]
+    if path[:1] == ("stages",) and len(path) > 4:
+        return f"{names[-1]} ({'.'.join(map(str, path[4:]))})" if names else "step"
+    if names:
+        return names[-1]
+    return "[" + ".".join(map(str, path)) + "]" if path else "the checklist"
+
+
+def _has(node: dict[Any, Any] | list[Any], part: str | int) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(part, int) and 0 <= part < len(node)
 
 
 def translate(error: ErrorDetails, data: Any) -> tuple[Path, str, str]:
@@ -142,12 +150,18 @@ def translate(error: ErrorDetails, data: Any) -> tuple[Path, str, str]:
             return owner, "table", "a checklist needs at least one [[stages]] table"
         if path == ("checklist",):
             return owner, "table", "missing the [checklist] table (id and title)"
+        if name == "steps":
+            msg = f"{describe(owner, data)} has no steps: add at least one [[stages.steps]]"
+            return owner, "table", msg
         return owner, "table", f"{describe(owner, data)} is missing required key {name!r}"
     if kind == "extra_forbidden":
         model = model_at(path[:-1], data)
         fields = [f for f in model.model_fields if f != "kind"] if model else []
         owner = describe(path[:-1], data)
         hint = did_you_mean(name, fields) or f" (allowed: {listing(fields)})"
+        if len(path) == 1:
+            what = "table" if isinstance(value, dict | list) else "key"
+            return path, "key", f"unknown top-level {what} {name!r}{hint}"
         return path, "key", f"unknown key {name!r} in {owner}{hint}"
     if kind == "union_tag_invalid":
         hint = did_you_mean(str(ctx.get("tag")), KINDS)
