@@ -1,0 +1,590 @@
+"""SSH transport on paramiko: one verified connection per host, one channel per command.
+
+Connection. The target (a Host alias or `user@host:port`) is resolved through the ssh config
+(`sshconfig`); ProxyJump hops are followed one by one over `direct-tcpip` channels and every hop's
+host key is verified (`hostkeys`: always checked, never added). Keys come from ssh-agent and the
+identity files; an encrypted key is opened with `passphrase_prompt(text)` (called from a worker
+thread; the passphrase is never logged). Password and keyboard-interactive auth are not offered.
+
+Reuse and keepalive. The connection is opened on first use and shared by every step and probe
+(several channels at once). Every ServerAliveInterval seconds (default 15) a keepalive request
+is sent; without an answer for ServerAliveCountMax (default 3) intervals the connection is
+closed. A `run` on a dropped connection reconnects first; a command whose connection drops
+while it runs raises `ConnectionLost` (its outcome is unknown).
+
+Commands. The command runs as `cd -- CWD && exec env NAME=VALUE ... sh -c COMMAND` (every part
+shell-quoted) in the user's login shell, which must be POSIX-like. stdout and stderr are read by
+one thread each and delivered to `on_line` on the event loop in batches, in order per stream,
+with a bounded number of batches in flight (memory stays bounded whatever the output size).
+No pty unless asked; with a pty the two streams are merged by the terminal. If `on_line` has a
+`batch(stream, lines)` method, each batch is handed to it in one call instead of line by line
+(same order; a consumer that stores output in chunks, like the audit log's `StepOutput`, then
+avoids a million Python calls for a million lines).
+
+Cancellation and timeout (the limits). The SSH protocol can only ask the server to stop a
+command: we send a `signal` channel request (TERM, then KILL after a grace period) and then
+close the channel. OpenSSH's sshd (>= 7.9) delivers `signal` requests to the session's process
+group, which ends the command and its children; servers that ignore the request leave the
+command running until it next writes to the closed channel (SIGPIPE) — a pty session
+(`pty=True`) additionally gets a ^C and a hangup when the channel closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shlex
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import paramiko
+from paramiko.common import cMSG_CHANNEL_REQUEST
+
+from annotui.transport import hostkeys
+from annotui.transport.base import ConnectionLost, OnLine, RunResult, Stream, TransportError
+from annotui.transport.pool import HostState, HostStateName
+from annotui.transport.sshconfig import SshTarget, config_file, load_config, resolve
+
+DEFAULT_CONNECT_TIMEOUT = 15.0
+DEFAULT_KEEPALIVE = 15
+KILL_GRACE = 3.0
+"""Seconds between the TERM and KILL signal requests when a command is stopped."""
+CHUNK = 1 << 18
+MAX_LINE = 1 << 20
+"""A line longer than this is delivered in pieces."""
+MAX_PENDING = 8
+"""Batches of lines per stream handed to the event loop but not yet delivered."""
+PGID_MARKER = "annotui:pgid="
+"""First stderr line of every command: the remote process group (sshd makes each session's
+shell a session leader), so a cancelled command can be killed through a second channel."""
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+PassphrasePrompt = Callable[[str], str | None]
+
+
+def wrap_command(command: str, cwd: str | None = None, env: dict[str, str] | None = None) -> str:
+    """The remote command line: cwd and environment set with every value shell-quoted."""
+    parts = [f"cd -- {shlex.quote(cwd)} &&"] if cwd else []
+    parts.append(f"echo {PGID_MARKER}$$ >&2 && exec")
+    if env:
+        bad = [k for k in env if not _ENV_NAME.match(k)]
+        if bad:
+            raise TransportError(f"invalid environment variable name(s): {', '.join(bad)}")
+        parts.append("env")
+        parts += [shlex.quote(f"{k}={v}") for k, v in env.items()]
+    parts += ["sh", "-c", shlex.quote(command)]
+    return " ".join(parts)
+
+
+def _channel_request(chan: paramiko.Channel, m: paramiko.Message) -> None:
+    """paramiko ignores `exit-signal`: record it (and end the wait for an exit status)."""
+    pos = m.packet.tell()
+    if m.get_text() == "exit-signal":
+        m.get_boolean()
+        chan.annotui_signal = "SIG" + m.get_text()  # type: ignore[attr-defined]
+        chan.status_event.set()
+        return
+    m.packet.seek(pos)
+    paramiko.Channel._handle_request(chan, m)
+
+
+class _Transport(paramiko.Transport):
+    _channel_handler_table = {
+        **paramiko.Transport._channel_handler_table,
+        paramiko.common.MSG_CHANNEL_REQUEST: _channel_request,
+    }
+
+    def send_signal(self, chan: paramiko.Channel, name: str) -> None:
+        """RFC 4254 6.9 `signal` request (paramiko has no API for it)."""
+        m = paramiko.Message()
+        m.add_byte(cMSG_CHANNEL_REQUEST)
+        m.add_int(chan.remote_chanid)
+        m.add_string("signal")
+        m.add_boolean(False)
+        m.add_string(name)
+        with contextlib.suppress(EOFError, OSError, paramiko.SSHException):
+            self._send_user_message(m)
+
+
+class _Pump:
+    """Reads a channel's stdout and stderr in two threads and hands batches of lines to the
+    event loop, in order per stream, at most MAX_PENDING batches in flight per stream."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        chan: paramiko.Channel,
+        on_line: OnLine,
+        *,
+        strip_cr: bool,
+    ) -> None:
+        self.loop = loop
+        self.chan = chan
+        self.on_line = on_line
+        self.batch: Callable[[Stream, list[str]], None] | None = getattr(on_line, "batch", None)
+        self.strip_cr = strip_cr
+        self.error: BaseException | None = None
+        self.pgid: int | None = None
+        self._marker_stream: Stream = "stdout" if strip_cr else "stderr"
+        futures = []
+        for stream, recv in (("stdout", chan.recv), ("stderr", chan.recv_stderr)):
+            fut = loop.create_future()
+            futures.append(fut)
+            t = threading.Thread(target=self._read, args=(stream, recv, fut), daemon=True)
+            t.start()
+        self.done = asyncio.gather(*futures)
+
+    def _post(self, stream: Stream, lines: list[str], slots: threading.Semaphore) -> bool:
+        while not slots.acquire(timeout=1.0):
+            if self.loop.is_closed():
+                return False
+        try:
+            self.loop.call_soon_threadsafe(self._deliver, stream, lines, slots)
+        except RuntimeError:  # the loop was closed
+            return False
+        return True
+
+    def _decode(self, data: bytes) -> list[str]:
+        lines = data.decode("utf-8", "replace").split("\n")
+        if self.strip_cr:
+            lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+        return lines
+
+    def _take_marker(self, lines: list[str]) -> list[str]:
+        """Remove the wrapper's process-group line (the first line of its stream)."""
+        if lines[0].startswith(PGID_MARKER) and lines[0][len(PGID_MARKER) :].isdigit():
+            self.pgid = int(lines[0][len(PGID_MARKER) :])
+            return lines[1:]
+        return lines
+
+    def _read(
+        self, stream: Stream, recv: Callable[[int], bytes], fut: asyncio.Future[None]
+    ) -> None:
+        slots = threading.Semaphore(MAX_PENDING)
+        tail = b""
+        first = stream == self._marker_stream
+        try:
+            while data := recv(CHUNK):
+                data = tail + data
+                cut = data.rfind(b"\n")
+                if cut < 0 and len(data) <= MAX_LINE:
+                    tail = data
+                    continue
+                if cut < 0:  # an overlong line: deliver what we have as one piece
+                    cut = len(data)
+                lines = self._decode(data[:cut])
+                tail = data[cut + 1 :]
+                if first:
+                    lines, first = self._take_marker(lines), False
+                if lines and not self._post(stream, lines, slots):
+                    return
+            if tail:
+                lines = self._decode(tail)
+                self._post(stream, self._take_marker(lines) if first else lines, slots)
+        finally:
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(_set_done, fut)
+
+    def _deliver(self, stream: Stream, lines: list[str], slots: threading.Semaphore) -> None:
+        try:
+            if self.error is None and self.batch is not None:
+                self.batch(stream, lines)
+            elif self.error is None:
+                on_line = self.on_line
+                for line in lines:
+                    on_line(stream, line)
+        except Exception as e:  # the consumer failed: stop reading, report it from run()
+            self.error = e
+            self.chan.close()
+        finally:
+            slots.release()
+
+
+def _ping(tr: paramiko.Transport, answered: threading.Event) -> None:
+    """One keepalive round trip (OpenSSH answers unknown global requests with a failure)."""
+    tr.global_request("keepalive@openssh.com", wait=True)
+    answered.set()
+
+
+def _set_done(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class SshTransport:
+    """Runs commands on one host over one reused, verified SSH connection."""
+
+    def __init__(
+        self,
+        host_id: str,
+        target: str,
+        *,
+        config_path: Path | None = None,
+        known_hosts: Sequence[Path] | None = None,
+        passphrase_prompt: PassphrasePrompt | None = None,
+    ) -> None:
+        """`known_hosts`, when given, replaces the files named by the config (user + global)."""
+        self.name = host_id
+        self.target = target
+        self.config_path = config_path
+        self.known_hosts = tuple(known_hosts) if known_hosts is not None else None
+        self.passphrase_prompt = passphrase_prompt
+        self.state = HostState("idle", target, time.time())
+        self.connections = 0
+        """How many times a connection was established (1 for a run without drops)."""
+        self._lock = threading.Lock()
+        self._chain: list[_Transport] = []
+        self._proxies: list[paramiko.ProxyCommand] = []
+        self._stop_keepalive = threading.Event()
+
+    # -- connection -------------------------------------------------------------------------
+
+    def _set_state(self, state: HostStateName, detail: str = "") -> None:
+        self.state = HostState(state, detail, time.time())
+
+    def _where(self, t: SshTarget) -> str:
+        return f"{self.name} ({self.target} -> {t.address})"
+
+    def _connected(self) -> _Transport | None:
+        return self._chain[-1] if self._chain and self._chain[-1].is_active() else None
+
+    def _ensure(self) -> _Transport:
+        """The live connection, connecting (again) if needed. Blocking."""
+        with self._lock:
+            t = self._connected()
+            if t is not None:
+                return t
+            self._teardown()
+            self._set_state("connecting", self.target)
+            try:
+                cfg = load_config(config_file(self.config_path))
+                self._chain = self._connect(resolve(self.target, cfg), cfg, None, 0)
+            except TransportError as e:
+                self._teardown()
+                self._set_state("failed", str(e))
+                raise
+            self.connections += 1
+            final = self._chain[-1]
+            self._set_state(
+                "connected", f"{final.annotui_target.user}@{final.annotui_target.address}"
+            )  # type: ignore[attr-defined]
+            self._stop_keepalive = threading.Event()
+            threading.Thread(
+                target=self._keepalive, args=(final, self._stop_keepalive), daemon=True
+            ).start()
+            return final
+
+    def _connect(
+        self, t: SshTarget, cfg: paramiko.SSHConfig, via: _Transport | None, depth: int
+    ) -> list[_Transport]:
+        """Connect to `t` (through `via`, or its own ProxyJump/ProxyCommand); return the chain."""
+        if depth > 8:
+            raise TransportError(f"{self._where(t)}: ProxyJump chain too long (a loop?)")
+        chain: list[_Transport] = []
+        if via is None and t.proxy_jump:
+            first, *rest = t.proxy_jump
+            chain = self._connect(resolve(first, cfg), cfg, None, depth + 1)
+            for hop in rest:
+                chain += self._connect(resolve(hop, cfg), cfg, chain[-1], depth + 1)
+            via = chain[-1]
+        chain.append(self._handshake(t, via))
+        return chain
+
+    def _open_socket(self, t: SshTarget, via: _Transport | None, timeout: float) -> object:
+        where = self._where(t)
+        if via is not None:
+            try:
+                return via.open_channel(
+                    "direct-tcpip", (t.hostname, t.port), ("127.0.0.1", 0), timeout=timeout
+                )
+            except (paramiko.SSHException, EOFError, OSError) as e:
+                hop = via.annotui_target.spec  # type: ignore[attr-defined]
+                raise TransportError(f"{where}: the jump host {hop} cannot reach it: {e}") from e
+        if t.proxy_command:
+            try:
+                proxy = paramiko.ProxyCommand(t.proxy_command)
+            except paramiko.SSHException as e:
+                raise TransportError(f"{where}: ProxyCommand failed: {e}") from e
+            self._proxies.append(proxy)
+            return proxy
+        try:
+            sock = socket.create_connection((t.hostname, t.port), timeout=timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as OpenSSH does
+            return sock
+        except socket.gaierror as e:
+            raise TransportError(
+                f"{where}: cannot resolve host name {t.hostname}: {e.strerror}"
+            ) from e
+        except ConnectionRefusedError as e:
+            raise TransportError(f"{where}: connection refused") from e
+        except TimeoutError as e:
+            raise TransportError(f"{where}: connection timed out after {timeout:g} s") from e
+        except OSError as e:
+            raise TransportError(f"{where}: cannot connect: {e.strerror or e}") from e
+
+    def _handshake(self, t: SshTarget, via: _Transport | None) -> _Transport:
+        where = self._where(t)
+        timeout = t.connect_timeout or DEFAULT_CONNECT_TIMEOUT
+        files = self.known_hosts if self.known_hosts is not None else t.known_hosts
+        sock = self._open_socket(t, via, timeout)
+        tr = _Transport(sock)  # type: ignore[arg-type]
+        tr.annotui_target = t  # type: ignore[attr-defined]
+        tr.banner_timeout = tr.handshake_timeout = tr.auth_timeout = timeout
+        name = hostkeys.lookup_name(t.hostname, t.port, t.host_key_alias)
+        opts = tr.get_security_options()
+        opts.key_types = hostkeys.preferred_algorithms(
+            hostkeys.known_keys(files, name), tuple(opts.key_types)
+        )
+        try:
+            try:
+                tr.start_client(timeout=timeout)
+            except (paramiko.SSHException, EOFError, OSError) as e:
+                raise TransportError(f"{where}: SSH handshake failed: {e}") from e
+            hostkeys.verify(
+                tr.get_remote_server_key(),
+                hostname=t.hostname,
+                port=t.port,
+                alias=t.host_key_alias,
+                files=files,
+                where=where,
+                via=via.annotui_target.spec if via else None,  # type: ignore[attr-defined]
+            )
+            self._authenticate(tr, t, where)
+        except BaseException:
+            tr.close()
+            raise
+        return tr
+
+    def _agent_keys(self, t: SshTarget) -> list[paramiko.PKey]:
+        try:
+            keys = list(paramiko.Agent().get_keys())
+        except paramiko.SSHException:
+            return []
+        if not t.identities_only:
+            return keys
+        wanted = set()
+        for f in t.identity_files:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                wanted.add(f.with_name(f.name + ".pub").read_text().split()[1])
+        return [k for k in keys if k.get_base64() in wanted]
+
+    def _authenticate(self, tr: _Transport, t: SshTarget, where: str) -> None:
+        tried: list[str] = []
+
+        def attempt(key: paramiko.PKey, what: str) -> bool:
+            try:
+                tr.auth_publickey(t.user, key)
+            except paramiko.BadAuthenticationType as e:
+                raise TransportError(
+                    f"{where}: the server does not accept public keys for {t.user} "
+                    f"(it allows: {', '.join(e.allowed_types)})"
+                ) from e
+            except paramiko.AuthenticationException:
+                tried.append(f"{what} (rejected)")
+                return False
+            except (paramiko.SSHException, EOFError, OSError) as e:
+                raise TransportError(f"{where}: connection lost during authentication: {e}") from e
+            return tr.is_authenticated()
+
+        for key in self._agent_keys(t):
+            if attempt(key, f"agent key {hostkeys.fingerprint(key)}"):
+                return
+        encrypted: list[Path] = []
+        for path in t.identity_files:
+            try:
+                key = paramiko.PKey.from_path(path)
+            except paramiko.PasswordRequiredException:
+                encrypted.append(path)
+                continue
+            except (OSError, paramiko.SSHException, ValueError) as e:
+                tried.append(f"{path} (unusable: {e})")
+                continue
+            if attempt(key, str(path)):
+                return
+        for path in encrypted:
+            if self._encrypted_key(path, tried, attempt):
+                return
+        if not tried:
+            tried.append("no ssh-agent keys and no identity files")
+        raise TransportError(
+            f"{where}: authentication failed for user {t.user}; tried: {'; '.join(tried)}"
+        )
+
+    def _encrypted_key(
+        self, path: Path, tried: list[str], attempt: Callable[[paramiko.PKey, str], bool]
+    ) -> bool:
+        if self.passphrase_prompt is None:
+            tried.append(f"{path} (encrypted, no passphrase prompt available)")
+            return False
+        for _ in range(3):
+            secret = self.passphrase_prompt(f"Enter passphrase for key '{path}': ")
+            if not secret:
+                tried.append(f"{path} (encrypted, no passphrase given)")
+                return False
+            try:
+                key = paramiko.PKey.from_path(path, passphrase=secret.encode())
+            except (paramiko.SSHException, ValueError):
+                continue
+            finally:
+                del secret
+            return attempt(key, str(path))
+        tried.append(f"{path} (wrong passphrase)")
+        return False
+
+    def _keepalive(self, tr: _Transport, stop: threading.Event) -> None:
+        t: SshTarget = tr.annotui_target  # type: ignore[attr-defined]
+        interval = t.keepalive_interval or DEFAULT_KEEPALIVE
+        while not stop.wait(interval) and tr.is_active():
+            answered = threading.Event()
+            threading.Thread(target=_ping, args=(tr, answered), daemon=True).start()
+            if not answered.wait(interval * max(t.keepalive_count, 1)) and not stop.is_set():
+                self._set_state("failed", f"no keepalive answer from {t.address}; disconnected")
+                tr.close()
+                return
+
+    def _teardown(self) -> None:
+        self._stop_keepalive.set()
+        for tr in reversed(self._chain):
+            tr.close()
+        for proxy in self._proxies:
+            with contextlib.suppress(OSError, paramiko.SSHException):
+                proxy.close()
+        self._chain, self._proxies = [], []
+
+    def _lost(self, what: str) -> ConnectionLost:
+        msg = f"{self.name} ({self.target}): connection lost {what}"
+        self._set_state("failed", msg)
+        return ConnectionLost(msg)
+
+    def _start(self, wrapped: str, pty: bool) -> paramiko.Channel:
+        """Open a session channel (reconnecting if the link dropped) and start the command."""
+        for attempt in (1, 2):
+            tr = self._ensure()
+            try:
+                chan = tr.open_session(timeout=DEFAULT_CONNECT_TIMEOUT)
+                break
+            except (paramiko.SSHException, EOFError, OSError) as e:
+                if tr.is_active() or attempt == 2:
+                    raise TransportError(
+                        f"{self.name} ({self.target}): cannot open a channel: {e}"
+                    ) from e
+        chan.annotui_signal = None  # type: ignore[attr-defined]
+        try:
+            if pty:
+                chan.get_pty()
+            chan.exec_command(wrapped)
+        except (paramiko.SSHException, EOFError, OSError) as e:
+            chan.close()
+            if not tr.is_active():
+                raise self._lost("while starting the command (it may have started)") from e
+            raise TransportError(
+                f"{self.name} ({self.target}): cannot start the command: {e}"
+            ) from e
+        return chan
+
+    # -- public API ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect now (else the first `run` does it); raises `TransportError`/`HostKeyError`."""
+        await asyncio.to_thread(self._ensure)
+
+    def open_tcp(self, dest_host: str, dest_port: int) -> paramiko.Channel:
+        """A `direct-tcpip` channel to dest_host:dest_port from the remote host. Blocking."""
+        tr = self._ensure()
+        try:
+            return tr.open_channel(
+                "direct-tcpip",
+                (dest_host, dest_port),
+                ("127.0.0.1", 0),
+                timeout=DEFAULT_CONNECT_TIMEOUT,
+            )
+        except (paramiko.SSHException, EOFError, OSError) as e:
+            raise TransportError(
+                f"{self.name} ({self.target}): cannot open a tunnel to {dest_host}:{dest_port}: {e}"
+            ) from e
+
+    async def run(
+        self,
+        command: str,
+        *,
+        on_line: OnLine,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
+        pty: bool = False,
+    ) -> RunResult:
+        wrapped = wrap_command(command, cwd, env)
+        start = time.monotonic()
+        chan = await asyncio.to_thread(self._start, wrapped, pty)
+        pump = _Pump(asyncio.get_running_loop(), chan, on_line, strip_cr=pty)
+        try:
+            await asyncio.wait_for(self._finish(chan, pump), timeout)
+        except TimeoutError:
+            await self._stop(chan, pump, pty)
+            sig = chan.annotui_signal or "SIGTERM"  # type: ignore[attr-defined]
+            return RunResult(None, time.monotonic() - start, timed_out=True, signal=sig)
+        except asyncio.CancelledError:
+            await self._stop(chan, pump, pty)
+            raise
+        finally:
+            chan.close()
+        if pump.error is not None:
+            raise pump.error
+        sig: str | None = chan.annotui_signal  # type: ignore[attr-defined]
+        code = chan.exit_status
+        if code == -1 and sig is None:
+            if not chan.get_transport().is_active():
+                raise self._lost(f"while running {command!r}: its outcome is unknown")
+            raise TransportError(
+                f"{self.name}: the server closed the channel without an exit status"
+            )
+        return RunResult(None if sig else code, time.monotonic() - start, signal=sig)
+
+    @staticmethod
+    async def _finish(chan: paramiko.Channel, pump: _Pump) -> None:
+        await asyncio.shield(pump.done)
+        if not chan.status_event.is_set():
+            await asyncio.to_thread(chan.status_event.wait)
+
+    async def _stop(self, chan: paramiko.Channel, pump: _Pump, pty: bool) -> None:
+        """Stop the command: TERM, then KILL after a grace period, then close the channel."""
+        if pty:
+            with contextlib.suppress(OSError, paramiko.SSHException):
+                chan.send(b"\x03")
+        for sig in ("TERM", "KILL"):
+            await asyncio.to_thread(self._signal, chan, pump.pgid, sig)
+            try:
+                await asyncio.wait_for(asyncio.shield(pump.done), KILL_GRACE)
+                break
+            except TimeoutError:
+                continue
+        chan.close()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(asyncio.shield(pump.done), KILL_GRACE)
+
+    def _signal(self, chan: paramiko.Channel, pgid: int | None, sig: str) -> None:
+        """Signal the command's process group: a `signal` channel request (which OpenSSH only
+        honours for non-root users) and `kill -SIG -- -PGID` through a second channel."""
+        tr = chan.get_transport()
+        if not isinstance(tr, _Transport) or not tr.is_active() or chan.status_event.is_set():
+            return
+        tr.send_signal(chan, sig)
+        if pgid is None:
+            return
+        with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
+            killer = tr.open_session(timeout=KILL_GRACE)
+            killer.exec_command(f"kill -{sig} -- -{pgid} 2>/dev/null")
+            killer.status_event.wait(KILL_GRACE)
+            killer.close()
+
+    async def close(self) -> None:
+        def shut() -> None:
+            with self._lock:
+                self._teardown()
+
+        await asyncio.to_thread(shut)
+        self._set_state("closed", self.target)
