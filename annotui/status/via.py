@@ -1,0 +1,119 @@
+"""Reaching a supervisord endpoint through a host's SSH connection (`via = "host"`).
+
+An httpx transport whose connections are SSH `direct-tcpip` channels opened with
+`SshTransport.open_tcp(host, port)`. The channel is a blocking socket-like object (paramiko
+`Channel`), so reads and writes run in a worker thread; the keep-alive pool of httpcore reuses a
+channel across requests just as it would a TCP socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import httpcore
+import httpx
+
+
+class Channel(Protocol):
+    def recv(self, nbytes: int) -> bytes: ...
+    def sendall(self, data: bytes) -> None: ...
+    def settimeout(self, timeout: float | None) -> None: ...
+    def close(self) -> None: ...
+
+
+class TcpOpener(Protocol):
+    """What `via` needs of a transport (SshTransport provides it)."""
+
+    name: str
+
+    async def open_tcp(self, host: str, port: int) -> Channel: ...
+
+
+class ChannelStream(httpcore.AsyncNetworkStream):
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        def recv() -> bytes:
+            self._channel.settimeout(timeout)
+            return self._channel.recv(max_bytes)
+
+        try:
+            return await asyncio.to_thread(recv)
+        except TimeoutError as e:
+            raise httpcore.ReadTimeout(str(e) or "read timed out") from e
+        except OSError as e:
+            raise httpcore.ReadError(str(e)) from e
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        def send() -> None:
+            self._channel.settimeout(timeout)
+            self._channel.sendall(buffer)
+
+        try:
+            await asyncio.to_thread(send)
+        except TimeoutError as e:
+            raise httpcore.WriteTimeout(str(e) or "write timed out") from e
+        except OSError as e:
+            raise httpcore.WriteError(str(e)) from e
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self._channel.close)
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("https through an SSH channel is not supported")
+
+    def get_extra_info(self, info: str) -> Any:
+        return None
+
+
+class ViaBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, opener: TcpOpener) -> None:
+        self.opener = opener
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            channel = await asyncio.wait_for(self.opener.open_tcp(host, port), timeout)
+        except TimeoutError as e:
+            raise httpcore.ConnectTimeout(f"opening {host}:{port} through ssh timed out") from e
+        except Exception as e:  # TransportError, paramiko ChannelException, ...
+            raise httpcore.ConnectError(
+                f"cannot open {host}:{port} through {self.opener.name}: {e}"
+            ) from e
+        return ChannelStream(channel)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not supported through ssh")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class ViaTransport(httpx.AsyncHTTPTransport):
+    """httpx transport with connections tunnelled through `opener` (keep-alive pool as usual)."""
+
+    def __init__(self, opener: TcpOpener) -> None:
+        super().__init__()
+        self._pool = httpcore.AsyncConnectionPool(
+            network_backend=ViaBackend(opener), max_connections=4, max_keepalive_connections=4
+        )

@@ -1,0 +1,41 @@
+"""Building a StepContext around one planned step, with real pools (no mocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from annotui.checklist.models import Probe, Supervisor
+from annotui.engine.context import StepContext
+from annotui.engine.events import Event
+from annotui.engine.plan import plan_step
+from annotui.status.supervisor import SupervisorPool
+from annotui.transport.pool import TransportPool
+
+
+def make_ctx(
+    step: Any,
+    *,
+    supervisors: Mapping[str, Supervisor] | None = None,
+    probes: Mapping[str, Probe] | None = None,
+    rehearse: bool = False,
+    secret: str | None = None,
+) -> tuple[StepContext, list[Event]]:
+    events: list[Event] = []
+    transports = TransportPool({})
+    planned = plan_step(step, "deploy[staging]", {"environment": "staging"}, {}, rehearse)
+
+    def redact(text: str) -> str:
+        return text.replace(secret, "***") if secret else text
+
+    ctx = StepContext(
+        planned=planned,
+        emit=events.append,
+        redact=redact,
+        transports=transports,
+        supervisors=SupervisorPool(dict(supervisors or {}), transports),
+        probes=dict(probes or {}),
+        operator=None,  # type: ignore[arg-type]  # runners never ask the operator
+        rehearse=rehearse,
+    )
+    return ctx, events

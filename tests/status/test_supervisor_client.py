@@ -1,0 +1,102 @@
+"""SupervisorClient against a real supervisord (nodaemon, inet_http_server, basic auth)."""
+
+from __future__ import annotations
+
+import pytest
+from supervisord_fixture import Supervisord
+
+from annotui.sandbox_files.supervisord import free_port
+from annotui.status.supervisor import SupervisorClient, SupervisorError
+
+
+async def test_reads_real_processes_and_states(supervisord: Supervisord) -> None:
+    c = SupervisorClient("t", supervisord.url, supervisord.username, supervisord.password)
+    try:
+        assert await c.get_state() == "RUNNING"
+        infos = {i.full_name: i for i in await c.get_all_process_info()}
+        assert set(infos) == {"alpha:alpha", "beta:beta"}
+        assert all(i.state == "RUNNING" and i.pid > 0 for i in infos.values())
+        assert (await c.get_process_info("alpha")).pid == infos["alpha:alpha"].pid
+    finally:
+        await c.aclose()
+
+
+async def test_stop_start_group_and_faults(supervisord: Supervisord) -> None:
+    c = SupervisorClient("t", supervisord.url, supervisord.username, supervisord.password)
+    try:
+        results = await c.stop_process("alpha:*")
+        assert [r["status"] for r in results] == [80]
+        assert (await c.get_process_info("alpha")).state == "STOPPED"
+        with pytest.raises(SupervisorError) as e:
+            await c.stop_process("alpha")
+        assert e.value.kind == "fault" and e.value.fault == "NOT_RUNNING"
+        await c.start_process("alpha")
+        assert (await c.get_process_info("alpha")).state == "RUNNING"
+        with pytest.raises(SupervisorError) as e:
+            await c.start_process("alpha")
+        assert e.value.fault == "ALREADY_STARTED"
+        with pytest.raises(SupervisorError) as e:
+            await c.get_process_info("nope")
+        assert e.value.fault == "BAD_NAME" and "nope" in e.value.message
+        assert "alpha up" in await c.tail_stdout("alpha", 200)
+    finally:
+        await c.aclose()
+
+
+async def test_wrong_password_is_unauthorized(supervisord: Supervisord) -> None:
+    c = SupervisorClient("t", supervisord.url, supervisord.username, "wrong-password")
+    try:
+        with pytest.raises(SupervisorError) as e:
+            await c.get_state()
+    finally:
+        await c.aclose()
+    assert e.value.kind == "unauthorized"
+    assert f"127.0.0.1:{supervisord.port}" in e.value.message
+    assert "wrong-password" not in e.value.message
+
+
+async def test_nothing_listening_is_unreachable_and_names_the_endpoint() -> None:
+    port = free_port()
+    c = SupervisorClient("t", f"http://127.0.0.1:{port}", "admin", "pw", timeout=2)
+    try:
+        with pytest.raises(SupervisorError) as e:
+            await c.get_all_process_info()
+    finally:
+        await c.aclose()
+    assert e.value.kind == "unreachable"
+    assert f"127.0.0.1:{port}" in e.value.message and "refused" in e.value.message
+
+
+async def test_not_supervisord_is_a_protocol_error(tmp_path) -> None:
+    """A plain HTTP server that is not supervisord (python's http.server, a real process)."""
+    import subprocess
+    import sys
+
+    from annotui.sandbox_files.supervisord import terminate
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    c = SupervisorClient("t", f"http://127.0.0.1:{port}", timeout=5)
+    try:
+        for _ in range(100):
+            try:
+                await c.get_state()
+            except SupervisorError as e:
+                if e.kind != "unreachable":
+                    break
+            import asyncio
+
+            await asyncio.sleep(0.05)
+        with pytest.raises(SupervisorError) as err:
+            await c.get_state()
+        assert err.value.kind == "protocol"
+        assert "501" in err.value.message or "XML-RPC" in err.value.message
+    finally:
+        await c.aclose()
+        terminate(proc.pid)
+        proc.wait()
