@@ -1,0 +1,557 @@
+"""The reviewer's audit viewer: read-only, any log, following one that is still being written.
+
+A verify banner (INTACT / BROKEN at line N / TORN tail), the timeline, filters by stage, step and
+outcome, per-step detail (command, host, cwd, confirmation, evidence, output head and tail, the
+expectation, supervisor before/after), the full output of a step paged from the file on demand,
+and Markdown / HTML export through `annotui.audit.report`. All file I/O runs in thread workers; the
+log is only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, Log, Select, Static
+
+from annotui.audit.errors import AuditError
+from annotui.audit.verify import VerifyResult, verify
+from screens.audit_index import Entry, LogIndex, LogReader, StepInfo, read_output_page
+from screens.widgets.timeline import Timeline
+
+POLL_SECONDS = 1.0
+OUTPUT_PAGE = 2000
+"""Lines of a step's output loaded at a time in the output view."""
+FORMATS = {"markdown": ".md", "html": ".html"}
+
+
+def write_report(log: Path, fmt: str, out: Path) -> Path:
+    """Write a Markdown or HTML report of ``log`` to ``out`` (never to the log itself)."""
+    from annotui.audit import report
+
+    if out.exists() and out.resolve() == log.resolve():
+        raise ValueError("refusing to write the report over the audit log")
+    text = report.render(log, fmt)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+class OutputScreen(ModalScreen[None]):
+    """The full output of one step, read page by page from the log."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "dismiss(None)", "Back"),
+        Binding("n,pagedown", "page(1)", "Next page"),
+        Binding("p,pageup", "page(-1)", "Previous page"),
+    ]
+
+    def __init__(self, path: Path, info: StepInfo) -> None:
+        super().__init__()
+        self.path = path
+        self.step_key = info.key
+        self.spans = list(info.output_spans)
+        self.total = info.output_lines
+        self.first = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="output-box"):
+            yield Static(id="output-title")
+            yield Log(id="output-log", max_lines=OUTPUT_PAGE, auto_scroll=False)
+            yield Footer()
+
+    def on_mount(self) -> None:
+        self._load()
+
+    def action_page(self, delta: int) -> None:
+        first = self.first + delta * OUTPUT_PAGE
+        if 0 <= first < max(self.total, 1):
+            self.first = first
+            self._load()
+
+    @work(thread=True, exclusive=True, group="output")
+    def _load(self) -> None:
+        lines = read_output_page(self.path, self.spans, self.first, OUTPUT_PAGE)
+        self.app.call_from_thread(self._show, lines)
+
+    def _show(self, lines: list[str]) -> None:
+        last = self.first + len(lines)
+        self.query_one("#output-title", Static).update(
+            Text(f"{self.step_key}: output lines {self.first + 1}-{last} of {self.total}")
+        )
+        log = self.query_one("#output-log", Log)
+        log.clear()
+        log.write_lines(lines)
+        log.scroll_home(animate=False)
+
+
+class ExportScreen(ModalScreen[Path | None]):
+    """Ask where the report goes (prefilled next to the log)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, fmt: str, default: Path) -> None:
+        super().__init__()
+        self.fmt = fmt
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-box"):
+            yield Label(f"Export a {self.fmt} report to (Enter writes, Esc cancels):")
+            yield Input(str(self.default), id="export-path")
+
+    @on(Input.Submitted, "#export-path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        self.dismiss(Path(value).expanduser() if value else None)
+
+
+class AuditViewerScreen(Screen[None]):
+    """Read-only reviewer mode for one audit log."""
+
+    CSS_PATH = "audit_viewer.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (110, "-wide"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "timeline", "Timeline", show=False),
+        Binding("c", "clear_filters", "Clear"),
+        Binding("o", "output", "Output"),
+        Binding("m", "export('markdown')", "Markdown"),
+        Binding("h", "export('html')", "HTML"),
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("r", "reverify", "Verify"),
+        Binding("q", "close", "Quit"),
+    ]
+
+    class Loaded(Message):
+        """New records were folded into the index (posted from the reader thread)."""
+
+        def __init__(
+            self, new: list[Entry], changed: list[Entry], size: int, caught_up: bool = False
+        ) -> None:
+            super().__init__()
+            self.new = new
+            self.changed = changed
+            self.size = size
+            self.caught_up = caught_up
+            """True on the last message of one read: the file was read to its end."""
+
+    class Verified(Message):
+        def __init__(self, verdict: VerifyResult | None, error: str | None = None) -> None:
+            super().__init__()
+            self.verdict = verdict
+            self.error = error
+
+    def __init__(self, path: Path, *, follow: bool = True, poll: float = POLL_SECONDS) -> None:
+        super().__init__()
+        self.path = path
+        self.follow = follow
+        self.poll = poll
+        self.index = LogIndex()
+        self.verdict: VerifyResult | None = None
+        self.last_export: Path | None = None
+        self._reader = LogReader(path)
+        self._lock = threading.Lock()
+        self._reading = False
+        self._verified_size = -1
+        self._caught_up = False
+        self._verifying = False
+        self._verify_again = False
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("checking…"), id="banner", classes="checking")
+        with Horizontal(id="filters"):
+            yield Label("stage", classes="flabel")
+            yield Select[str]([], prompt="any", id="f-stage", compact=True)
+            yield Label("step", classes="flabel")
+            yield Input(placeholder="any", id="f-step", compact=True)
+            yield Label("outcome", classes="flabel")
+            yield Select[str]([], prompt="any", id="f-outcome", compact=True)
+            yield Static("", id="follow-state")
+        with Horizontal(id="body"):
+            yield Timeline(id="timeline")
+            with VerticalScroll(id="detail"):
+                yield Static(Text("Select a row to see its step."), id="detail-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_follow()
+        self.query_one(Timeline).focus()
+        self._reading = True
+        self._read()
+        self.set_interval(self.poll, self._tick)
+
+    # -- reading and verifying (thread workers) ------------------------------------------------
+
+    def _tick(self) -> None:
+        if self.follow and not self._reading:
+            self._reading = True
+            self._read()
+
+    @work(thread=True, group="read")
+    def _read(self) -> None:
+        try:
+            size = self._reader.size()
+            if size < self._reader.offset:
+                self.post_message(self.Verified(None, "the log shrank: it was truncated"))
+                return
+            while batch := self._reader.read_new():
+                with self._lock:
+                    new, changed = self.index.add(batch)
+                self.post_message(self.Loaded(new, changed, size))
+            self.post_message(self.Loaded([], [], size, caught_up=True))
+        except OSError as exc:
+            self.post_message(self.Verified(None, f"cannot read the log: {exc.strerror or exc}"))
+        finally:
+            self._reading = False
+
+    def _start_verify(self, size: int) -> None:
+        if self._verifying:
+            self._verify_again = True
+            return
+        self._verifying = True
+        self._verified_size = size
+        self._verify()
+
+    @work(thread=True, group="verify")
+    def _verify(self) -> None:
+        try:
+            self.post_message(self.Verified(verify(self.path)))
+        except AuditError as exc:
+            self.post_message(self.Verified(None, str(exc)))
+
+    # -- applying results (UI thread) ----------------------------------------------------------
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        timeline = self.query_one(Timeline)
+        if message.new or message.changed:
+            before = timeline.row_count
+            at_bottom = before > 0 and timeline.cursor_row >= before - 1
+            if self._outcome_filter():
+                self._rebuild()
+            else:
+                stage, step = self._stage_filter(), self._step_filter()
+                with self._lock:
+                    shown = [e for e in message.new if self.index.matches(e, stage, step, None)]
+                timeline.append(shown)
+                for entry in message.changed:
+                    timeline.update_entry(entry)
+            if self._caught_up and self.follow and at_bottom:
+                timeline.move_cursor(row=timeline.row_count - 1, animate=False)
+            self._show_detail()
+        if message.caught_up:
+            self._caught_up = True
+            self._refresh_filter_options()
+            if message.size != self._verified_size:
+                self._start_verify(message.size)
+
+    @on(Verified)
+    def _verified(self, message: Verified) -> None:
+        self._verifying = False
+        banner = self.query_one("#banner", Static)
+        banner.remove_class("checking", "intact", "broken", "torn")
+        if message.verdict is None:
+            banner.add_class("broken")
+            banner.update(Text(f"✘ CANNOT VERIFY: {message.error}"))
+            self._verify_pending()
+            return
+        v = self.verdict = message.verdict
+        name = self.path.name
+        if v.torn_tail:
+            banner.add_class("torn")
+            banner.update(
+                Text(
+                    f"⚠ TORN TAIL after {v.records} intact records: last line incomplete "
+                    f"(mid-write?)\nfinal hash {v.last_hash}"
+                )
+            )
+        elif not v.ok:
+            banner.add_class("broken")
+            banner.update(
+                Text(
+                    f"✘ BROKEN at line {v.bad_line}: {v.reason}\n"
+                    f"{name}: records before line {v.bad_line} verify; "
+                    "from there on nothing can be trusted"
+                )
+            )
+        else:
+            banner.add_class("intact")
+            end = "" if v.ended else "  · no session.end yet"
+            banner.update(
+                Text(f"✔ INTACT  {v.records} records  {name}{end}\nfinal hash {v.last_hash}")
+            )
+        timeline = self.query_one(Timeline)
+        bad = None if v.ok else v.bad_line
+        if bad != timeline.bad_line:
+            old = timeline.bad_line
+            timeline.bad_line = bad
+            for line in (old, bad):
+                entry = self._entry_at(line)
+                if entry is not None:
+                    timeline.update_entry(entry)
+        self._verify_pending()
+
+    def _verify_pending(self) -> None:
+        if self._verify_again:
+            self._verify_again = False
+            self._start_verify(self._reader.offset + len(self._reader.pending_tail))
+
+    def _entry_at(self, line: int | None) -> Entry | None:
+        if line is None:
+            return None
+        with self._lock:
+            for entry in reversed(self.index.entries):
+                if entry.line <= line:
+                    return entry if line <= entry.last_line else None
+        return None
+
+    # -- filters -------------------------------------------------------------------------------
+
+    def _stage_filter(self) -> str | None:
+        value = self.query_one("#f-stage", Select).value
+        return value if isinstance(value, str) else None
+
+    def _outcome_filter(self) -> str | None:
+        value = self.query_one("#f-outcome", Select).value
+        return value if isinstance(value, str) else None
+
+    def _step_filter(self) -> str:
+        return self.query_one("#f-step", Input).value.strip()
+
+    def _refresh_filter_options(self) -> None:
+        with self._lock:
+            stages = list(self.index.stages)
+            outcomes = self.index.outcomes()
+        for sel_id, values in (("#f-stage", stages), ("#f-outcome", outcomes)):
+            select = self.query_one(sel_id, Select)
+            if getattr(select, "_annotui_options", None) == values:
+                continue
+            current = select.value
+            select.set_options([(v, v) for v in values])
+            select._annotui_options = values  # type: ignore[attr-defined]
+            if isinstance(current, str) and current in values:
+                select.value = current
+
+    def _rebuild(self) -> None:
+        stage, step, outcome = self._stage_filter(), self._step_filter(), self._outcome_filter()
+        with self._lock:
+            shown = [e for e in self.index.entries if self.index.matches(e, stage, step, outcome)]
+        self.query_one(Timeline).show(shown)
+        self._show_detail()
+
+    @on(Select.Changed)
+    @on(Input.Changed, "#f-step")
+    def _filters_changed(self) -> None:
+        self._rebuild()
+
+    @on(Input.Submitted, "#f-step")
+    def _step_submitted(self) -> None:
+        self.query_one(Timeline).focus()
+
+    # -- detail --------------------------------------------------------------------------------
+
+    @on(Timeline.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    def selected(self) -> tuple[Entry | None, StepInfo | None]:
+        line = self.query_one(Timeline).current_line()
+        with self._lock:
+            entry = self.index.by_line.get(line) if line is not None else None
+            info = self.index.steps.get(entry.step_key) if entry and entry.step_key else None
+        return entry, info
+
+    def _show_detail(self) -> None:
+        entry, info = self.selected()
+        detail = self.query_one("#detail-text", Static)
+        if entry is None:
+            detail.update(Text("No record selected."))
+        elif info is None:
+            detail.update(self._record_text(entry))
+        else:
+            with self._lock:
+                detail.update(step_text(info))
+
+    def _record_text(self, entry: Entry) -> Text:
+        text = Text()
+        text.append(f"line {entry.line}  {entry.ts}\n", style="dim")
+        text.append(f"{entry.event}\n", style="bold")
+        text.append(entry.summary + "\n")
+        if entry.event == "session.start":
+            for key, value in self.index.header.items():
+                if key not in ("event", "seq", "ts"):
+                    text.append(f"{key}: ", style="bold")
+                    text.append(f"{value}\n")
+        return text
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one("#f-step", Input).focus()
+
+    def action_timeline(self) -> None:
+        self.query_one(Timeline).focus()
+
+    def action_clear_filters(self) -> None:
+        self.query_one("#f-stage", Select).clear()
+        self.query_one("#f-outcome", Select).clear()
+        self.query_one("#f-step", Input).value = ""
+        self._rebuild()
+
+    def action_output(self) -> None:
+        _entry, info = self.selected()
+        if info is None or not info.output_spans:
+            self.notify("The selected step has no output in the log.", severity="warning")
+            return
+        with self._lock:
+            screen = OutputScreen(self.path, info)
+        self.app.push_screen(screen)
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        self._show_follow()
+        if self.follow:
+            self._tick()
+
+    def _show_follow(self) -> None:
+        self.query_one("#follow-state", Static).update("following" if self.follow else "paused")
+
+    def action_reverify(self) -> None:
+        self._start_verify(self._reader.offset + len(self._reader.pending_tail))
+
+    def action_export(self, fmt: str) -> None:
+        default = self.path.with_name(self.path.name + ".report" + FORMATS[fmt])
+
+        def chosen(out: Path | None) -> None:
+            if out is not None:
+                self._export(fmt, out)
+
+        self.app.push_screen(ExportScreen(fmt, default), chosen)
+
+    @work(thread=True, group="export")
+    def _export(self, fmt: str, out: Path) -> None:
+        try:
+            written = write_report(self.path, fmt, out)
+        except (OSError, ValueError) as exc:
+            msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.app.call_from_thread(
+                self.notify, f"Export failed: {msg}", severity="error", timeout=10
+            )
+            return
+        self.last_export = written
+        self.app.call_from_thread(self.notify, f"Report written to {written}", timeout=10)
+
+    def action_close(self) -> None:
+        if isinstance(self.app, ReviewApp):
+            self.app.exit()
+        else:
+            self.dismiss()
+
+
+def step_text(info: StepInfo) -> Text:
+    """The per-step detail: what ran where, who confirmed, evidence, output, result."""
+    t = Text()
+    t.append(info.key, style="bold")
+    t.append(f"  [{info.outcome}]", style=_outcome_style(info.outcome))
+    if info.critical:
+        t.append("  critical", style="bold red")
+    t.append("\n")
+    if info.title:
+        t.append(info.title + "\n")
+    if info.host or info.cwd:
+        t.append(f"host {info.host or '-'}  cwd {info.cwd or '-'}\n", style="dim")
+    if info.command:
+        t.append("$ ", style="bold")
+        t.append(info.command + "\n", style="bold cyan")
+    for c in info.confirmations:
+        how = " (--yes)" if c.get("auto") else ""
+        word = f", typed {c['word']!r}" if c.get("word") else ""
+        t.append(f"confirmed by {c.get('operator')}{word}{how} at {_time(c.get('ts'))}\n")
+    if info.skipped:
+        t.append(
+            f"skipped by {info.skipped.get('operator')}: {info.skipped.get('reason')}\n",
+            style="yellow",
+        )
+    for s in info.supervisor:
+        procs = ", ".join(f"{k}={v}" for k, v in (s.get("processes") or {}).items())
+        t.append(f"supervisor {s.get('supervisor')} {s.get('when')}: {procs}\n")
+    for g in info.gates:
+        t.append(
+            f"gate {g.get('probe')} = {g.get('value')} holds={g.get('holds')} "
+            f"({g.get('streak')}/{g.get('needed')})\n"
+        )
+    if info.finished:
+        f = info.finished
+        line = f"finished {f.get('outcome')}"
+        if f.get("exit_code") is not None:
+            line += f", exit {f.get('exit_code')}"
+        line += f", {float(f.get('duration') or 0):.2f} s\n"
+        t.append(line, style=_outcome_style(str(f.get("outcome"))))
+        if f.get("expectation"):
+            t.append(f"expectation: {f.get('expectation')}\n")
+        if f.get("message"):
+            t.append(f"{f.get('message')}\n")
+    if info.unknown:
+        t.append(f"outcome unknown: {info.unknown}\n", style="bold magenta")
+    for e in info.evidence:
+        t.append(f"evidence ({e.get('operator')}): ", style="bold")
+        t.append(f"{e.get('text')}\n")
+    for note in info.notes:
+        t.append(note + "\n")
+    if info.output_lines:
+        t.append(f"output: {info.output_lines} lines (o: full output)\n", style="bold")
+        for line in info.head:
+            t.append("  " + line + "\n", style="dim")
+        hidden = info.output_lines - len(info.head)
+        tail = list(info.tail)[-max(0, min(len(info.tail), hidden)) :] if hidden > 0 else []
+        if hidden > len(tail):
+            t.append(f"  … {hidden - len(tail)} more lines …\n", style="dim italic")
+        for line in tail:
+            t.append("  " + line + "\n", style="dim")
+    return t
+
+
+def _time(ts: Any) -> str:
+    s = str(ts or "")
+    return s[11:19] if len(s) >= 19 else s
+
+
+def _outcome_style(outcome: str) -> str:
+    return {
+        "ok": "bold green",
+        "done": "bold green",
+        "would-run": "bold cyan",
+        "skipped": "bold yellow",
+        "failed": "bold red",
+        "timeout": "bold red",
+        "cancelled": "bold red",
+        "unknown": "bold magenta",
+    }.get(outcome, "bold")
+
+
+class ReviewApp(App[None]):
+    """`annotui review PATH`: the audit viewer on its own."""
+
+    TITLE = "annotui review"
+
+    def __init__(self, path: Path, *, follow: bool = True, poll: float = POLL_SECONDS) -> None:
+        super().__init__()
+        self.log_path = path
+        self._follow = follow
+        self._poll = poll
+
+    def on_mount(self) -> None:
+        self.push_screen(AuditViewerScreen(self.log_path, follow=self._follow, poll=self._poll))
