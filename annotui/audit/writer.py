@@ -180,6 +180,8 @@ class AuditWriter:
         """Append one record for ``event``; durable when this returns. Returns its hash."""
         if self._fd is None:
             raise AuditError(f"audit log {self.path} is closed")
+        if self._seq == 0 and event.event != "session.start":
+            raise AuditError(f"the first record must be session.start, not {event.event}")
         fields = event.to_fields()
         clash = _RESERVED.intersection(fields)
         if clash:

@@ -1,0 +1,48 @@
+"""`annotui audit verify|show|report` handlers. Exit codes: 0 fine, 1 the log is not intact
+(verify), 2 bad input (missing or unreadable file, unknown step, unwritable output)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from annotui.audit.errors import AuditError
+from annotui.audit.report import render
+from annotui.audit.show import show
+from annotui.audit.verify import verify
+
+
+def _verify(path: Path) -> int:
+    result = verify(path)
+    print(result.describe(path))
+    return 0 if result.ok else 1
+
+
+def _report(path: Path, fmt: str, output: str | None) -> int:
+    text = render(path, fmt)
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as e:
+        print(f"annotui audit report: cannot write {output}: {e.strerror}", file=sys.stderr)
+        return 2
+    print(f"report written to {output}", file=sys.stderr)
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    try:
+        if not path.is_file():
+            raise AuditError(f"no audit log at {path}")
+        if args.audit_command == "verify":
+            return _verify(path)
+        if args.audit_command == "show":
+            return show(path, args.step)
+        return _report(path, args.format, args.output)
+    except AuditError as e:
+        print(f"annotui audit {args.audit_command}: {e}", file=sys.stderr)
+        return 2

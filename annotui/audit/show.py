@@ -1,0 +1,249 @@
+"""`annotui audit show`: a human-readable timeline of an audit log, streamed record by record."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from annotui.audit.reader import read_records
+from annotui.audit.verify import VerifyResult, verify
+
+OUTPUT_EDGE = 3
+"""Output lines shown at the start and at the end of a step's output."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: Any) -> str:
+    """One printable line: newlines shown as '⏎', other control characters (terminal escape
+    sequences in command output) as '?'."""
+    return _CONTROL.sub("?", str(text).replace("\r\n", "⏎").replace("\n", "⏎")).replace("\t", " ")
+
+
+def _states(processes: dict[str, str]) -> str:
+    return ", ".join(f"{name} {state}" for name, state in sorted(processes.items())) or "none"
+
+
+def summarize(rec: dict[str, Any]) -> str:
+    """A one-line description of one record (not step.output: see OutputGroup)."""
+    e = rec.get("event")
+    g = rec.get
+    if e == "session.start":
+        return (
+            f"{g('checklist_id')} {g('checklist_version')} ({g('mode')}) by {g('operator')} on "
+            f"{g('host')} from {g('ssh_connection') or 'a local terminal'}; "
+            f"{g('checklist_path')} sha256 {g('checklist_sha256')}"
+        )
+    if e == "session.resume":
+        extra = []
+        if g("torn_tail") is not None:
+            extra.append(f"torn last line recorded: {g('torn_tail')!r}")
+        if g("checklist_changed"):
+            extra.append(f"checklist CHANGED (sha256 {g('checklist_sha256')})")
+        if g("unknown_steps"):
+            extra.append(f"outcome unknown: {', '.join(g('unknown_steps'))}")
+        head = f"resumed by {g('operator')} on {g('host')} ({g('mode')})"
+        return "; ".join([head, *extra])
+    if e == "var.set":
+        return f"{g('name')} = {g('value')} ({g('source')}{', secret' if g('secret') else ''})"
+    if e == "run.plan":
+        stages = g("stages") or []
+        return f"{len(stages)} stages, {sum(len(s.get('steps', [])) for s in stages)} steps"
+    if e == "stage.start":
+        return f"stage {g('index')}/{g('total')}: {g('title')}"
+    if e == "stage.end":
+        return f"stage {g('outcome')}"
+    if e == "step.shown":
+        where = f" on {g('host')}" if g("host") else ""
+        cwd = f" in {g('cwd')}" if g("cwd") else ""
+        sim = " (rehearsal: simulated)" if g("simulated") else ""
+        cmd = f": {g('command')}" if g("command") else ""
+        return f"{g('kind')} {g('title')!r}{where}{cwd}{sim}{cmd}"
+    if e == "step.confirmed":
+        word = f' typing "{g("word")}"' if g("word") else ""
+        return f"confirmed by {g('operator')}{word}{' (--yes)' if g('auto') else ''}"
+    if e == "step.started":
+        attempt = f" (attempt {g('attempt')})" if (g("attempt") or 1) > 1 else ""
+        return ("simulated (would run)" if g("simulated") else "started") + attempt
+    if e == "step.finished":
+        parts = [str(g("outcome"))]
+        if g("exit_code") is not None:
+            parts.append(f"exit {g('exit_code')}")
+        parts.append(f"{g('duration') or 0:.2f} s")
+        parts += [str(g(k)) for k in ("expectation", "message") if g(k)]
+        return ", ".join(parts)
+    if e == "step.skipped":
+        return f"skipped by {g('operator')}: {g('reason')}"
+    if e == "step.evidence":
+        return f"evidence by {g('operator')}: {g('prompt')}: {g('text')}"
+    if e == "step.unknown":
+        return f"outcome unknown: {g('reason')}"
+    if e == "supervisor.state":
+        return f"{g('supervisor')} {g('when')}: {_states(g('processes') or {})}"
+    if e == "gate.eval":
+        holds = "holds" if g("holds") else "does not hold"
+        err = f" (error: {g('error')})" if g("error") else ""
+        return f"{g('probe')} = {g('value')}: {holds}, {g('streak')}/{g('needed')}{err}"
+    if e == "announce":
+        return str(g("text"))
+    if e == "session.interrupted":
+        return f"interrupted: {g('reason')}"
+    if e == "error":
+        return f"error: {g('message')}"
+    if e == "session.end":
+        return (
+            f"{g('outcome')}, exit {g('exit_code')}: {g('steps_ok')}/{g('steps_total')} steps ok, "
+            f"{g('steps_skipped')} skipped"
+        )
+    rest = {k: v for k, v in rec.items() if k not in ("seq", "ts", "event", "prev", "hash")}
+    return str(rest)
+
+
+@dataclass(slots=True)
+class OutputGroup:
+    """Consecutive step.output records of one step, kept as counts plus the first and last lines
+    (bounded memory however long the output)."""
+
+    first: dict[str, Any]
+    counts: dict[str, int] = field(default_factory=dict)
+    head: list[str] = field(default_factory=list)
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=OUTPUT_EDGE))
+
+    def add(self, rec: dict[str, Any]) -> None:
+        stream = rec.get("stream", "stdout")
+        lines = rec.get("lines") or []
+        self.counts[stream] = self.counts.get(stream, 0) + len(lines)
+        mark = "! " if stream == "stderr" else "  "
+        for line in lines:
+            if len(self.head) < OUTPUT_EDGE:
+                self.head.append(mark + clean(line))
+            else:
+                self.tail.append(mark + clean(line))
+
+    def render(self) -> list[str]:
+        total = sum(self.counts.values())
+        by = ", ".join(f"{s} {n}" for s, n in sorted(self.counts.items()))
+        out = [f"output: {total} line{'s' if total != 1 else ''} ({by})"]
+        out += self.head
+        hidden = total - len(self.head) - len(self.tail)
+        if hidden > 0:
+            out.append(f"  … {hidden} more line{'s' if hidden != 1 else ''} …")
+        out += self.tail
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    ts: str
+    seq: Any
+    event: str
+    step: str
+    lines: list[str]
+    """The summary line, then (for output) the output lines."""
+
+
+def _row(rec: dict[str, Any], lines: list[str]) -> Row:
+    ts = str(rec.get("ts", ""))
+    return Row(
+        ts[11:23], rec.get("seq"), str(rec.get("event")), str(rec.get("step_key") or ""), lines
+    )
+
+
+def rows(records: Iterable[dict[str, Any]], match: Callable[[str], bool] | None) -> Iterator[Row]:
+    """Timeline rows; consecutive output records of one step become one row."""
+    group: OutputGroup | None = None
+    for rec in records:
+        key = rec.get("step_key")
+        if match is not None and not (isinstance(key, str) and match(key)):
+            continue
+        if group is not None and (
+            rec.get("event") != "step.output" or key != group.first.get("step_key")
+        ):
+            yield _row(group.first, group.render())
+            group = None
+        if rec.get("event") == "step.output":
+            if group is None:
+                group = OutputGroup(rec)
+            group.add(rec)
+        else:
+            yield _row(rec, [clean(summarize(rec))])
+    if group is not None:
+        yield _row(group.first, group.render())
+
+
+def step_matcher(step: str) -> Callable[[str], bool]:
+    """A full key (`deploy[staging]/stop-anno`) matches itself; a step id (`stop-anno`) matches
+    that step in every stage."""
+    if "/" in step:
+        return lambda key: key == step
+    return lambda key: key.rsplit("/", 1)[-1] == step
+
+
+def planned_keys(path: Path) -> list[str]:
+    keys: list[str] = []
+    for rec in read_records(path):
+        if rec.get("event") == "run.plan":
+            keys = [s["key"] for st in rec.get("stages", []) for s in st.get("steps", [])]
+    return keys
+
+
+def status_line(result: VerifyResult, path: Path) -> str:
+    if result.ok:
+        return f"verify: {result.describe(path)}"
+    return f"verify: NOT INTACT: {result.describe(path)}"
+
+
+def show(path: Path, step: str | None, out: TextIO = sys.stdout) -> int:
+    """Print the timeline; returns the exit code (2: no such step in the log)."""
+    result = verify(path)
+    match = step_matcher(step) if step else None
+    tty = out.isatty()
+    printer = _rich_printer(out) if tty else None
+    _emit(out, printer, status_line(result, path), "bold green" if result.ok else "bold red")
+    shown = 0
+    for row in rows(read_records(path), match):
+        shown += 1
+        head = f"{row.ts}  #{row.seq!s:<6} {row.event:<19} {row.step:<28} {row.lines[0]}"
+        _emit(out, printer, head, _style(row))
+        for line in row.lines[1:]:
+            _emit(out, printer, " " * 8 + line, "dim")
+    if step and not shown:
+        match = step_matcher(step)
+        if any(match(k) for k in planned_keys(path)):
+            _emit(out, printer, f"step {step}: planned but never reached", "yellow")
+            return 0
+        print(f"annotui audit show: no step {step!r} in {path}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _style(row: Row) -> str:
+    text = row.lines[0]
+    if row.event in ("error", "session.interrupted", "step.unknown") or text.startswith(
+        ("failed", "cancelled", "timeout")
+    ):
+        return "red"
+    if row.event == "step.finished" and text.startswith(("ok", "done")):
+        return "green"
+    if row.event in ("step.skipped",) or text.startswith("would-run"):
+        return "yellow"
+    return ""
+
+
+def _rich_printer(out: TextIO) -> Callable[[str, str], None]:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False, soft_wrap=True)
+    return lambda line, style: console.print(Text(line, style=style))
+
+
+def _emit(out: TextIO, printer: Callable[[str, str], None] | None, line: str, style: str) -> None:
+    if printer is None:
+        out.write(line + "\n")
+    else:
+        printer(line, style)

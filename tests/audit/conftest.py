@@ -1,0 +1,185 @@
+"""A realistic audit log written by the real writer, used across the audit tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from annotui.audit.writer import AuditWriter
+from annotui.engine import events as ev
+
+SECRET = "s3cr3t-Pa55"
+STAGING = "deploy[staging]"
+
+
+def header() -> ev.SessionStarted:
+    return ev.SessionStarted(
+        checklist_path="/home/alice/anno-release.toml",
+        checklist_sha256="ab" * 32,
+        checklist_id="anno-release",
+        checklist_title="Release and deployment of the anno system",
+        checklist_version="2026.1",
+        operator="alice",
+        ssh_connection="10.0.0.5 52144 10.0.0.9 22",
+        host="jump1",
+        annotui_version="0.1.0",
+        mode="live",
+        argv=["run", "anno-release"],
+    )
+
+
+PLAN = [
+    {
+        "key": STAGING,
+        "title": "Deploy to staging",
+        "steps": [
+            {
+                "key": f"{STAGING}/no-jobs",
+                "id": "no-jobs",
+                "title": "No analyses running",
+                "kind": "gate",
+                "host": None,
+                "cwd": None,
+                "command": "active_jobs == 0",
+                "mutating": False,
+                "critical": False,
+                "confirm_word": None,
+            },
+            {
+                "key": f"{STAGING}/stop-anno",
+                "id": "stop-anno",
+                "title": "Stop anno",
+                "kind": "supervisor",
+                "host": "supervisor:anno",
+                "cwd": None,
+                "command": "stop anno-staging:*",
+                "mutating": True,
+                "critical": True,
+                "confirm_word": "staging",
+            },
+            {
+                "key": f"{STAGING}/image-perms",
+                "id": "image-perms",
+                "title": "Image permissions",
+                "kind": "check",
+                "host": "tsd",
+                "cwd": None,
+                "command": "stat -L -c %a anno.sif",
+                "mutating": False,
+                "critical": False,
+                "confirm_word": None,
+            },
+            {
+                "key": f"{STAGING}/release-issue",
+                "id": "release-issue",
+                "title": "Release issue",
+                "kind": "manual",
+                "host": None,
+                "cwd": None,
+                "command": None,
+                "mutating": False,
+                "critical": False,
+                "confirm_word": None,
+            },
+            {
+                "key": f"{STAGING}/notify",
+                "id": "notify",
+                "title": "Notify | users",
+                "kind": "announce",
+                "host": None,
+                "cwd": None,
+                "command": None,
+                "mutating": False,
+                "critical": False,
+                "confirm_word": None,
+            },
+        ],
+    },
+    {
+        "key": "deploy[prod]",
+        "title": "Deploy to prod",
+        "steps": [
+            {
+                "key": "deploy[prod]/stop-anno",
+                "id": "stop-anno",
+                "title": "Stop anno",
+                "kind": "supervisor",
+                "host": "supervisor:anno",
+                "cwd": None,
+                "command": "stop anno-prod:*",
+                "mutating": True,
+                "critical": True,
+                "confirm_word": "prod",
+            },
+        ],
+    },
+]
+
+
+def shown(key: str, kind: str, command: str | None) -> ev.StepShown:
+    return ev.StepShown(
+        key,
+        STAGING,
+        key.rsplit("/", 1)[1],
+        kind,
+        "t",
+        "tsd",
+        None,
+        command,
+        False,
+        False,
+        "yes",
+        None,
+        False,
+    )
+
+
+def write_run(w: AuditWriter, *, output_lines: int = 5, end: bool = True) -> None:
+    """A run of the staging stage: gate, supervisor stop (typed), a failing check, a manual step
+    with evidence, a skipped step; prod is planned and never reached."""
+    w(header())
+    w(ev.VarSet("release", "v2.4.1", "cli"))
+    w(ev.VarSet("supervisor_password", "***", "env", secret=True))
+    w(ev.RunPlanned(PLAN))
+    w(ev.StageStarted(STAGING, "Deploy to staging", 1, 2))
+    k = f"{STAGING}/no-jobs"
+    w(shown(k, "gate", None))
+    w(ev.StepConfirmed(k, "alice", auto=True))
+    w(ev.StepStarted(k))
+    w(ev.GateEvaluated(k, "active_jobs", 3, False, 0, 2))
+    w(ev.GateEvaluated(k, "active_jobs", 0, True, 2, 2))
+    w(ev.StepFinished(k, "ok", None, 10.0))
+    k = f"{STAGING}/stop-anno"
+    w(shown(k, "supervisor", "stop anno-staging:*"))
+    w(ev.StepConfirmed(k, "alice", word="staging"))
+    w(ev.StepStarted(k))
+    w(ev.SupervisorState(k, "anno", "before", {"anno-staging:web": "RUNNING"}))
+    w(ev.SupervisorState(k, "anno", "after", {"anno-staging:web": "STOPPED"}))
+    w(ev.StepFinished(k, "ok", None, 1.5))
+    k = f"{STAGING}/image-perms"
+    w(shown(k, "check", "stat -L -c %a anno.sif"))
+    w(ev.StepConfirmed(k, "alice"))
+    w(ev.StepStarted(k))
+    for i in range(0, output_lines, 1000):
+        n = min(1000, output_lines - i)
+        w(ev.StepOutput(k, "stdout", [f"out line {j}" for j in range(i, i + n)]))
+    w(ev.StepOutput(k, "stderr", ["stat: warning <b>&amp;</b>"]))
+    w(ev.StepFinished(k, "failed", 0, 0.25, "expected mode at least 774, got 770"))
+    k = f"{STAGING}/release-issue"
+    w(shown(k, "manual", None))
+    w(ev.StepConfirmed(k, "alice"))
+    w(ev.EvidenceRecorded(k, "Release issue URL", "https://example.org/issues/42", "alice"))
+    w(ev.StepFinished(k, "done", None, 30.0))
+    w(ev.StepSkipped(f"{STAGING}/notify", "users were told in the standup", "alice"))
+    w(ev.StageFinished(STAGING, "failed"))
+    if end:
+        w(ev.SessionEnded("failed", 1, 6, 3, 1))
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    path = tmp_path / "audit.jsonl"
+    with AuditWriter.create(path) as w:
+        write_run(w)
+    return path
