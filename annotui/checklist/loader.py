@@ -45,7 +45,7 @@ class LoadedChecklist:
 def resolve_checklist(name_or_path: str) -> Path:
     """An existing path as given, else the bundled checklist of that name (e.g. anno-release)."""
     try:
-        if Path(name_or_path).exists():
+        if name_or_path and Path(name_or_path).exists():
             return Path(name_or_path)
     except (OSError, ValueError):
         pass

@@ -8,6 +8,7 @@ the schema check found problems elsewhere; anything malformed is left to the sch
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,7 +37,9 @@ def _regex(pattern: Any, path: Path, what: str, out: list[Finding]) -> re.Patter
     if not isinstance(pattern, str):
         return None
     try:
-        return re.compile(pattern)
+        with warnings.catch_warnings():  # FutureWarning about possible nested sets
+            warnings.simplefilter("ignore")
+            return re.compile(pattern)
     except re.error as exc:
         msg = f"invalid regular expression in {what}: {exc.msg}"
         out.append(Finding(path, "inside", msg, exc.pos or 0))
