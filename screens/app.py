@@ -1,0 +1,414 @@
+"""`CockpitApp`: Welcome -> Variables -> the walk -> Summary, with the engine in a thread worker.
+
+The app owns the run's plumbing: the Session runs in a thread worker with its own asyncio loop;
+events arrive as typed messages through the `EventBridge`; questions arrive from the
+`TuiOperator` and are answered from modals. The status poller runs on the engine loop (it shares
+the run's transports and supervisor clients) and posts snapshots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.events import Resize
+from textual.screen import Screen
+
+from annotui.engine import events as ev
+from annotui.engine.session import RunOptions, Session, SessionError
+from screens.bridge import EventBridge
+from screens.messages import (
+    EngineEvent,
+    OperatorAsk,
+    OutputBatch,
+    OutputReady,
+    SessionDone,
+    StatusUpdate,
+)
+from screens.modals import AskModal, YesNoModal, question_modal
+from screens.operator import Question, TuiOperator
+from screens.widgets.banner import Banner
+from screens.widgets.status_panel import StatusPanel
+
+if TYPE_CHECKING:
+    from annotui.checklist.loader import LoadedChecklist
+    from annotui.engine.plan import PlannedStep
+    from annotui.status.poller import Poller, Snapshot
+    from screens.walk import WalkScreen
+
+NARROW = 100
+"""Below this many columns the status panel hides itself (toggle with t)."""
+
+
+def shown_path(path: Path) -> str:
+    """A path as the operator would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+class CockpitApp(App[int]):
+    TITLE = "annotui"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("ctrl+c", "interrupt", "Stop", priority=True, show=False),
+        Binding("ctrl+q", "request_quit", "Quit", priority=True, show=False),
+        Binding("q", "request_quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("t", "toggle_status", "Status"),
+    ]
+
+    def __init__(
+        self,
+        checklist: str,
+        options: RunOptions,
+        *,
+        clock: Callable[[], float] = time.time,
+        operator_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.checklist_arg = checklist
+        self.options = options
+        self.clock = clock
+        self.operator_name = operator_name
+        self.loaded: LoadedChecklist | None = None
+        self.session: Session | None = None
+        self.bridge = EventBridge(self.post_message)
+        self.engine_loop: asyncio.AbstractEventLoop | None = None
+        self.poller: Poller | None = None
+        self._poller_stop: asyncio.Future[None] | None = None
+        self.question: Question | None = None
+        self.question_open = False
+        self.question_modal: AskModal[object] | None = None
+        self.ended: ev.SessionEnded | None = None
+        self.step_running: str | None = None
+        self.stopping = False
+        self.exit_code: int | None = None
+        self.error: str | None = None
+        self.announcement: str | None = None
+        self.environment = ""
+        self.status_snapshot: Snapshot | None = None
+        self.status_choice: bool | None = None
+        """None: automatic (hidden below NARROW columns); else the operator's toggle."""
+        self.status_visible = True
+        self.walk: WalkScreen | None = None
+
+    # ---- screens ------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        from screens.welcome import WelcomeScreen
+
+        self.status_visible = self.size.width >= NARROW
+        self.push_screen(WelcomeScreen())
+
+    @property
+    def mode(self) -> str:
+        return "rehearsal" if self.options.rehearse else "live"
+
+    @property
+    def running(self) -> bool:
+        return self.session is not None and self.exit_code is None
+
+    def make_banner(self) -> Banner:
+        title = self.loaded.model.checklist.id if self.loaded else ""
+        return Banner(self.mode, self.environment, title)
+
+    def refresh_banners(self) -> None:
+        title = self.loaded.model.checklist.id if self.loaded else ""
+        for screen in self.screen_stack:
+            for banner in screen.query(Banner):
+                banner.mode = self.mode
+                banner.environment = self.environment
+                banner.checklist = title
+
+    def checklist_chosen(self, loaded: LoadedChecklist) -> None:
+        """Welcome is done: vars next, or straight to the walk when resuming."""
+        from screens.variables import VariablesScreen
+
+        self.loaded = loaded
+        self.refresh_banners()
+        if self.options.resume:
+            self.start_session()
+        else:
+            self.push_screen(VariablesScreen(loaded))
+
+    def start_session(self, form_vars: dict[str, str] | None = None) -> None:
+        from screens.walk import WalkScreen
+
+        assert self.loaded is not None
+        if form_vars:
+            self.options.cli_vars = {**self.options.cli_vars, **form_vars}
+        self.environment = self.options.cli_vars.get("environment", self.environment)
+        operator = TuiOperator(self.post_message, self.operator_name)
+        self.session = Session(
+            self.loaded, self.options, operator, [self.bridge, self._engine_sink]
+        )
+        self.walk = WalkScreen(self.planned_step)
+        self.switch_screen(self.walk)
+        self.run_engine(self.session)
+
+    def planned_step(self, key: str) -> PlannedStep | None:
+        plan = self.session.plan if self.session else None
+        for stage in plan or []:
+            for step in stage.steps:
+                if step.key == key:
+                    return step
+        return None
+
+    # ---- the engine thread ----------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
+    def run_engine(self, session: Session) -> None:
+        try:
+            code = asyncio.run(self._engine_main(session))
+        except SessionError as e:
+            self.post_message(SessionDone(2, str(e)))
+        except Exception as e:  # the engine crashed: say so, never lose the log's place
+            self.post_message(SessionDone(2, f"internal error: {type(e).__name__}: {e}"))
+        else:
+            self.post_message(SessionDone(code))
+
+    async def _engine_main(self, session: Session) -> int:
+        self.engine_loop = asyncio.get_running_loop()
+        return await session.run()
+
+    def _engine_sink(self, event: ev.Event) -> None:
+        """Runs on the engine thread: starts and stops the status poller with the run."""
+        if isinstance(event, ev.RunPlanned) and self.session is not None:
+            from annotui.status.poller import Poller
+            from annotui.status.supervisor import SupervisorPool
+
+            s = self.session
+            pool = s.supervisors or SupervisorPool({}, s.transports)
+            self.poller = Poller(
+                s.probes,
+                pool,
+                s.transports,
+                on_update=lambda snap: self.post_message(StatusUpdate(snap)),
+            )
+            self.poller.start()
+            self.post_message(StatusUpdate(self.poller.snapshot()))
+        elif isinstance(event, ev.SessionEnded) and self.poller is not None:
+            poller, self.poller = self.poller, None
+            self._poller_stop = asyncio.ensure_future(poller.stop())
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if isinstance(event, ev.StageStarted):
+            self.stage_environment(event.stage_key)
+        elif isinstance(event, ev.StepStarted):
+            self.step_running = event.step_key
+        elif isinstance(event, ev.StepFinished):
+            self.step_running = None
+        elif isinstance(event, ev.Announcement):
+            self.announcement = event.text
+        elif isinstance(event, ev.SessionEnded):
+            self.ended = event
+        if self.walk is not None:
+            self.walk.handle(event)
+
+    def stage_environment(self, stage_key: str) -> None:
+        plan = self.session.plan if self.session else None
+        for stage in plan or []:
+            if stage.key == stage_key:
+                self.environment = stage.values.get("environment", "")
+                self.refresh_banners()
+
+    def on_output_ready(self, message: OutputReady) -> None:
+        batch = self.bridge.drain(message.generation)
+        if self.walk is not None and (batch.lines or batch.dropped):
+            self.walk.write_output(batch.lines, batch.dropped)
+
+    def on_output_batch(self, message: OutputBatch) -> None:
+        if self.walk is not None:
+            self.walk.write_output(message.lines, message.dropped)
+
+    def on_status_update(self, message: StatusUpdate) -> None:
+        self.status_snapshot = message.snapshot
+        for panel in self.all_panels():
+            panel.show_snapshot(message.snapshot)
+
+    def on_session_done(self, message: SessionDone) -> None:
+        from screens.summary import SummaryScreen
+
+        self.exit_code = message.exit_code
+        self.error = message.error
+        self.step_running = None
+        if self.stopping:
+            self.exit(message.exit_code)
+            return
+        self.push_screen(SummaryScreen())
+
+    # ---- questions ------------------------------------------------------------------------
+    def on_operator_ask(self, message: OperatorAsk) -> None:
+        self.question = message.question
+        if self.stopping:
+            message.question.answer(message.question.quit_answer())
+            return
+        self.open_question()
+
+    def open_question(self) -> None:
+        q = self.question
+        if q is None or q.answered or self.question_open:
+            return
+        self.question_open = True
+
+        def answered(result: object) -> None:
+            self.question_open = False
+            self.question_modal = None
+            if result is None:
+                self.notify("Press Enter to answer when ready.", timeout=4)
+                return
+            if self.question is q:
+                self.question = None
+            q.answer(result)
+
+        self.question_modal = question_modal(q.kind, q.step, q.error, q.data)
+        self.push_screen(self.question_modal, answered)
+
+    def reopen_question(self) -> None:
+        if self.question is not None and not self.question.answered:
+            self.open_question()
+
+    # ---- stop, cancel, quit ---------------------------------------------------------------
+    def action_interrupt(self) -> None:
+        if self.step_running and self.session is not None:
+            key = self.step_running
+
+            def decided(cancel: bool | None) -> None:
+                if cancel and self.step_running == key:
+                    self.call_engine(self.session.cancel_step if self.session else None)
+
+            self.push_screen(
+                YesNoModal(
+                    "Cancel the running step?",
+                    f"[b]{key}[/b] is running. Cancel it now? The cancel is recorded; "
+                    "you then choose to retry, skip or stop.",
+                ),
+                decided,
+            )
+            return
+        self.action_request_quit()
+
+    def call_engine(self, fn: Callable[[], object] | None) -> None:
+        if fn is not None and self.engine_loop is not None and not self.engine_loop.is_closed():
+            self.engine_loop.call_soon_threadsafe(fn)
+
+    def resume_command(self) -> str:
+        if self.session is None:
+            return ""
+        parts = ["annotui", "run", self.checklist_arg]
+        if self.options.rehearse:
+            parts.append("--rehearse")
+        if self.options.vars_file:
+            parts += ["--vars-file", str(self.options.vars_file)]
+        parts += ["--resume", "--audit", str(self.session.audit_path)]
+        return shlex.join(parts)
+
+    def action_request_quit(self) -> None:
+        if isinstance(self.screen, YesNoModal):
+            return
+        if not self.running:
+            self.exit(self.exit_code if self.exit_code is not None else 0)
+            return
+
+        def decided(stop: bool | None) -> None:
+            if stop:
+                self.stop_run()
+
+        self.push_screen(
+            YesNoModal(
+                "Stop the run?",
+                "The run stops safely (a running step is stopped and recorded) and can be "
+                f"resumed later with:\n[b]{self.resume_command()}[/b]",
+            ),
+            decided,
+        )
+
+    def stop_run(self) -> None:
+        self.stopping = True
+        q = self.question
+        if q is not None and not q.answered:
+            q.answer(q.quit_answer())
+        else:
+            session = self.session
+            self.call_engine(lambda: session.request_stop("stopped by the operator (quit)"))
+        self.call_later(self._close_question_modal)
+
+    def _close_question_modal(self) -> None:
+        modal = self.question_modal
+        if modal is not None and modal in self.screen_stack:
+            while self.screen_stack[-1] is not modal:
+                self.pop_screen()
+            self.pop_screen()
+        self.question_modal = None
+        self.question_open = False
+
+    # ---- panels, help, palette --------------------------------------------------------------
+    def all_panels(self) -> Iterable[StatusPanel]:
+        for screen in self.screen_stack:
+            yield from screen.query(StatusPanel)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.status_choice is None:
+            self.apply_status_visibility(event.size.width >= NARROW)
+
+    def apply_status_visibility(self, visible: bool) -> None:
+        self.status_visible = visible
+        for panel in self.all_panels():
+            panel.set_class(not visible, "-hidden")
+
+    def action_toggle_status(self) -> None:
+        self.status_choice = not self.status_visible
+        self.apply_status_visibility(self.status_choice)
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_audit_viewer(self) -> None:
+        from screens.audit_viewer import AuditViewerScreen
+
+        if self.session is None:
+            self.notify("No audit log yet: start a run first.", severity="warning")
+            return
+        self.push_screen(AuditViewerScreen(self.session.audit_path))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Help", "The keys of the cockpit", self.action_help)
+        yield SystemCommand(
+            "Toggle the status panel", "Show or hide the live status", self.action_toggle_status
+        )
+        if self.session is not None:
+            yield SystemCommand(
+                "Open the audit viewer",
+                "The audit log of this run, read-only, following new records",
+                self.action_audit_viewer,
+            )
+        walk = self.walk
+        if walk is not None:
+            for key, spec in walk.plan.items():
+                yield SystemCommand(
+                    f"Jump to step: {spec.get('title', key)}",
+                    f"View {key} (the engine's order still decides what runs)",
+                    lambda key=key: self._jump(key),
+                    discover=False,
+                )
+        yield SystemCommand(
+            "Quit", "Stop safely (the run can be resumed)", self.action_request_quit
+        )
+
+    def _jump(self, key: str) -> None:
+        if self.walk is None or self.walk not in self.screen_stack:
+            return
+        while self.screen is not self.walk and not isinstance(self.screen, AskModal):
+            self.pop_screen()
+        self.walk.view_step(key)

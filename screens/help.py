@@ -1,0 +1,43 @@
+"""Help: the keys of the cockpit."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Markdown
+
+KEYS = """\
+# Keys
+
+| key | what it does |
+|---|---|
+| **Enter** | answer the engine's question (confirm, evidence, …) |
+| **y** / **s** / **Esc** | in a confirmation: run / skip with a reason / back to the step |
+| **Ctrl+S** | skip when a typed confirmation is asked; start on Welcome and Variables |
+| **Ctrl+C** | while a step runs: asks, then cancels it; otherwise stop the run |
+| **q** / **Ctrl+Q** | stop safely (asks first); the run resumes with `--resume --audit PATH` |
+| **l** / **o** / **c** | focus the step list / the output / view the current step |
+| **t** | show or hide the status panel (hidden by itself below 100 columns) |
+| **Ctrl+P** | command palette: jump to a step, open the audit viewer, toggle the status |
+| **m** / **h** / **v** | on the summary: export Markdown / HTML, open the audit viewer |
+| **?** / **F1** | this help |
+
+Every step is confirmed before it runs. A critical step cannot be skipped; any other skip needs
+a reason, and it is recorded. REHEARSAL (blue band) simulates every step that changes the
+target; LIVE (red band) runs them for real.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(KEYS)
+        yield Footer()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,87 @@
+"""Entry points of the UI: `annotui run` (the cockpit), `annotui demo`, `annotui review`.
+
+`annotui.engine.commands.run` calls `run_cockpit(args)` lazily when `--plain` is not given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from annotui.engine.commands import options_from_args
+from annotui.engine.vars import VarError
+
+DEMO_CHECKLIST = "anno-release"
+
+
+def _has_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def run_cockpit(args: argparse.Namespace) -> int:
+    """Open the cockpit on `args.file` with the `run` options; returns the run's exit code."""
+    from screens.app import CockpitApp
+
+    try:
+        options = options_from_args(args)
+    except VarError as e:
+        print(f"annotui: {e}", file=sys.stderr)
+        return 2
+    app = CockpitApp(args.file, options)
+    code = app.run()
+    session = app.session
+    if session is not None:
+        print(f"audit log: {session.audit_path}", file=sys.stderr)
+        if app.exit_code is None or app.exit_code == 3:
+            print(f"resume with: {app.resume_command()}", file=sys.stderr)
+    if app.error:
+        print(f"annotui: {app.error}", file=sys.stderr)
+    if code is None:  # the app ended without an exit code (closed before the run finished)
+        return app.exit_code if app.exit_code is not None else 3
+    return int(code)
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Build the sandbox in a temporary directory, open the cockpit on anno-release against it,
+    and stop the sandbox on the way out, whatever happens."""
+    if not _has_terminal():
+        print("annotui demo: needs a terminal (stdin and stdout are not a TTY)", file=sys.stderr)
+        return 2
+    from annotui import sandbox
+
+    where = Path(tempfile.mkdtemp(prefix="annotui-demo-"))
+    try:
+        info = sandbox.build(where)
+        run_args = argparse.Namespace(
+            file=DEMO_CHECKLIST,
+            var=[],
+            vars_file=str(info.vars_file),
+            rehearse=False,
+            audit=None,
+            resume=False,
+            plain=False,
+            yes=False,
+            allow_changed_checklist=False,
+        )
+        return run_cockpit(run_args)
+    finally:
+        sandbox.stop(where)
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def review(args: argparse.Namespace) -> int:
+    """`annotui review PATH`: the audit viewer, read-only, following the log."""
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"annotui review: no such file: {path}", file=sys.stderr)
+        return 2
+    if not _has_terminal():
+        print("annotui review: needs a terminal; use `annotui audit show`", file=sys.stderr)
+        return 2
+    from screens.audit_viewer import ReviewApp
+
+    ReviewApp(path).run()
+    return 0

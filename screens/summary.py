@@ -1,0 +1,101 @@
+"""Summary: how the run ended, the announcement rendered from vars, the audit log and its final
+chain hash, the resume command when it stopped early, and export of the report."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown, Static
+
+from screens.widgets.status_panel import StatusPanel
+
+OUTCOME_TEXT = {
+    0: "[b green]Run complete[/]",
+    1: "[b red]Run ended: a step failed[/]",
+    2: "[b red]The run could not go on (bad input)[/]",
+    3: "[b yellow]Run stopped: it can be resumed[/]",
+}
+
+
+class SummaryScreen(Screen[None]):
+    CSS_PATH = "summary.tcss"
+    BINDINGS = [
+        Binding("m", "export('markdown')", "Export Markdown"),
+        Binding("h", "export('html')", "Export HTML"),
+        Binding("v", "viewer", "Audit viewer"),
+        Binding("escape,b", "back", "Back to the steps"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        yield app.make_banner()  # type: ignore[attr-defined]
+        with Horizontal(id="body"):
+            with VerticalScroll(id="summary"):
+                yield Static(self.outcome_text(), id="outcome")
+                text = app.announcement  # type: ignore[attr-defined]
+                if text:
+                    yield Static("[b]Announcement[/b] (rendered from the run's vars)")
+                    yield Markdown(text, id="announcement")
+                yield Static(self.facts(), id="facts")
+            yield StatusPanel()
+        yield Footer()
+
+    def outcome_text(self) -> str:
+        app = self.app
+        code = app.exit_code  # type: ignore[attr-defined]
+        text = OUTCOME_TEXT.get(code, f"exit {code}")
+        ended = app.ended  # type: ignore[attr-defined]
+        if ended is not None:
+            text += (
+                f"\n{ended.steps_ok} of {ended.steps_total} steps done, "
+                f"{ended.steps_skipped} skipped · exit code {ended.exit_code}"
+            )
+        if app.error:  # type: ignore[attr-defined]
+            text += f"\n[red]{escape(app.error)}[/red]"  # type: ignore[attr-defined]
+        return text
+
+    def facts(self) -> str:
+        from screens.app import shown_path
+
+        app = self.app
+        session = app.session  # type: ignore[attr-defined]
+        lines = []
+        if session is not None:
+            lines.append(f"[b]Audit log[/b]   {escape(shown_path(session.audit_path))}")
+            lines.append(f"[b]Final hash[/b]  {escape(session.final_hash or '—')}")
+            lines.append(
+                f"[dim]verify with: annotui audit verify {escape(str(session.audit_path))}[/]"
+            )
+        if app.exit_code == 3:  # type: ignore[attr-defined]
+            lines.append(f"[b]Resume with[/b] {escape(app.resume_command())}")  # type: ignore[attr-defined]
+        return "\n".join(lines)
+
+    def action_export(self, fmt: str) -> None:
+        session = self.app.session  # type: ignore[attr-defined]
+        if session is None:
+            return
+        suffix = ".report.md" if fmt == "markdown" else ".report.html"
+        self.export(session.audit_path, fmt, session.audit_path.with_suffix(suffix))
+
+    @work(exclusive=True, group="export")
+    async def export(self, log, fmt: str, out) -> None:
+        from screens.audit_viewer import write_report
+
+        try:
+            path = await asyncio.to_thread(write_report, log, fmt, out)
+        except (OSError, ValueError, ImportError) as e:
+            self.app.notify(f"export failed: {e}", severity="error")
+            return
+        self.app.notify(f"report written: {path}")
+
+    def action_viewer(self) -> None:
+        self.app.action_audit_viewer()  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,133 @@
+"""Variables: one field per var the operator gives (stage-bound vars are not asked), prefilled
+from --var, --vars-file, the environment and defaults, validated inline, secrets masked."""
+
+from __future__ import annotations
+
+import os
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from annotui.checklist.loader import LoadedChecklist
+from annotui.checklist.models import Var
+from annotui.engine.vars import VarError, load_vars_file, stage_bound, validate_value
+from screens.widgets.status_panel import StatusPanel
+
+
+def prefill(var: Var, name: str, cli: dict[str, str], file: dict[str, str]) -> str:
+    """The value the run would take without asking (same precedence as the engine)."""
+    if name in cli:
+        return cli[name]
+    if name in file:
+        return file[name]
+    if var.from_env and var.from_env in os.environ:
+        return os.environ[var.from_env]
+    return var.default or ""
+
+
+class VariablesScreen(Screen[None]):
+    CSS_PATH = "variables.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "start", "Start the run"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, loaded: LoadedChecklist) -> None:
+        super().__init__()
+        self.loaded = loaded
+        bound = stage_bound(loaded.model)
+        self.vars = {n: v for n, v in loaded.model.vars.items() if n not in bound}
+        self.initial: dict[str, str] = {}
+        self.file_error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        opts = self.app.options  # type: ignore[attr-defined]
+        file: dict[str, str] = {}
+        if opts.vars_file:
+            try:
+                file = load_vars_file(opts.vars_file)
+            except VarError as e:
+                self.file_error = str(e)
+        yield self.app.make_banner()  # type: ignore[attr-defined]
+        with Horizontal(id="body"):
+            with VerticalScroll(id="form") as form:
+                form.border_title = f"Variables of {self.loaded.model.checklist.title}"
+                if not self.vars:
+                    yield Static("This checklist has no variables.")
+                for name, var in self.vars.items():
+                    value = prefill(var, name, opts.cli_vars, file)
+                    self.initial[name] = value
+                    hint = var.prompt or var.description
+                    yield Label(f"[b]{escape(name)}[/b]" + (f"  {escape(hint)}" if hint else ""))
+                    placeholder = var.example or ""
+                    if var.choices:
+                        placeholder = "one of: " + ", ".join(var.choices)
+                    yield Input(
+                        value,
+                        placeholder=placeholder,
+                        password=var.secret,
+                        id=f"var-{name}",
+                        name=name,
+                    )
+                    yield Static("", id=f"err-{name}", classes="error")
+                yield Static(escape(self.file_error or ""), id="error", classes="error")
+                yield Button("Start the run", id="start", variant="primary")
+            yield StatusPanel()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for name in self.vars:
+            self.check(name)
+        first_bad = next((n for n in self.vars if self.error_of(n)), None)
+        if first_bad:
+            self.query_one(f"#var-{first_bad}", Input).focus()
+        else:
+            self.query_one("#start", Button).focus()
+
+    def error_of(self, name: str) -> str | None:
+        value = self.query_one(f"#var-{name}", Input).value
+        return validate_value(self.vars[name], value)
+
+    def check(self, name: str) -> str | None:
+        error = self.error_of(name)
+        self.query_one(f"#err-{name}", Static).update(escape(error or ""))
+        return error
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.name in self.vars:
+            self.check(event.input.name)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.name in self.vars and self.check(event.input.name):
+            return
+        names = list(self.vars)
+        index = names.index(event.input.name) if event.input.name in names else len(names)
+        if index + 1 < len(names):
+            self.query_one(f"#var-{names[index + 1]}", Input).focus()
+        else:
+            self.query_one("#start", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_start()
+
+    def action_start(self) -> None:
+        bad = [n for n in self.vars if self.check(n)]
+        if bad:
+            self.query_one(f"#var-{bad[0]}", Input).focus()
+            self.query_one("#error", Static).update(f"fix {', '.join(bad)} first")
+            return
+        values = {n: self.query_one(f"#var-{n}", Input).value for n in self.vars}
+        changed = {n: v for n, v in values.items() if v != self.initial.get(n) or not v}
+        # values that came from the file, env or defaults keep their recorded source
+        opts = self.app.options  # type: ignore[attr-defined]
+        changed.update({n: v for n, v in values.items() if n in opts.cli_vars})
+        self.app.start_session(changed)  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

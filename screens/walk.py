@@ -1,0 +1,249 @@
+"""The stage and step walk: the step list on the left, the current step in the middle (what
+runs, where, its instructions, result and expectation) and its live output below.
+
+The screen only renders engine events; the app routes the engine's questions to modals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Log, Markdown, OptionList, Static
+
+from annotui.engine import events as ev
+from screens.bridge import DISPLAY_LINES
+from screens.widgets.status_panel import StatusPanel
+from screens.widgets.step_list import StepList
+
+if TYPE_CHECKING:
+    from annotui.engine.plan import PlannedStep
+
+KIND_LABELS = {
+    "manual": "manual step",
+    "command": "command",
+    "check": "check (read-only)",
+    "gate": "gate (waits for a probe)",
+    "supervisor": "supervisor action",
+    "announce": "announcement",
+}
+
+
+def describe_finish(event: ev.StepFinished) -> str:
+    """'ok · exit 0 · 0.4 s · expectation' as Rich markup."""
+    colour = {"ok": "green", "done": "green", "would-run": "#87afff"}.get(event.outcome, "red")
+    parts = [f"[b {colour}]{escape(event.outcome.upper())}[/]"]
+    if event.exit_code is not None:
+        parts.append(f"exit {event.exit_code}")
+    if event.duration:
+        parts.append(f"{event.duration:.1f} s")
+    text = " · ".join(parts)
+    if event.expectation:
+        text += f"\n{escape(event.expectation)}"
+    if event.message:
+        text += f"\n{escape(event.message)}"
+    return text
+
+
+class WalkScreen(Screen[None]):
+    CSS_PATH = "walk.tcss"
+    BINDINGS = [
+        Binding("enter", "answer", "Answer", show=True),
+        Binding("c", "current", "Current step"),
+        Binding("l", "focus_list", "Steps"),
+        Binding("o", "focus_output", "Output"),
+    ]
+
+    def __init__(self, planned: Callable[[str], PlannedStep | None]) -> None:
+        super().__init__()
+        self.planned = planned
+        self.plan: dict[str, dict[str, object]] = {}
+        self.shown: dict[str, ev.StepShown] = {}
+        self.notes: dict[str, list[str]] = {}
+        self.current: str | None = None
+        self.viewing: str | None = None
+        self.running: str | None = None
+        self.output_owner: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self.app.make_banner()  # type: ignore[attr-defined]
+        with Horizontal(id="body"):
+            yield StepList()
+            with Vertical(id="center"):
+                with VerticalScroll(id="step-view"):
+                    yield Static("Waiting for the run to start…", id="step-title")
+                    yield Static("", id="step-meta")
+                    yield Static("", id="command", classes="command")
+                    yield Markdown("", id="instructions")
+                    yield Static("", id="notes")
+                log = Log(max_lines=DISPLAY_LINES, id="output", highlight=False)
+                log.border_title = "Output"
+                yield log
+            yield StatusPanel()
+        yield Footer()
+
+    # ---- engine events ------------------------------------------------------------------
+    def handle(self, event: ev.Event) -> None:
+        steps = self.query_one(StepList)
+        if isinstance(event, ev.RunPlanned):
+            steps.set_plan(event.stages)
+            self.plan = {s["key"]: s for st in event.stages for s in st["steps"]}
+        elif isinstance(event, ev.StageStarted):
+            self.query_one(
+                "#center"
+            ).border_title = f"Stage {event.index}/{event.total}: {event.title}"
+        elif isinstance(event, ev.StepShown):
+            self.shown[event.step_key] = event
+            self.current = event.step_key
+            self.viewing = None
+            steps.set_state(event.step_key, "shown")
+            steps.show_current(event.step_key)
+            self.render_step(event.step_key)
+        elif isinstance(event, ev.StepStarted):
+            self.running = event.step_key
+            steps.set_state(event.step_key, "running")
+            self.start_output(event)
+        elif isinstance(event, ev.StepFinished):
+            if self.running == event.step_key:
+                self.running = None
+            steps.set_state(event.step_key, event.outcome)
+            self.note(event.step_key, describe_finish(event))
+        elif isinstance(event, ev.StepSkipped):
+            steps.set_state(event.step_key, "skipped")
+            self.note(
+                event.step_key,
+                f"[b #d7af5f]SKIPPED[/] by {escape(event.operator)}: {escape(event.reason)}",
+            )
+        elif isinstance(event, ev.StepConfirmed):
+            word = f" (typed {escape(event.word)})" if event.word else ""
+            how = "auto-confirmed (--yes)" if event.auto else f"confirmed by {event.operator}"
+            self.note(event.step_key, f"{escape(how)}{word}")
+        elif isinstance(event, ev.EvidenceRecorded):
+            self.note(event.step_key, f"evidence ({escape(event.prompt)}): {escape(event.text)}")
+        elif isinstance(event, ev.OutcomeUnknown):
+            steps.set_state(event.step_key, "unknown")
+            self.note(event.step_key, f"[b #ff87ff]OUTCOME UNKNOWN[/]: {escape(event.reason)}")
+        elif isinstance(event, ev.SupervisorState):
+            procs = ", ".join(f"{escape(k)} {escape(v)}" for k, v in event.processes.items())
+            self.note(event.step_key, f"{event.supervisor} {event.when}: {procs or 'no process'}")
+        elif isinstance(event, ev.GateEvaluated):
+            self.gate(event)
+        elif isinstance(event, ev.Announcement):
+            self.note(event.step_key, "announcement ready (see the summary)")
+        elif isinstance(event, ev.Interrupted | ev.ErrorEvent):
+            text = event.reason if isinstance(event, ev.Interrupted) else event.message
+            if event.step_key:
+                self.note(event.step_key, f"[b red]{escape(text)}[/]")
+            self.app.notify(
+                text, severity="warning" if isinstance(event, ev.Interrupted) else "error"
+            )
+
+    def gate(self, event: ev.GateEvaluated) -> None:
+        value = "?" if event.value is None else str(event.value)
+        state = "[green]holds[/]" if event.holds else "[yellow]waiting[/]"
+        err = f" [red]{escape(event.error)}[/]" if event.error else ""
+        line = f"{event.probe} = {value} · {state} · {event.streak}/{event.needed}{err}"
+        notes = self.notes.setdefault(event.step_key, [])
+        if notes and notes[-1].startswith(f"{event.probe} = "):
+            notes[-1] = line
+        else:
+            notes.append(line)
+        self.refresh_notes(event.step_key)
+
+    def note(self, step_key: str, text: str) -> None:
+        self.notes.setdefault(step_key, []).append(text)
+        self.refresh_notes(step_key)
+
+    def refresh_notes(self, step_key: str) -> None:
+        if step_key == (self.viewing or self.current):
+            self.query_one("#notes", Static).update("\n".join(self.notes.get(step_key, [])))
+
+    # ---- output -------------------------------------------------------------------------
+    def start_output(self, event: ev.StepStarted) -> None:
+        log = self.query_one("#output", Log)
+        log.clear()
+        self.output_owner = event.step_key
+        title = self.plan.get(event.step_key, {}).get("title", event.step_key)
+        sim = " (simulated)" if event.simulated else ""
+        log.border_title = f"Output: {title}{sim} · attempt {event.attempt}"
+
+    def write_output(self, lines: list[tuple[str, str, str]], dropped: int) -> None:
+        log = self.query_one("#output", Log)
+        if dropped:
+            log.write_line(f"… {dropped} lines not shown here (all are in the audit log)")
+        log.write_lines(line for key, _stream, line in lines if key == self.output_owner)
+
+    # ---- the step view ------------------------------------------------------------------
+    def render_step(self, step_key: str) -> None:
+        info = self.shown.get(step_key)
+        spec = self.plan.get(step_key, {})
+        planned = self.planned(step_key)
+        title = info.title if info else str(spec.get("title", step_key))
+        kind = info.kind if info else str(spec.get("kind", ""))
+        host = info.host if info else spec.get("host")
+        cwd = info.cwd if info else spec.get("cwd")
+        command = info.command if info else spec.get("command")
+        critical = info.critical if info else bool(spec.get("critical"))
+        changes = info.changes if info else bool(spec.get("mutating"))
+        simulated = info.simulated if info else False
+        viewing = step_key != self.current
+        head = f"[b]{escape(title)}[/b]  [dim]{escape(step_key)}[/dim]"
+        if viewing:
+            head += "\n[reverse] VIEWING ONLY [/reverse] the run is at another step: press c"
+        self.query_one("#step-title", Static).update(head)
+        marks = [KIND_LABELS.get(kind, kind)]
+        if host:
+            marks.append(f"host [b]{escape(str(host))}[/b]")
+        if cwd:
+            marks.append(f"cwd [b]{escape(str(cwd))}[/b]")
+        if changes:
+            marks.append("[b red]CHANGES THE TARGET[/]")
+        if critical:
+            marks.append("[b magenta]CRITICAL[/]")
+        if simulated:
+            marks.append("[b #87afff]SIMULATED (rehearsal)[/]")
+        if info and info.confirm_word:
+            marks.append(f"confirm by typing [b]{escape(info.confirm_word)}[/b]")
+        self.query_one("#step-meta", Static).update(" · ".join(marks))
+        cmd = self.query_one("#command", Static)
+        cmd.update(escape(str(command)) if command else "")
+        cmd.display = bool(command)
+        text = planned.instructions if planned else ""
+        if planned is not None and planned.kind == "announce":
+            text = ""  # shown once rendered, in the summary
+        md = self.query_one("#instructions", Markdown)
+        md.update(text)
+        md.display = bool(text)
+        self.query_one("#notes", Static).update("\n".join(self.notes.get(step_key, [])))
+        self.query_one("#step-view", VerticalScroll).scroll_home(animate=False)
+
+    def view_step(self, step_key: str) -> None:
+        """Show another step (read-only); the engine's order still decides what runs."""
+        if step_key not in self.plan:
+            return
+        self.viewing = None if step_key == self.current else step_key
+        self.render_step(step_key)
+        self.query_one(StepList).show_current(step_key)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.view_step(event.option.id)
+
+    # ---- actions ------------------------------------------------------------------------
+    def action_answer(self) -> None:
+        self.app.reopen_question()  # type: ignore[attr-defined]
+
+    def action_current(self) -> None:
+        if self.current:
+            self.view_step(self.current)
+
+    def action_focus_list(self) -> None:
+        self.query_one(StepList).focus()
+
+    def action_focus_output(self) -> None:
+        self.query_one("#output", Log).focus()

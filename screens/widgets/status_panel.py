@@ -1,0 +1,112 @@
+"""The live status on every screen: probes with their age, supervisor processes with their
+states, hosts with their connection state. Stale or failing sources are marked, never hidden.
+
+The panel only renders `annotui.status.poller.Snapshot`s (the poller runs on the engine loop);
+`clock` is injectable so that ages are deterministic in tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.markup import escape
+from textual.widgets import Static
+
+from annotui.status.poller import Snapshot
+
+PROCESS_COLOURS = {
+    "RUNNING": "green",
+    "STARTING": "yellow",
+    "STOPPING": "yellow",
+    "BACKOFF": "red",
+    "STOPPED": "#8a8a8a",
+    "EXITED": "#d7af5f",
+    "FATAL": "red",
+}
+HOST_COLOURS = {"connected": "green", "connecting": "yellow", "failed": "red", "closed": "#8a8a8a"}
+
+
+def age_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min ago"
+    return f"{seconds // 3600:.0f} h ago"
+
+
+def render_snapshot(snap: Snapshot | None, now: float) -> str:
+    """The panel's text (Rich markup)."""
+    if snap is None:
+        return "[dim]Live status starts once the run's vars are known.[/dim]"
+    out: list[str] = []
+    if snap.probes:
+        out.append("[b]Probes[/b]")
+        for name, r in snap.probes.items():
+            value = "-" if r.value is None else str(r.value)
+            mark = ""
+            if r.error:
+                mark = f" [red]✗ {escape(r.error)}[/red]"
+            elif r.stale(now):
+                mark = " [b yellow]STALE[/]"
+            out.append(
+                f" {escape(r.title or name)} [b]{value}[/b] [dim]{age_text(r.age(now))}[/]{mark}"
+            )
+    if snap.supervisors:
+        out.append("[b]Supervisors[/b]")
+        for name, s in snap.supervisors.items():
+            head = f" {escape(name)} {escape(s.state or '?')} [dim]{age_text(s.age(now))}[/]"
+            if s.error:
+                head += f" [b red]{escape(s.error_kind or 'error')}[/]"
+            elif s.stale(now):
+                head += " [b yellow]STALE[/]"
+            out.append(head)
+            if s.error:
+                out.append(f"  [red]{escape(s.error)}[/red]")
+            for p in s.processes:
+                colour = PROCESS_COLOURS.get(p.state, "white")
+                out.append(f"  {escape(p.full_name)} [{colour}]{escape(p.state)}[/]")
+    if snap.hosts:
+        out.append("[b]Hosts[/b]")
+        for name, h in snap.hosts.items():
+            colour = HOST_COLOURS.get(h.state, "white")
+            detail = f" [dim]{escape(h.detail)}[/]" if h.state == "failed" and h.detail else ""
+            out.append(f" {escape(name)} [{colour}]{h.state}[/]{detail}")
+    return "\n".join(out) or "[dim]No probes, supervisors or remote hosts.[/dim]"
+
+
+class StatusPanel(Static):
+    DEFAULT_CSS = """
+    StatusPanel {
+        width: 34;
+        height: 1fr;
+        border: round $panel-lighten-2;
+        padding: 0 1;
+        overflow-y: auto;
+    }
+    StatusPanel.-hidden { display: none; }
+    """
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        super().__init__(id="status-panel")
+        self.border_title = "Status"
+        self.snapshot: Snapshot | None = None
+        self.clock = clock
+
+    def on_mount(self) -> None:
+        app = self.app
+        self.clock = self.clock or getattr(app, "clock", time.time)
+        self.snapshot = getattr(app, "status_snapshot", None)
+        self.set_class(not getattr(app, "status_visible", True), "-hidden")
+        self.refresh_text()
+        self.set_interval(1.0, self.refresh_text)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self.snapshot = snap
+        self.refresh_text()
+
+    def refresh_text(self) -> None:
+        assert self.clock is not None
+        self.update(render_snapshot(self.snapshot, self.clock()))

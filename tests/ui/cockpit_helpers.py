@@ -1,0 +1,72 @@
+"""Helpers for the cockpit's Pilot and snapshot tests (the real engine, real subprocesses)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from annotui.audit.reader import read_records
+from annotui.engine.session import RunOptions
+from screens.app import CockpitApp
+
+CHECKLISTS = Path(__file__).parent / "checklists"
+FIXED_NOW = 1_767_225_600.0
+"""2026-01-01T00:00:00Z: the status panel's clock in tests, so ages are deterministic."""
+
+
+def make_app(
+    checklist: str,
+    audit: Path,
+    *,
+    cli_vars: dict[str, str] | None = None,
+    rehearse: bool = False,
+    resume: bool = False,
+    clock: Callable[[], float] = lambda: FIXED_NOW,
+) -> CockpitApp:
+    path = CHECKLISTS / checklist if not checklist.startswith("/") else Path(checklist)
+    options = RunOptions(
+        cli_vars=dict(cli_vars or {}),
+        rehearse=rehearse,
+        audit_path=audit,
+        resume=resume,
+        argv=["run", str(path)],
+    )
+    app = CockpitApp(str(path), options, clock=clock, operator_name="tester")
+    app.animation_level = "none"
+    return app
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Let the app (and the engine thread) work until `condition()` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        await pilot.pause(0.05)
+
+
+def question_kind(app: CockpitApp) -> str | None:
+    """The kind of the engine's open question when its modal is on screen."""
+    q = app.question
+    if q is None or q.answered or not app.question_open or app.screen is not app.question_modal:
+        return None
+    return q.kind
+
+
+async def answer_when(pilot: Pilot, kind: str, *keys: str, timeout: float = 10.0) -> None:
+    """Wait for a question of `kind` to be on screen, then press `keys`."""
+    app = pilot.app
+    await wait_for(pilot, lambda: question_kind(app) == kind, timeout)  # type: ignore[arg-type]
+    await pilot.press(*keys)
+
+
+def events(path: Path) -> list[dict[str, object]]:
+    return list(read_records(path))
+
+
+def events_named(path: Path, name: str) -> list[dict[str, object]]:
+    return [r for r in events(path) if r["event"] == name]
