@@ -93,15 +93,23 @@ def rpc_url(port: int, username: str, password: str) -> str:
     return f"http://{username}:{password}@127.0.0.1:{port}/RPC2"
 
 
-def wait_ready(port: int, username: str, password: str, timeout: float = 15.0) -> None:
-    """Block until supervisord answers getState with RUNNING, or raise TimeoutError."""
+def wait_ready(
+    port: int, username: str, password: str, timeout: float = 15.0, programs: bool = False
+) -> None:
+    """Block until supervisord answers getState with RUNNING (and, with `programs`, every
+    program is RUNNING too), or raise TimeoutError."""
     deadline = time.monotonic() + timeout
-    last: Exception | None = None
+    last: Exception | str | None = None
     while time.monotonic() < deadline:
         try:
             proxy = xmlrpc.client.ServerProxy(rpc_url(port, username, password))
             if proxy.supervisor.getState()["statename"] == "RUNNING":
-                return
+                if not programs:
+                    return
+                states = {p["name"]: p["statename"] for p in proxy.supervisor.getAllProcessInfo()}
+                if set(states.values()) <= {"RUNNING"}:
+                    return
+                last = ", ".join(f"{n} {s}" for n, s in states.items())
         except (OSError, xmlrpc.client.Error) as e:
             last = e
         time.sleep(0.05)
