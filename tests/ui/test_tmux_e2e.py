@@ -1,0 +1,188 @@
+"""End to end in a real tmux pane: the cockpit walked to the end with send-keys, the screen read
+with capture-pane, and the audit log verified afterwards by `annotui audit verify`.
+
+Nothing is mocked: a private tmux server (its own socket, killed with kill-server on that socket
+only), the real `annotui` console script, real subprocesses, the real sandbox (supervisord on
+loopback) for anno-release.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tmux_pane import TmuxError, TmuxPane
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+ANNOTUI = [sys.executable, "-m", "annotui.cli"]
+TYPED = re.compile(r"type (\S+) then Enter")
+MODAL_TITLE = re.compile(r"▀ ([^▀]+?) ▀")
+END_MARKS = ("Run complete", "Run failed", "Run stopped")
+
+
+def modal_title(screen: str) -> str | None:
+    m = MODAL_TITLE.search(screen)
+    return m.group(1) if m else None
+
+
+def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str, list[str]]:
+    """Answer every question of the cockpit until the summary shows; return (screen, log).
+
+    Ordinary confirmations get ``y``, typed confirmations the word the modal asks for, evidence a
+    short text. A failure question or anything unexpected fails the test with the screen.
+    """
+    answered: list[str] = []
+    while True:
+        screen = pane.wait_for(
+            lambda s: any(m in s for m in END_MARKS) or modal_title(s) is not None,
+            timeout=step_timeout,
+        )
+        if any(m in screen for m in END_MARKS):
+            return screen, answered
+        title = modal_title(screen) or ""
+        if title.startswith("Evidence:"):
+            pane.type(f"checked by the tmux test ({len(answered)})")
+            pane.send("Enter")
+        elif title.startswith("Run:") and (typed := TYPED.search(screen)):
+            pane.type(typed.group(1))
+            pane.send("Enter")
+        elif title.startswith("Run:") and "y/Enter run" in screen:
+            pane.send("y")
+        else:
+            raise TmuxError(f"unexpected question {title!r}:\n{screen}")
+        answered.append(title)
+        # Wait for this question to go away before reading the next one.
+        pane.wait_for(lambda s, t=title: modal_title(s) != t, timeout=step_timeout)
+
+
+def start_run(pane: TmuxPane) -> None:
+    """Welcome -> New run -> Variables (prefilled) -> start."""
+    pane.wait_for("New run", timeout=20)
+    pane.send("Enter")
+    pane.wait_for("Start the run", timeout=20)
+    pane.send("C-s")
+
+
+def verify(log: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ANNOTUI, "audit", "verify", str(log)], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def tmux_dir(tmp_path: Path) -> Iterator[Path]:
+    # tmux sockets must have short paths (sun_path is 108 bytes): use a short private dir.
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="at-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+TINY = """
+[checklist]
+id = "tiny-e2e"
+title = "Tiny end to end"
+
+[vars.word]
+prompt = "A word"
+default = "hello"
+
+[[stages]]
+id = "one"
+title = "One"
+
+  [[stages.steps]]
+  id = "note"
+  kind = "manual"
+  title = "Write something down"
+  evidence = "What did you write"
+
+  [[stages.steps]]
+  id = "count"
+  kind = "command"
+  run = "seq 3"
+
+  [[stages.steps]]
+  id = "typed"
+  kind = "command"
+  confirm = "typed"
+  confirm_word = "go"
+  run = "echo {{ word }} > typed.out"
+"""
+
+
+def test_tiny_checklist_walked_in_tmux(tmp_path: Path, tmux_dir: Path) -> None:
+    checklist = tmp_path / "tiny.toml"
+    checklist.write_text(TINY)
+    log = tmp_path / "audit.jsonl"
+    pane = TmuxPane(
+        tmux_dir,
+        [*ANNOTUI, "run", str(checklist), "--audit", str(log)],
+        env={"XDG_STATE_HOME": str(tmp_path / "state"), "PATH": os.environ["PATH"]},
+        cwd=tmp_path,
+    )
+    try:
+        start_run(pane)
+        screen, answered = walk_to_the_end(pane, step_timeout=20)
+        assert "Run complete" in screen and "3 of 3 steps done" in screen
+        assert answered == [
+            "Run: Write something down",
+            "Evidence: Write something down",
+            "Run: count",
+            "Run: typed",
+        ]
+        pane.send("q")
+        assert pane.exit_code() == 0
+    finally:
+        pane.kill()
+    assert (tmp_path / "typed.out").read_text() == "hello\n"
+    done = verify(log)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "intact" in done.stdout
+
+
+def test_anno_release_against_the_sandbox_in_tmux(tmp_path: Path, tmux_dir: Path) -> None:
+    from annotui import sandbox
+
+    world = tmp_path / "sandbox"
+    info = sandbox.build(world)
+    log = tmp_path / "audit.jsonl"
+    pane = None
+    try:
+        pane = TmuxPane(
+            tmux_dir,
+            [
+                *ANNOTUI,
+                "run",
+                "anno-release",
+                "--vars-file",
+                str(info.vars_file),
+                "--audit",
+                str(log),
+            ],
+            env={"XDG_STATE_HOME": str(tmp_path / "state"), "PATH": os.environ["PATH"]},
+            cwd=world,
+        )
+        started = time.monotonic()
+        start_run(pane)
+        screen, answered = walk_to_the_end(pane)
+        assert "Run complete" in screen, screen
+        assert len(answered) > 50
+        assert time.monotonic() - started < 240
+        pane.send("q")
+        assert pane.exit_code() == 0
+    finally:
+        if pane is not None:
+            pane.kill()
+        sandbox.stop(world)
+    done = verify(log)
+    assert done.returncode == 0, done.stdout + done.stderr
