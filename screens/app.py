@@ -9,6 +9,7 @@ the run's transports and supervisor clients) and posts snapshots.
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 import time
 from collections.abc import Callable, Iterable
@@ -107,6 +108,8 @@ class CockpitApp(App[int]):
 
         self.status_visible = self.size.width >= NARROW
         self.push_screen(WelcomeScreen())
+        if os.environ.get("ANNOTUI_EXIT_AFTER_FIRST_FRAME") == "1":
+            self.call_after_refresh(self.exit)  # bench/bench_ui.py: start to first frame
 
     @property
     def mode(self) -> str:
