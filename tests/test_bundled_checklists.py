@@ -395,7 +395,23 @@ def build_tree(base: Path) -> dict[str, str]:
             f"../archive/releases/anno-targets_{OLD}.sif"
         )
         (ella / f"ella-{env}" / "data/igv-data/tracks").mkdir(parents=True)
-    for p in [root, *root.rglob("*")]:
+    nsc_upload = base / "nsc-upload"
+    nsc_upload.mkdir()
+    (nsc_upload / TAR).write_bytes(b"tar")
+    (nsc_upload / f"anno-targets_{RELEASE}.sif").write_text(f"anno-targets {RELEASE}\n")
+    for instance in ("staging", "production"):
+        nsc = base / "nsc" / instance / "sw" / "anno"
+        for d in ("archive/releases", "ops", "data"):
+            (nsc / d).mkdir(parents=True)
+        (nsc / f"archive/releases/anno-targets_{OLD}.sif").write_text(f"anno-targets {OLD}\n")
+        (nsc / "anno.sif").symlink_to(f"archive/releases/anno-targets_{OLD}.sif")
+        (nsc / "data/sources.json").write_text("{}")
+        (nsc / "data/vcfanno_config.toml").write_text("[[annotation]]\n")
+        (nsc / "ops/update_data.sh").write_text(
+            '#!/bin/sh\necho "$@" > "$(dirname "$0")/../update_data.args"\n'
+            'new="$(dirname "$0")/../data/new"; touch "$new" && chmod 640 "$new"\n'
+        )
+    for p in [root, base / "nsc", *root.rglob("*"), *(base / "nsc").rglob("*")]:
         if not p.is_symlink():
             p.chmod(0o775 if p.is_dir() or p.suffix in (".sh", ".sif") else 0o664 | 0o110)
     os.chmod(upload / f"anno-targets_{RELEASE}.sif", 0o640)  # the archive step fixes it
@@ -414,11 +430,11 @@ def build_tree(base: Path) -> dict[str, str]:
         "root": str(root),
         "upload_dir": str(upload),
         "nsc_base": str(base / "nsc"),
-        "nsc_upload_dir": str(upload),
+        "nsc_upload_dir": str(nsc_upload),
         "ella_root": str(ella),
         "supervisor_url": "http://127.0.0.1:9",
         "supervisor_user": "admin",
-        "supervisor_password": "x",
+        "supervisor_password": "not-used-here",
         "singularity": str(singularity),
     }
 
@@ -481,3 +497,23 @@ def test_anno_release_commands_work_on_an_anno_tree(tmp_path: Path) -> None:
     assert (tracks / "clinvar_20260105.vcf.gz.tbi").is_file()
     ok, msg = run(igv["hgmd"])  # no HGMD file: refuses instead of linking to nothing
     assert not ok and "need exactly one hgmd" in msg
+
+
+def test_anno_release_nsc_commands_work_on_an_nsc_tree(tmp_path: Path) -> None:
+    values = build_tree(tmp_path)
+    stages = {s.key: s for s in plan(load("anno-release"), values, rehearse=False)}
+    for key in ("nsc[staging]", "nsc[production]", "nsc-data"):
+        for ps in stages[key].steps:
+            if ps.kind not in ("check", "command"):
+                continue
+            ok, msg = run(ps)
+            assert ok, f"{ps.key}: {msg}"
+    nsc = tmp_path / "nsc"
+    for instance in ("staging", "production"):
+        link = os.readlink(nsc / instance / "sw/anno/anno.sif")
+        assert link == f"archive/releases/anno-targets_{RELEASE}.sif"
+        assert (nsc / instance / "sw/anno" / link).stat().st_mode & 0o774 == 0o774
+    args = (nsc / "production/sw/anno/update_data.args").read_text().split()
+    assert args == ["-t", values["nsc_upload_dir"] + "/" + TAR, "-r", "boston", "-e", "prod"]
+    assert not (nsc / "staging/sw/anno/update_data.args").exists()
+    assert (nsc / "production/sw/anno/data/new").stat().st_mode & 0o777 == 0o774  # fixed
