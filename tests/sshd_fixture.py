@@ -11,8 +11,9 @@ fixtures in `tests/ssh/conftest.py` wrap it. It writes, under `base_dir`:
 - `home/`, the HOME of remote sessions (so no dotfiles of this machine slow them down);
 - `sshd.log` (sshd's `-E` log, LogLevel VERBOSE: one `Accepted publickey` line per connection).
 
-At the end the listener is stopped by its PID, then any per-connection children it spawned
-(found through /proc by PPID, only children of the PID started here).
+At the end the listener is stopped by its PID, then the per-connection sshd processes it spawned
+and the commands under them (found through /proc by PPID, only descendants of the PID started
+here).
 """
 
 from __future__ import annotations
@@ -58,13 +59,7 @@ class Sshd:
 
     def session_pids(self) -> list[int]:
         """The per-connection sshd processes and all their descendants (for cleanup checks)."""
-        out: list[int] = []
-        todo = self.children()
-        while todo:
-            pid = todo.pop()
-            out.append(pid)
-            todo.extend(_children(pid))
-        return out
+        return _descendants(self.pid)
 
     def wait_log(self, needle: str, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
@@ -117,8 +112,18 @@ def write_ssh_config(d: Sshd, path: Path, known_hosts: Path) -> None:
     path.write_text(f"Host tsd\n{common}\nHost tsd-jump\n{common}    ProxyJump tsd\n")
 
 
+def _descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    todo = _children(pid)
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(_children(p))
+    return out
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    kids = _children(proc.pid)
+    kids = _descendants(proc.pid)
     with contextlib.suppress(ProcessLookupError):
         proc.send_signal(signal.SIGTERM)
     try:
@@ -126,7 +131,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    for pid in kids + _children(proc.pid):
+    for pid in kids + _descendants(proc.pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 

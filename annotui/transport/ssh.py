@@ -204,6 +204,13 @@ class _Pump:
             slots.release()
 
 
+def _load_key(path: Path, passphrase: bytes | None) -> paramiko.PKey:
+    try:
+        return paramiko.PKey.from_path(path, passphrase)
+    except TypeError as e:  # cryptography's way of saying an OpenSSH-format key is encrypted
+        raise paramiko.PasswordRequiredException(str(e)) from e
+
+
 def _ping(tr: paramiko.Transport, answered: threading.Event) -> None:
     """One keepalive round trip (OpenSSH answers unknown global requests with a failure)."""
     tr.global_request("keepalive@openssh.com", wait=True)
@@ -240,6 +247,7 @@ class SshTransport:
         self._chain: list[_Transport] = []
         self._proxies: list[paramiko.ProxyCommand] = []
         self._stop_keepalive = threading.Event()
+        self._drop_reason = ""
 
     # -- connection -------------------------------------------------------------------------
 
@@ -268,6 +276,7 @@ class SshTransport:
                 self._set_state("failed", str(e))
                 raise
             self.connections += 1
+            self._drop_reason = ""
             final = self._chain[-1]
             self._set_state(
                 "connected", f"{final.annotui_target.user}@{final.annotui_target.address}"
@@ -396,7 +405,7 @@ class SshTransport:
         encrypted: list[Path] = []
         for path in t.identity_files:
             try:
-                key = paramiko.PKey.from_path(path)
+                key = _load_key(path, None)
             except paramiko.PasswordRequiredException:
                 encrypted.append(path)
                 continue
@@ -426,7 +435,7 @@ class SshTransport:
                 tried.append(f"{path} (encrypted, no passphrase given)")
                 return False
             try:
-                key = paramiko.PKey.from_path(path, passphrase=secret.encode())
+                key = _load_key(path, secret.encode())
             except (paramiko.SSHException, ValueError):
                 continue
             finally:
@@ -441,8 +450,10 @@ class SshTransport:
         while not stop.wait(interval) and tr.is_active():
             answered = threading.Event()
             threading.Thread(target=_ping, args=(tr, answered), daemon=True).start()
-            if not answered.wait(interval * max(t.keepalive_count, 1)) and not stop.is_set():
-                self._set_state("failed", f"no keepalive answer from {t.address}; disconnected")
+            wait = interval * max(t.keepalive_count, 1)
+            if not answered.wait(wait) and not stop.is_set():
+                self._drop_reason = f"no keepalive answer from {t.address} for {wait} s"
+                self._set_state("failed", f"{self._drop_reason}; disconnected")
                 tr.close()
                 return
 
@@ -456,7 +467,8 @@ class SshTransport:
         self._chain, self._proxies = [], []
 
     def _lost(self, what: str) -> ConnectionLost:
-        msg = f"{self.name} ({self.target}): connection lost {what}"
+        why = f" ({self._drop_reason})" if self._drop_reason else ""
+        msg = f"{self.name} ({self.target}): connection lost{why} {what}"
         self._set_state("failed", msg)
         return ConnectionLost(msg)
 

@@ -1,0 +1,116 @@
+"""The run-wide lock on a target: an atomic `mkdir` on the host, holder info inside.
+
+Works with any `Transport` (ssh or local). The lock is the directory `path`; the holder (operator,
+pid, host, ts, checklist id, audit path, ...) is written inside as `holder.json`. A second run
+finds the directory and is refused with `LockHeld`, naming the holder. A takeover (after a typed
+confirmation in the engine) rewrites the holder file in place, so the lock is never free in
+between; a release removes it only while our own holder info is still inside.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from annotui.transport.base import Transport, TransportError
+
+HOLDER_FILE = "holder.json"
+_HELD = 3
+"""Exit status of the acquire script when the directory already exists."""
+
+
+class LockHeld(TransportError):
+    """Someone holds the lock; `holder` is the holder info text found inside (may be empty)."""
+
+    def __init__(self, path: str, holder: str) -> None:
+        self.path = path
+        self.holder = holder
+        super().__init__(f"the target is locked ({path}), held by {describe(holder)}")
+
+
+def describe(holder: str) -> str:
+    """A one-line description of holder info (JSON written by `acquire`, or raw text)."""
+    try:
+        info = json.loads(holder)
+    except ValueError:
+        return holder.strip() or "an unknown holder (no holder info inside)"
+    if not isinstance(info, dict):
+        return holder.strip()
+    return ", ".join(f"{k}={v}" for k, v in info.items())
+
+
+def _json(holder: dict[str, Any]) -> str:
+    return json.dumps(holder, sort_keys=True, ensure_ascii=True)
+
+
+async def _sh(transport: Transport, script: str) -> tuple[int | None, list[str], list[str]]:
+    out: list[str] = []
+    err: list[str] = []
+    result = await transport.run(
+        script, on_line=lambda s, line: (out if s == "stdout" else err).append(line), timeout=60
+    )
+    return result.exit_code, out, err
+
+
+def _write(path: str, info: str) -> str:
+    """Shell: replace the holder file atomically (temp file + rename inside the lock dir)."""
+    p = shlex.quote(f"{path}/{HOLDER_FILE}")
+    return f"printf '%s\\n' {shlex.quote(info)} > {p}.$$ && mv -f -- {p}.$$ {p}"
+
+
+async def acquire(transport: Transport, path: str, holder: dict[str, Any]) -> None:
+    """Take the lock, or raise `LockHeld` naming the holder (`TransportError` on other errors)."""
+    q = shlex.quote(path)
+    script = (
+        f"if mkdir -- {q} 2>/dev/null; then {_write(path, _json(holder))}; "
+        f"elif [ -d {q} ]; then cat -- {shlex.quote(f'{path}/{HOLDER_FILE}')} 2>/dev/null; "
+        f"exit {_HELD}; else mkdir -- {q}; fi"
+    )
+    code, out, err = await _sh(transport, script)
+    if code == _HELD:
+        raise LockHeld(path, "\n".join(out))
+    if code != 0:
+        raise TransportError(f"cannot create the lock {path} on {transport.name}: {' '.join(err)}")
+
+
+async def takeover(
+    transport: Transport, path: str, holder: dict[str, Any], *, expected: str | None = None
+) -> None:
+    """Replace a stale lock's holder with ours (the engine asks for a typed confirmation first).
+
+    With `expected` (the holder text the operator confirmed), the takeover is refused with
+    `LockHeld` if the holder changed meanwhile."""
+    hf = shlex.quote(f"{path}/{HOLDER_FILE}")
+    check = ""
+    if expected is not None:
+        check = (
+            f'[ "$(cat -- {hf} 2>/dev/null)" = {shlex.quote(expected.strip())} ] || '
+            f"{{ cat -- {hf} 2>/dev/null; exit {_HELD}; }}; "
+        )
+    q = shlex.quote(path)
+    script = (
+        f"mkdir -- {q} 2>/dev/null || [ -d {q} ] || exit 1; {check}{_write(path, _json(holder))}"
+    )
+    code, out, err = await _sh(transport, script)
+    if code == _HELD:
+        raise LockHeld(path, "\n".join(out))
+    if code != 0:
+        raise TransportError(
+            f"cannot take over the lock {path} on {transport.name}: {' '.join(err)}"
+        )
+
+
+async def release(transport: Transport, path: str, holder: dict[str, Any]) -> bool:
+    """Remove the lock if our holder info is still inside; False (lock untouched) otherwise."""
+    hf = shlex.quote(f"{path}/{HOLDER_FILE}")
+    script = (
+        f'[ "$(cat -- {hf} 2>/dev/null)" = {shlex.quote(_json(holder))} ] || exit {_HELD}; '
+        f"rm -f -- {hf} && rmdir -- {shlex.quote(path)}"
+    )
+    code, _out, err = await _sh(transport, script)
+    if code == _HELD:
+        return False
+    if code != 0:
+        raise TransportError(f"cannot release the lock {path} on {transport.name}: {' '.join(err)}")
+    return True
