@@ -197,8 +197,9 @@ def status_line(result: VerifyResult, path: Path) -> str:
     return f"verify: NOT INTACT: {result.describe(path)}"
 
 
-def show(path: Path, step: str | None, out: TextIO = sys.stdout) -> int:
-    """Print the timeline; returns the exit code (2: no such step in the log)."""
+def show(path: Path, step: str | None, out: TextIO | None = None) -> int:
+    """Print the timeline (to stdout by default); returns the exit code (2: no such step)."""
+    out = out or sys.stdout
     result = verify(path)
     match = step_matcher(step) if step else None
     tty = out.isatty()
