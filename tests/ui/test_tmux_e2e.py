@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 ANNOTUI = [sys.executable, "-m", "annotui.cli"]
 TYPED = re.compile(r"type (\S+) then Enter")
 MODAL_TITLE = re.compile(r"▀ ([^▀]+?) ▀")
-END_MARKS = ("Run complete", "Run failed", "Run stopped")
+END_MARKS = ("Run complete", "Run ended", "Run stopped", "The run could not go on")
 
 
 def modal_title(screen: str) -> str | None:

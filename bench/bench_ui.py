@@ -1,0 +1,243 @@
+"""UI budgets, measured side by side in one run.
+
+(a) keypress latency while a step prints 1,000,000 lines: the real cockpit (`CockpitApp`, real
+    engine, `seq 1000000` as a real subprocess) headless under `run_test`; while the step runs we
+    press `t` (toggle the status panel) again and again and time each press until the panel's
+    visibility has flipped on the UI loop. Budget: p95 under 100 ms.
+(b) process start to first frame: `annotui run FILE` vs a bare Textual app, each a subprocess on a
+    real pty that exits right after its first frame (`ANNOTUI_EXIT_AFTER_FIRST_FRAME=1` in the
+    cockpit, `call_after_refresh(exit)` in the bare app); N runs each, medians compared. Budget:
+    annotui within 1.25x of the bare app.
+
+Run: `python -m bench.bench_ui` (or through bench/run.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+LATENCY_BUDGET = 0.100
+START_RATIO = 1.25
+STARTS = 10
+
+BIG_OUTPUT = """
+[checklist]
+id = "bench-ui"
+title = "UI bench"
+
+[[stages]]
+id = "s"
+title = "S"
+
+  [[stages.steps]]
+  id = "flood"
+  kind = "command"
+  title = "Print a million lines"
+  run = "seq 1000000"
+"""
+
+BARE_APP = """
+from textual.app import App, ComposeResult
+from textual.widgets import Footer, Header, Static
+
+class Bare(App):
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("hello")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.exit)
+
+Bare().run()
+"""
+
+
+def _row(
+    name: str,
+    value: float,
+    baseline: float,
+    unit: str,
+    target: str,
+    ok: bool,
+    ratio: float,
+    note: str,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "annotui": value,
+        "baseline": baseline,
+        "unit": unit,
+        "ratio": ratio,
+        "target": target,
+        "ok": ok,
+        "note": note,
+    }
+
+
+async def _keypress_latencies(workdir: Path) -> tuple[list[float], int]:
+    from annotui.engine.session import RunOptions
+    from screens.app import CockpitApp
+
+    checklist = workdir / "flood.toml"
+    checklist.write_text(BIG_OUTPUT)
+    options = RunOptions(audit_path=workdir / "audit.jsonl", argv=["run", str(checklist)])
+    app = CockpitApp(str(checklist), options, operator_name="bench")
+    latencies: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")  # Welcome: start
+        await _until(pilot, lambda: "Variables" in type(app.screen).__name__, 20)
+        await pilot.press("ctrl+s")
+        await _until(pilot, lambda: app.question is not None and app.question_open, 20)
+        await pilot.press("y")
+        await _until(pilot, lambda: app.step_running is not None, 20)
+        while app.step_running is not None and len(latencies) < 200:
+            before = app.status_visible
+            t0 = time.perf_counter()
+            await pilot.press("t")
+            while app.status_visible == before:
+                await asyncio.sleep(0.0005)
+            latencies.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.05)
+        await _until(pilot, lambda: app.step_running is None, 120)
+    lines = sum(1 for _ in (workdir / "audit.jsonl").open("rb"))
+    return latencies, lines
+
+
+async def _until(pilot: Any, cond: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the cockpit did not reach the expected state")
+        await pilot.pause(0.02)
+
+
+def keypress_row() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as d:
+        lat, _records = asyncio.run(_keypress_latencies(Path(d)))
+    if not lat:
+        return _row(
+            "keypress during 1M-line step (p95)",
+            float("nan"),
+            LATENCY_BUDGET,
+            "s",
+            "<= 100 ms",
+            False,
+            0.0,
+            "the step finished before any key was measured",
+        )
+    lat.sort()
+    p50 = statistics.median(lat)
+    p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
+    worst = lat[-1]
+    return _row(
+        "keypress during 1M-line step (p95)",
+        p95,
+        LATENCY_BUDGET,
+        "s",
+        "<= 100 ms",
+        p95 <= LATENCY_BUDGET,
+        LATENCY_BUDGET / p95 if p95 else float("inf"),
+        f"{len(lat)} presses of t while seq 1000000 ran: p50 {p50 * 1000:.1f} ms, "
+        f"p95 {p95 * 1000:.1f} ms, max {worst * 1000:.1f} ms (headless run_test)",
+    )
+
+
+def _time_on_pty(
+    cmd: list[str], env: dict[str, str], cwd: Path, ok_codes: tuple[int, ...] = (0,)
+) -> float:
+    """Seconds from spawn to exit of ``cmd`` on a real 100x30 pty (its output drained).
+
+    The cockpit closed before any run exits 3 ('stopped before the end'): pass it in ok_codes.
+    """
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True
+    )
+    os.close(slave)
+    try:
+        while True:
+            try:
+                if not os.read(master, 65536):
+                    break
+            except OSError:  # EIO: the child closed the pty
+                break
+        proc.wait(timeout=60)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in ok_codes:
+        raise RuntimeError(f"{cmd[:3]} exited {proc.returncode}")
+    return elapsed
+
+
+def first_frame_row(n: int = STARTS) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d)
+        checklist = work / "c.toml"
+        checklist.write_text(BIG_OUTPUT)
+        bare = work / "bare.py"
+        bare.write_text(BARE_APP)
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "ANNOTUI_EXIT_AFTER_FIRST_FRAME": "1",
+            "XDG_STATE_HOME": str(work / "state"),
+        }
+        cockpit = [
+            sys.executable,
+            "-m",
+            "annotui.cli",
+            "run",
+            str(checklist),
+            "--audit",
+            str(work / "a.jsonl"),
+        ]
+        baseline = [sys.executable, str(bare)]
+        ours: list[float] = []
+        theirs: list[float] = []
+        _time_on_pty(baseline, env, work)  # warm the file cache for both
+        _time_on_pty(cockpit, env, work, (0, 3))
+        for _ in range(n):  # interleaved, so load on the machine hits both alike
+            theirs.append(_time_on_pty(baseline, env, work))
+            ours.append(_time_on_pty(cockpit, env, work, (0, 3)))
+    a, b = statistics.median(ours), statistics.median(theirs)
+    ratio = START_RATIO * b / a
+    return _row(
+        "start to first frame (median)",
+        a,
+        b,
+        "s",
+        "<= 1.25x bare Textual",
+        a <= START_RATIO * b,
+        ratio,
+        f"{n} runs each on a pty: annotui {a * 1000:.0f} ms vs bare Textual app "
+        f"{b * 1000:.0f} ms = {a / b:.2f}x",
+    )
+
+
+def run() -> list[dict[str, Any]]:
+    return [keypress_row(), first_frame_row()]
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)
