@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 Mode = Literal["live", "rehearsal"]
-Outcome = Literal["ok", "failed", "would-run", "cancelled", "timeout", "unknown", "done"]
-"""Step outcomes. would-run: simulated in rehearsal. done: marked done by the operator on resume."""
+Outcome = Literal[
+    "ok", "failed", "would-run", "unverified", "cancelled", "timeout", "unknown", "done"
+]
+"""Step outcomes. would-run: simulated in rehearsal. unverified: a rehearsal check that failed
+after a simulated change in its stage (it may depend on that change). done: marked done by the
+operator after an unknown outcome."""
 
 
 @dataclass(frozen=True, slots=True)

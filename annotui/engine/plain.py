@@ -29,6 +29,7 @@ class StdinLines:
         self._stream = stream or sys.stdin
         self._thread = threading.Thread(target=self._read, name="annotui-stdin", daemon=True)
         self._started = False
+        self.tty = self._stream.isatty()
 
     def _read(self) -> None:
         while True:
@@ -60,11 +61,13 @@ class PlainOperator:
             self._out.write(text)
             self._out.flush()
 
-    async def _ask(self, prompt: str) -> str | None:
+    async def _ask(self, prompt: str, *, secret: bool = False) -> str | None:
         self._say(prompt)
         line = await self._lines.get()
         if line is None:
             self._say("\n(end of input)\n")
+        elif not self._lines.tty:
+            self._say(("(hidden)" if secret else line) + "\n")  # keep a piped transcript readable
         return line
 
     async def ask_var(self, name: str, var: Var, error: str | None) -> str | None:
@@ -75,7 +78,7 @@ class PlainOperator:
         hint += f" [{'/'.join(var.choices)}]" if var.choices else ""
         if var.secret and sys.stdin.isatty():
             return await asyncio.to_thread(getpass.getpass, f"{name}: {label}{hint} (hidden): ")
-        return await self._ask(f"{name}: {label}{hint}: ")
+        return await self._ask(f"{name}: {label}{hint}: ", secret=var.secret)
 
     async def confirm(self, step: PlannedStep, error: str | None) -> Decision:
         if error:

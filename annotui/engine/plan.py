@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -10,6 +11,7 @@ from annotui.checklist.models import (
     Checklist,
     CheckStep,
     CommandStep,
+    Expect,
     GateStep,
     ManualStep,
     Step,
@@ -40,6 +42,8 @@ class PlannedStep:
     """Rehearsal simulates it (mutating)."""
     values: Mapping[str, str] = field(repr=False)
     """Var values in scope (including the stage's for_each value)."""
+    expect: Expect | None = None
+    """The step's expectations with templates rendered (regex-escaped in stdout_matches)."""
 
     @property
     def kind(self) -> str:
@@ -79,6 +83,20 @@ def _default_word(step: Step, binding: Mapping[str, str], values: Mapping[str, s
     if isinstance(step, SupervisorStep):
         return step.supervisor
     return getattr(step, "host", "local")
+
+
+def render_expect(expect: Expect | None, scope: Mapping[str, str]) -> Expect | None:
+    if expect is None:
+        return None
+    escaped = {k: re.escape(v) for k, v in scope.items()}
+    update = {}
+    for name in ("equals", "symlink_to", "mode_at_least"):
+        value = getattr(expect, name)
+        if value is not None:
+            update[name] = render(value, scope, shell=False)
+    if expect.stdout_matches is not None:
+        update["stdout_matches"] = render(expect.stdout_matches, escaped, shell=False)
+    return expect.model_copy(update=update)
 
 
 def plan_step(
@@ -122,6 +140,7 @@ def plan_step(
         mutating=mutating,
         simulated=rehearse and mutating,
         values=scope,
+        expect=render_expect(getattr(step, "expect", None), scope),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import getpass
 import hashlib
 import os
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from annotui.checklist.loader import LoadedChecklist
     from annotui.status.supervisor import SupervisorPool
 
-DONE_OUTCOMES = {"ok", "would-run", "done"}
+DONE_OUTCOMES = {"ok", "would-run", "unverified", "done"}
 
 
 class SessionError(Exception):
@@ -211,8 +212,8 @@ class Session:
         if self.options.resume:
             if not path.exists():
                 raise SessionError(f"--resume: no audit log at {path}")
+            self._writer, tail = AuditWriter.open_append(path)  # takes the lock first
             state = load_run_state(path)
-            self._writer, tail = AuditWriter.open_append(path)
             header = state.header
             mode = "rehearsal" if self.options.rehearse else "live"
             if header.get("mode") != mode:
@@ -447,6 +448,13 @@ class Session:
                 self._counts["skipped"] += 1
                 return None
             result = await self._execute(step, attempt)
+            if result.outcome == "failed" and self._depends_on_simulation(step):
+                result = dataclasses.replace(
+                    result,
+                    outcome="unverified",
+                    message="rehearsal: may depend on a change simulated earlier in this stage",
+                )
+            self.emit(result)
             if result.outcome in DONE_OUTCOMES:
                 self._counts["ok"] += 1
                 return None
@@ -460,6 +468,14 @@ class Session:
                 self._counts["skipped"] += 1
                 return None
             return 1
+
+    def _depends_on_simulation(self, step: PlannedStep) -> bool:
+        """In rehearsal: a read-only step after a simulated change in the same stage."""
+        if not self.options.rehearse or step.mutating or self.plan is None:
+            return False
+        stage = next(s for s in self.plan if s.key == step.stage_key)
+        before = stage.steps[: stage.steps.index(step)]
+        return any(p.simulated for p in before)
 
     def _shown(self, step: PlannedStep) -> ev.StepShown:
         red = self.redact
@@ -530,14 +546,10 @@ class Session:
                         step.key, s.evidence, self.redact(text.strip()), self.operator.name
                     )
                 )
-            result = ev.StepFinished(step.key, "ok", message="confirmed done by the operator")
-            self.emit(result)
-            return result
+            return ev.StepFinished(step.key, "ok", message="confirmed done by the operator")
         if isinstance(s, AnnounceStep):
             self.emit(ev.Announcement(step.key, self.redact(step.instructions)))
-            result = ev.StepFinished(step.key, "ok")
-            self.emit(result)
-            return result
+            return ev.StepFinished(step.key, "ok")
         self.emit(ev.StepStarted(step.key, simulated=step.simulated, attempt=attempt))
         ctx = StepContext(
             planned=step,
@@ -581,7 +593,6 @@ class Session:
             raise
         finally:
             self._step_task = None
-        self.emit(result)
         return result
 
 

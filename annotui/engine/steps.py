@@ -41,7 +41,7 @@ async def run_shell_step(ctx: StepContext) -> StepFinished:
         return StepFinished(
             key, "timeout", None, result.duration, message=f"timed out after {step.timeout:g} s"
         )
-    expect = step.expect
+    expect = planned.expect
     if expect is None:
         ok = result.exit_code == 0
         message = None if ok else f"exit code {result.exit_code}"

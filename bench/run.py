@@ -1,0 +1,54 @@
+"""Run every benchmark (bench/bench_*.py, each with `run() -> list[dict]`) and print one table.
+
+Usage: python bench/run.py [AREA ...]     e.g. `python bench/run.py engine audit`
+Baselines are measured side by side with annotui in the same run; the ratio is what counts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(HERE))
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(areas: list[str]) -> int:
+    rows: list[dict] = []
+    for path in sorted(HERE.glob("bench_*.py")):
+        area = path.stem.removeprefix("bench_")
+        if areas and area not in areas:
+            continue
+        print(f"running {path.name} ...", file=sys.stderr, flush=True)
+        try:
+            rows += load(path).run()
+        except Exception:  # noqa: BLE001 - one broken bench must not hide the others
+            traceback.print_exc()
+            rows.append({"name": f"{area}: FAILED TO RUN", "ok": False})
+    print("| benchmark | annotui | baseline | ratio | target | ok | note |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        unit = r.get("unit", "")
+        a = f"{r['annotui']:.4g} {unit}" if "annotui" in r else ""
+        b = f"{r['baseline']:.4g} {unit}" if "baseline" in r else ""
+        ratio = f"{r['ratio']:.2f}x" if "ratio" in r else ""
+        ok = "yes" if r.get("ok") else "NO"
+        print(
+            f"| {r['name']} | {a} | {b} | {ratio} | {r.get('target', '')} | {ok} | "
+            f"{r.get('note', '')} |"
+        )
+    return 0 if all(r.get("ok") for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
