@@ -32,7 +32,7 @@ def main(areas: list[str]) -> int:
         print(f"running {path.name} ...", file=sys.stderr, flush=True)
         try:
             rows += load(path).run()
-        except Exception:  # noqa: BLE001 - one broken bench must not hide the others
+        except Exception:
             traceback.print_exc()
             rows.append({"name": f"{area}: FAILED TO RUN", "ok": False})
     print("| benchmark | annotui | baseline | ratio | target | ok | note |")

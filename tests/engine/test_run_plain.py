@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -269,10 +270,8 @@ def _kill_step_group(work: Path) -> None:
     """End the step's process group (its shell wrote its PID, the group id, to long.started)."""
     pid = int((work / "long.started").read_text() or 0)
     if pid > 1:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def test_kill_9_mid_step_then_resume(run_cli, tmp_path):
