@@ -56,7 +56,7 @@ KILL_GRACE = 3.0
 CHUNK = 1 << 18
 MAX_LINE = 1 << 20
 """A line longer than this is delivered in pieces."""
-MAX_PENDING = 8
+MAX_PENDING = 2
 """Batches of lines per stream handed to the event loop but not yet delivered."""
 PGID_MARKER = "annotui:pgid="
 """First stderr line of every command: the remote process group (sshd makes each session's
