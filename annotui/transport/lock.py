@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import weakref
 from typing import Any
 
 from annotui.transport.base import Transport, TransportError
@@ -18,6 +19,8 @@ from annotui.transport.base import Transport, TransportError
 HOLDER_FILE = "holder.json"
 _HELD = 3
 """Exit status of the acquire script when the directory already exists."""
+_ours: weakref.WeakKeyDictionary[Transport, dict[str, str]] = weakref.WeakKeyDictionary()
+"""The holder info this process wrote, per transport and lock path (what `release` checks)."""
 
 
 class LockHeld(TransportError):
@@ -72,6 +75,7 @@ async def acquire(transport: Transport, path: str, holder: dict[str, Any]) -> No
         raise LockHeld(path, "\n".join(out))
     if code != 0:
         raise TransportError(f"cannot create the lock {path} on {transport.name}: {' '.join(err)}")
+    _ours.setdefault(transport, {})[path] = _json(holder)
 
 
 async def takeover(
@@ -99,13 +103,18 @@ async def takeover(
         raise TransportError(
             f"cannot take over the lock {path} on {transport.name}: {' '.join(err)}"
         )
+    _ours.setdefault(transport, {})[path] = _json(holder)
 
 
-async def release(transport: Transport, path: str, holder: dict[str, Any]) -> bool:
-    """Remove the lock if our holder info is still inside; False (lock untouched) otherwise."""
+async def release(transport: Transport, path: str, holder: dict[str, Any] | None = None) -> bool:
+    """Remove the lock if our holder info (`holder`, else what this process wrote through this
+    transport) is still inside; False, lock untouched, otherwise."""
+    ours = _json(holder) if holder is not None else _ours.get(transport, {}).get(path)
+    if ours is None:
+        return False
     hf = shlex.quote(f"{path}/{HOLDER_FILE}")
     script = (
-        f'[ "$(cat -- {hf} 2>/dev/null)" = {shlex.quote(_json(holder))} ] || exit {_HELD}; '
+        f'[ "$(cat -- {hf} 2>/dev/null)" = {shlex.quote(ours)} ] || exit {_HELD}; '
         f"rm -f -- {hf} && rmdir -- {shlex.quote(path)}"
     )
     code, _out, err = await _sh(transport, script)
@@ -113,4 +122,5 @@ async def release(transport: Transport, path: str, holder: dict[str, Any]) -> bo
         return False
     if code != 0:
         raise TransportError(f"cannot release the lock {path} on {transport.name}: {' '.join(err)}")
+    _ours.get(transport, {}).pop(path, None)
     return True

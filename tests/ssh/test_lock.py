@@ -64,6 +64,21 @@ async def test_second_acquire_is_refused_naming_the_holder(
     assert await release(transport, path, BOB) is True
 
 
+async def test_release_without_holder_uses_what_this_process_wrote(
+    transport: Transport, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "lock")
+    await acquire(transport, path, ALICE)
+    Path(path, "holder.json").write_text('{"operator": "carol"}\n')  # taken over elsewhere
+    assert await release(transport, path) is False  # not ours any more: untouched
+    assert Path(path).is_dir()
+    Path(path, "holder.json").unlink()
+    Path(path).rmdir()
+    await acquire(transport, path, ALICE)
+    assert await release(transport, path) is True
+    assert not Path(path).exists()
+
+
 async def test_takeover_replaces_a_stale_holder(transport: Transport, tmp_path: Path) -> None:
     path = str(tmp_path / "lock")
     await acquire(transport, path, ALICE)
