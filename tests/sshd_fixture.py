@@ -61,6 +61,24 @@ class Sshd:
         """The per-connection sshd processes and all their descendants (for cleanup checks)."""
         return _descendants(self.pid)
 
+    def find_command(self, argv: str) -> tuple[int, int] | None:
+        """(pid, per-connection sshd pid) of a command whose argv is exactly `argv` (joined by
+        spaces) running under this sshd, else None (sshd is local, so /proc shows it)."""
+        children = set(self.children())
+        for pid in _pids_with_argv(argv):
+            session = [p for p in _ancestry(pid) if p in children]
+            if session:
+                return pid, session[0]
+        return None
+
+    def wait_command(self, argv: str, timeout: float = 10.0) -> tuple[int, int]:
+        deadline = time.monotonic() + timeout
+        while (found := self.find_command(argv)) is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{argv!r} did not start under the test sshd")
+            time.sleep(0.05)
+        return found
+
     def wait_log(self, needle: str, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
         while needle not in self.log.read_text(errors="replace"):
@@ -82,6 +100,31 @@ def _children(ppid: int) -> list[int]:
         fields = stat.rsplit(")", 1)[1].split()
         if int(fields[1]) == ppid:
             out.append(int(entry.name))
+    return out
+
+
+def _pids_with_argv(argv: str) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                args = (entry / "cmdline").read_bytes().split(b"\0")[:-1]
+            except OSError:
+                continue
+            if b" ".join(args).decode(errors="replace") == argv:
+                out.append(int(entry.name))
+    return out
+
+
+def _ancestry(pid: int) -> list[int]:
+    out = []
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return []
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        out.append(pid)
     return out
 
 

@@ -30,20 +30,6 @@ class Lines:
         (self.out if stream == "stdout" else self.err).append(line)
 
 
-def _pids_running(token: str) -> list[int]:
-    """PIDs of processes on this machine (sshd is local) whose argv is exactly `token`."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")[:-1]
-            except OSError:
-                continue
-            if b" ".join(argv).decode(errors="replace") == token:
-                out.append(int(entry.name))
-    return out
-
-
 async def _wait_for(pred, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not pred():
@@ -360,33 +346,8 @@ async def test_concurrent_channels(tsd: SshTransport) -> None:
     assert tsd.connections == 1
 
 
-def _ancestry(pid: int) -> list[int]:
-    out = []
-    while pid > 1:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return []
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
-        out.append(pid)
-    return out
-
-
-def _started(sshd: Sshd, token: str) -> tuple[int, int] | None:
-    """(pid of command `token`, its per-connection sshd) if it runs under the test sshd."""
-    children = set(sshd.children())
-    for pid in _pids_running(token):
-        session = [p for p in _ancestry(pid) if p in children]
-        if session:
-            return pid, session[0]
-    return None
-
-
-async def _wait_started(sshd: Sshd, token: str) -> tuple[int, int]:
-    await _wait_for(lambda: _started(sshd, token) is not None)
-    started = _started(sshd, token)
-    assert started is not None
-    return started
+async def _wait_started(sshd: Sshd, argv: str) -> tuple[int, int]:
+    return await asyncio.to_thread(sshd.wait_command, argv)
 
 
 def _gone(pid: int) -> bool:
