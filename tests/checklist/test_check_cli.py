@@ -98,7 +98,7 @@ def test_unreadable_content(
     path.write_bytes(content)
     code, _, err = run_check(capsys, str(path))
     assert code == 2
-    assert err.startswith(f"{path}:1:1: ") or "binary" in words or "NUL" in err
+    assert err.startswith(f"{path}:1:1: ")
     assert words in err
     assert len(err.splitlines()) == 1
 
