@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from annotui.transport.base import Transport
 from annotui.transport.local import LocalTransport
@@ -23,8 +23,12 @@ class HostState:
 class TransportPool:
     """Maps checklist host ids to transports. `targets` maps host id -> rendered `ssh` value."""
 
-    def __init__(self, targets: dict[str, str]) -> None:
+    def __init__(
+        self, targets: dict[str, str], *, ssh_options: dict[str, Any] | None = None
+    ) -> None:
+        """`ssh_options` are passed to every SshTransport (e.g. `passphrase_prompt`)."""
         self.targets = {"local": "local", **targets}
+        self.ssh_options = ssh_options or {}
         self._transports: dict[str, Transport] = {}
 
     def get(self, host: str) -> Transport:
@@ -35,7 +39,7 @@ class TransportPool:
             else:
                 from annotui.transport.ssh import SshTransport
 
-                self._transports[host] = SshTransport(host, target)
+                self._transports[host] = SshTransport(host, target, **self.ssh_options)
         return self._transports[host]
 
     def states(self) -> dict[str, HostState]:
