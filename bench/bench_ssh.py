@@ -28,6 +28,7 @@ from sshd_fixture import Sshd, running_sshd
 from annotui.audit.writer import AuditWriter
 from annotui.engine.events import SessionStarted, StepOutput
 from annotui.engine.output import OutputCollector
+from annotui.engine.redact import Redactor
 from annotui.transport.base import Stream
 from annotui.transport.ssh import SshTransport
 
@@ -184,9 +185,9 @@ def _stream_rates(d: Sshd, tmp: Path) -> dict[str, float]:
                 out["audit"] = max(out["audit"], LINES / (time.perf_counter() - start))
             assert r.exit_code == 0 and sink.lines == LINES
         with _audit(tmp / "audit-engine.jsonl") as w:
-            col = OutputCollector("bench/seq", w, lambda s: s)
+            col = OutputCollector("bench/seq", w, Redactor(), keep_stdout=False)
             start = time.perf_counter()
-            await t.run(f"seq {LINES}", on_line=col.on_line)
+            await t.run(f"seq {LINES}", on_line=col)
             col.flush()
             out["engine"] = LINES / (time.perf_counter() - start)
             assert col.lines == LINES

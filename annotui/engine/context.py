@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from annotui.engine.events import Event
 from annotui.engine.operator import Operator
 from annotui.engine.plan import PlannedStep
+from annotui.engine.redact import Redactor
 from annotui.transport.pool import TransportPool
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ class StepContext:
     planned: PlannedStep
     emit: Callable[[Event], None]
     """Send an event to every consumer (audit log first). Values must already be redacted."""
-    redact: Callable[[str], str]
+    redact: Redactor
     """Replace every secret value in a string with '***'."""
     transports: TransportPool
     supervisors: SupervisorPool

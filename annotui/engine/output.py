@@ -6,23 +6,32 @@ import asyncio
 from collections.abc import Callable
 
 from annotui.engine.events import Event, StepOutput
+from annotui.engine.redact import Redactor
 from annotui.transport.base import Stream
 
-CHUNK_BYTES = 64 * 1024
+CHUNK_BYTES = 256 * 1024
 KEEP_STDOUT = 1 << 20
 """Bytes of stdout kept for expectations (checks print little; a flood is cut, never stored)."""
 
 
 class OutputCollector:
-    """`on_line` for transports. Lines are flushed as one event per stream run whenever the
-    producer pauses (the event loop gets idle) or 64 KiB have gathered, so a slow command shows
-    each line at once and a flood is written in big chunks."""
+    """The `on_line` sink for transports (also takes whole batches via `batch`).
 
-    def __init__(self, step_key: str, emit: Callable[[Event], None], redact: Callable[[str], str]):
+    Lines become one StepOutput event per run of one stream, flushed whenever the producer pauses
+    (the event loop goes idle) or 256 KiB have gathered: a slow command shows each line at once,
+    a flood is written in big chunks. Only the first 1 MiB of stdout is kept, and only when an
+    expectation needs it.
+    """
+
+    def __init__(
+        self, step_key: str, emit: Callable[[Event], None], redact: Redactor, keep_stdout: bool
+    ) -> None:
         self.step_key = step_key
         self._emit = emit
         self._redact = redact
-        self._pending: list[tuple[Stream, str]] = []
+        self._keep = keep_stdout
+        self._stream: Stream = "stdout"
+        self._pending: list[str] = []
         self._size = 0
         self._scheduled = False
         self._stdout: list[str] = []
@@ -30,15 +39,23 @@ class OutputCollector:
         self.truncated = False
         self.lines = 0
 
-    def on_line(self, stream: Stream, line: str) -> None:
-        line = self._redact(line)
-        self.lines += 1
-        self._pending.append((stream, line))
-        self._size += len(line) + 1
-        if stream == "stdout":
+    def __call__(self, stream: Stream, line: str) -> None:
+        self.batch(stream, [line])
+
+    def batch(self, stream: Stream, lines: list[str]) -> None:
+        if not lines:
+            return
+        if stream != self._stream:
+            self.flush()
+            self._stream = stream
+        self.lines += len(lines)
+        self._pending.extend(lines)
+        size = sum(map(len, lines)) + len(lines)
+        self._size += size
+        if self._keep and stream == "stdout":
             if self._kept < KEEP_STDOUT:
-                self._stdout.append(line)
-                self._kept += len(line) + 1
+                self._stdout.extend(lines)
+                self._kept += size
             else:
                 self.truncated = True
         if self._size >= CHUNK_BYTES:
@@ -52,13 +69,10 @@ class OutputCollector:
         self.flush()
 
     def flush(self) -> None:
-        pending, self._pending, self._size = self._pending, [], 0
-        start = 0
-        for i in range(1, len(pending) + 1):
-            if i == len(pending) or pending[i][0] != pending[start][0]:
-                lines = [line for _, line in pending[start:i]]
-                self._emit(StepOutput(self.step_key, pending[start][0], lines))
-                start = i
+        if not self._pending:
+            return
+        lines, self._pending, self._size = self._pending, [], 0
+        self._emit(StepOutput(self.step_key, self._stream, self._redact.lines(lines)))
 
     @property
     def stdout(self) -> str:

@@ -20,12 +20,12 @@ async def run_shell_step(ctx: StepContext) -> StepFinished:
         return StepFinished(
             key, "would-run", message=ctx.redact(f"would run on {where}: {planned.command}")
         )
-    out = OutputCollector(key, ctx.emit, ctx.redact)
+    out = OutputCollector(key, ctx.emit, ctx.redact, keep_stdout=planned.expect is not None)
     transport = ctx.transports.get(planned.host or "local")
     try:
         result = await transport.run(
             planned.command,
-            on_line=out.on_line,
+            on_line=out,
             cwd=planned.cwd,
             timeout=step.timeout,
             pty=getattr(step, "pty", False),
