@@ -43,7 +43,11 @@ def _time(cmd: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def run() -> list[dict]:
-    tmp = Path(tempfile.mkdtemp(prefix="annotui-bench-"))
+    with tempfile.TemporaryDirectory(prefix="annotui-bench-") as d:
+        return _run(Path(d))
+
+
+def _run(tmp: Path) -> list[dict]:
     env = {**os.environ, "XDG_STATE_HOME": str(tmp / "state")}
     for n in (STEPS, 2 * STEPS):
         (tmp / f"c{n}.toml").write_text(_checklist(n))
@@ -89,7 +93,8 @@ def run() -> list[dict]:
             "ANSIBLE_LOCALHOST_WARNING": "False",
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
         }
-        t_ans = _time([str(ansible), "-i", "localhost,", str(tmp / "play.yml")], aenv)
+        python = f"ansible_python_interpreter={ansible.parent / 'python'}"
+        t_ans = _time([str(ansible), "-i", "localhost,", "-e", python, str(tmp / "play.yml")], aenv)
         rows.append(
             {
                 "name": "20 local steps vs ansible-playbook",
