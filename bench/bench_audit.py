@@ -87,7 +87,7 @@ def generate(path: Path, n: int) -> None:
                 f"[{chunk:04d}.{i}] processing sample S{step:05d}-{i}: ok"
                 for i in range(1 + (chunk * 7 + step) % 8)
             ]
-            alive = emit(ev.StepOutput(key, "stdout" if chunk % 5 else "stderr", lines))
+            alive = emit(ev.StepOutput(key, "stdout" if chunk % 5 else "stderr", "\n".join(lines)))
             if alive and chunk % 50 == 0:
                 alive = emit(ev.GateEvaluated(key, "active_jobs", chunk % 3, chunk % 3 == 0, 1, 2))
         if not alive or not emit(ev.StepFinished(key, "ok", 0, 12.5 + step, None)):

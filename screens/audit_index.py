@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annotui.audit.reader import output_lines
+
 HEAD_LINES = 5
 """Output lines kept from the start of each step's output."""
 TAIL_LINES = 5
@@ -186,7 +188,7 @@ def summarize(rec: dict[str, Any]) -> str:
     elif ev == "step.started":
         text = ("simulated" if g("simulated") else "running") + f", attempt {g('attempt', 1)}"
     elif ev == "step.output":
-        text = f"{len(g('lines') or [])} lines ({g('stream')})"
+        text = f"{len(output_lines(rec))} lines ({g('stream')})"
     elif ev == "step.finished":
         text = str(g("outcome"))
         if g("exit_code") is not None:
@@ -284,7 +286,7 @@ class LogIndex:
             stage_key = info.stage_key
         if ev == "step.output" and self.entries:
             last = self.entries[-1]
-            n = len(rec.get("lines") or [])
+            n = len(output_lines(rec))
             if (
                 last.event == "step.output"
                 and last.step_key == step_key
@@ -298,7 +300,7 @@ class LogIndex:
             raw.line, raw.line, str(rec.get("ts", "")), ev, step_key, stage_key, summarize(rec)
         )
         if ev == "step.output":
-            entry.lines = len(rec.get("lines") or [])
+            entry.lines = len(output_lines(rec))
             entry.stream = str(rec.get("stream"))
         self.entries.append(entry)
         self.by_line[entry.line] = entry
@@ -324,7 +326,7 @@ class LogIndex:
             info.finished = None
             info.unknown = None
         elif ev == "step.output":
-            lines = [str(x) for x in rec.get("lines") or []]
+            lines = output_lines(rec)
             room = HEAD_LINES - len(info.head)
             if room > 0:
                 info.head.extend(lines[:room])
@@ -394,7 +396,7 @@ def read_output_page(
                 break
             f.seek(offset)
             rec = _parse(f.read(length)) or {}
-            lines = [str(x) for x in rec.get("lines") or []]
+            lines = output_lines(rec)
             skip = max(0, first - index)
             out.extend(lines[skip : skip + count - len(out)])
             index += n

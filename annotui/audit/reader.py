@@ -130,3 +130,9 @@ def _take(
     state.records += 1
     state.last_hash = rec.get("hash")
     return state
+
+
+def output_lines(record: dict[str, Any]) -> list[str]:
+    """The lines of a `step.output` record (its `text` is whole lines joined by newlines)."""
+    text = record.get("text")
+    return [] if text is None else str(text).split("\n")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annotui.audit.reader import read_records
+from annotui.audit.reader import output_lines, read_records
 from annotui.audit.show import clean, summarize
 from annotui.audit.verify import VerifyResult, verify
 
@@ -126,7 +126,7 @@ def _add(report: RunReport, rec: dict[str, Any]) -> None:
         step.output_lines = 0
         step.last_output.clear()
     elif e == "step.output":
-        lines = g("lines") or []
+        lines = output_lines(rec)
         step.output_lines += len(lines)
         step.last_output.extend(clean(x) for x in lines[-FAILED_OUTPUT_LINES:])
     elif e == "step.finished":

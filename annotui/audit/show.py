@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from annotui.audit.reader import read_records
+from annotui.audit.reader import output_lines, read_records
 from annotui.audit.verify import VerifyResult, verify
 
 OUTPUT_EDGE = 3
@@ -115,7 +115,7 @@ class OutputGroup:
 
     def add(self, rec: dict[str, Any]) -> None:
         stream = rec.get("stream", "stdout")
-        lines = rec.get("lines") or []
+        lines = output_lines(rec)
         self.counts[stream] = self.counts.get(stream, 0) + len(lines)
         mark = "! " if stream == "stderr" else "  "
         for line in lines:

@@ -142,12 +142,17 @@ class StepStarted(Event):
 
 @dataclass(frozen=True, slots=True)
 class StepOutput(Event):
-    """A chunk of output lines of one stream, in arrival order."""
+    """A chunk of output of one stream, in arrival order: whole lines joined by newlines (no
+    trailing newline). Stored as one string: a flood is encoded and hashed at string speed."""
 
     event: ClassVar[str] = "step.output"
     step_key: str
     stream: Literal["stdout", "stderr"]
-    lines: list[str]
+    text: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,13 @@ KEEP_STDOUT = 1 << 20
 
 
 class OutputCollector:
-    """The `on_line` sink for transports (also takes whole batches via `batch`).
+    """The output sink handed to transports: takes single lines (`__call__`) or blocks of whole
+    lines (`text`, see `annotui.transport.base.OnLine`).
 
-    Lines become one StepOutput event per run of one stream, flushed whenever the producer pauses
-    (the event loop goes idle) or 256 KiB have gathered: a slow command shows each line at once,
-    a flood is written in big chunks. Only the first 1 MiB of stdout is kept, and only when an
-    expectation needs it.
+    Output becomes one StepOutput event per run of one stream, flushed whenever the producer
+    pauses (the event loop goes idle) or 256 KiB have gathered: a slow command shows each line at
+    once, a flood is written in big chunks. Only the first 1 MiB of stdout is kept, and only when
+    an expectation needs it.
     """
 
     def __init__(
@@ -40,22 +41,19 @@ class OutputCollector:
         self.lines = 0
 
     def __call__(self, stream: Stream, line: str) -> None:
-        self.batch(stream, [line])
+        self.text(stream, line)
 
-    def batch(self, stream: Stream, lines: list[str]) -> None:
-        if not lines:
-            return
+    def text(self, stream: Stream, text: str) -> None:
         if stream != self._stream:
             self.flush()
             self._stream = stream
-        self.lines += len(lines)
-        self._pending.extend(lines)
-        size = sum(map(len, lines)) + len(lines)
-        self._size += size
+        self.lines += text.count("\n") + 1
+        self._pending.append(text)
+        self._size += len(text) + 1
         if self._keep and stream == "stdout":
             if self._kept < KEEP_STDOUT:
-                self._stdout.extend(lines)
-                self._kept += size
+                self._stdout.append(text)
+                self._kept += len(text) + 1
             else:
                 self.truncated = True
         if self._size >= CHUNK_BYTES:
@@ -71,8 +69,9 @@ class OutputCollector:
     def flush(self) -> None:
         if not self._pending:
             return
-        lines, self._pending, self._size = self._pending, [], 0
-        self._emit(StepOutput(self.step_key, self._stream, self._redact.lines(lines)))
+        text = "\n".join(self._pending)
+        self._pending, self._size = [], 0
+        self._emit(StepOutput(self.step_key, self._stream, self._redact(text)))
 
     @property
     def stdout(self) -> str:

@@ -27,12 +27,3 @@ class Redactor:
             if s in text:
                 text = text.replace(s, MASK)
         return text
-
-    def lines(self, lines: list[str]) -> list[str]:
-        """Redact a batch of lines (one scan of the batch when it holds no secret)."""
-        if not self._secrets:
-            return lines
-        joined = "\n".join(lines)
-        if not any(s in joined for s in self._secrets):
-            return lines
-        return [self(line) for line in lines]

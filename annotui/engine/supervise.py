@@ -57,7 +57,7 @@ async def run_supervisor(ctx: StepContext) -> StepFinished:
         )
 
     def say(line: str) -> None:
-        ctx.emit(StepOutput(step_key=key, stream="stdout", lines=[ctx.redact(line)]))
+        ctx.emit(StepOutput(step_key=key, stream="stdout", text=ctx.redact(line)))
 
     try:
         client = ctx.supervisors.get(step.supervisor)

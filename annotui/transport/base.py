@@ -8,7 +8,11 @@ from typing import Literal, Protocol
 
 Stream = Literal["stdout", "stderr"]
 OnLine = Callable[[Stream, str], None]
-"""Called for every output line as it arrives (without the trailing newline)."""
+"""Called for every output line as it arrives (without the trailing newline).
+
+A sink may also have `text(stream, text)`: transports then hand over whole blocks of complete
+lines joined by newlines (no trailing newline), one call per block read, so a flood of output
+costs one call per 64 KiB rather than one per line."""
 
 
 class TransportError(Exception):

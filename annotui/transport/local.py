@@ -19,15 +19,14 @@ MAX_LINE = 1 << 20
 
 
 async def _pump(reader: asyncio.StreamReader, stream: Stream, on_line: OnLine) -> None:
-    """Read big blocks and hand over every complete line; one `batch` call per block when the
-    sink has a `batch(stream, lines)` method (a flood costs one call per 64 KiB, not per line)."""
-    batch = getattr(on_line, "batch", None)
+    """Read big blocks and hand over every complete line (see `OnLine` for `text` sinks)."""
+    text_sink = getattr(on_line, "text", None)
 
-    def deliver(lines: list[str]) -> None:
-        if batch is not None:
-            batch(stream, lines)
+    def deliver(text: str) -> None:
+        if text_sink is not None:
+            text_sink(stream, text)
         else:
-            for line in lines:
+            for line in text.split("\n"):
                 on_line(stream, line)
 
     buf = b""
@@ -35,17 +34,17 @@ async def _pump(reader: asyncio.StreamReader, stream: Stream, on_line: OnLine) -
         block = await reader.read(1 << 16)
         if not block:
             if buf:
-                deliver([buf.decode("utf-8", "replace")])
+                deliver(buf.decode("utf-8", "replace"))
             return
         buf += block
         end = buf.rfind(b"\n")
         if end < 0:
             if len(buf) >= MAX_LINE:
-                deliver([buf.decode("utf-8", "replace")])
+                deliver(buf.decode("utf-8", "replace"))
                 buf = b""
             continue
         text, buf = buf[:end].decode("utf-8", "replace"), buf[end + 1 :]
-        deliver(text.split("\n"))
+        deliver(text)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

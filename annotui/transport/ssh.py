@@ -17,9 +17,9 @@ shell-quoted) in the user's login shell, which must be POSIX-like. stdout and st
 one thread each and delivered to `on_line` on the event loop in batches, in order per stream,
 with a bounded number of batches in flight (memory stays bounded whatever the output size).
 No pty unless asked; with a pty the two streams are merged by the terminal. If `on_line` has a
-`batch(stream, lines)` method, each batch is handed to it in one call instead of line by line
-(same order; a consumer that stores output in chunks, like the audit log's `StepOutput`, then
-avoids a million Python calls for a million lines).
+`text(stream, text)` method, each block of whole lines is handed to it in one call instead of
+line by line (same order; a consumer that stores output in chunks, like the audit log's
+`StepOutput`, then avoids a million Python calls for a million lines).
 
 Cancellation and timeout (the limits). The SSH protocol can only ask the server to stop a
 command: we send a `signal` channel request (TERM, then KILL after a grace period) and then
@@ -125,7 +125,7 @@ class _Pump:
         self.loop = loop
         self.chan = chan
         self.on_line = on_line
-        self.batch: Callable[[Stream, list[str]], None] | None = getattr(on_line, "batch", None)
+        self.text: Callable[[Stream, str], None] | None = getattr(on_line, "text", None)
         self.strip_cr = strip_cr
         self.error: BaseException | None = None
         self.pgid: int | None = None
@@ -138,28 +138,30 @@ class _Pump:
             t.start()
         self.done = asyncio.gather(*futures)
 
-    def _post(self, stream: Stream, lines: list[str], slots: threading.Semaphore) -> bool:
+    def _post(self, stream: Stream, text: str, slots: threading.Semaphore) -> bool:
         while not slots.acquire(timeout=1.0):
             if self.loop.is_closed():
                 return False
         try:
-            self.loop.call_soon_threadsafe(self._deliver, stream, lines, slots)
+            self.loop.call_soon_threadsafe(self._deliver, stream, text, slots)
         except RuntimeError:  # the loop was closed
             return False
         return True
 
-    def _decode(self, data: bytes) -> list[str]:
-        lines = data.decode("utf-8", "replace").split("\n")
+    def _decode(self, data: bytes) -> str:
+        text = data.decode("utf-8", "replace")
         if self.strip_cr:
-            lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
-        return lines
+            text = text.replace("\r\n", "\n").removesuffix("\r")
+        return text
 
-    def _take_marker(self, lines: list[str]) -> list[str]:
-        """Remove the wrapper's process-group line (the first line of its stream)."""
-        if lines[0].startswith(PGID_MARKER) and lines[0][len(PGID_MARKER) :].isdigit():
-            self.pgid = int(lines[0][len(PGID_MARKER) :])
-            return lines[1:]
-        return lines
+    def _take_marker(self, text: str) -> str | None:
+        """Remove the wrapper's process-group line (the first line of its stream); None when
+        nothing is left."""
+        first, nl, rest = text.partition("\n")
+        if first.startswith(PGID_MARKER) and first[len(PGID_MARKER) :].isdigit():
+            self.pgid = int(first[len(PGID_MARKER) :])
+            return rest if nl else None
+        return text
 
     def _read(
         self, stream: Stream, recv: Callable[[int], bytes], fut: asyncio.Future[None]
@@ -176,26 +178,29 @@ class _Pump:
                     continue
                 if cut < 0:  # an overlong line: deliver what we have as one piece
                     cut = len(data)
-                lines = self._decode(data[:cut])
+                text: str | None = self._decode(data[:cut])
                 tail = data[cut + 1 :]
                 if first:
-                    lines, first = self._take_marker(lines), False
-                if lines and not self._post(stream, lines, slots):
+                    text, first = self._take_marker(text), False
+                if text is not None and not self._post(stream, text, slots):
                     return
             if tail:
-                lines = self._decode(tail)
-                self._post(stream, self._take_marker(lines) if first else lines, slots)
+                text = self._decode(tail)
+                if first:
+                    text = self._take_marker(text)
+                if text is not None:
+                    self._post(stream, text, slots)
         finally:
             with contextlib.suppress(RuntimeError):
                 self.loop.call_soon_threadsafe(_set_done, fut)
 
-    def _deliver(self, stream: Stream, lines: list[str], slots: threading.Semaphore) -> None:
+    def _deliver(self, stream: Stream, text: str, slots: threading.Semaphore) -> None:
         try:
-            if self.error is None and self.batch is not None:
-                self.batch(stream, lines)
+            if self.error is None and self.text is not None:
+                self.text(stream, text)
             elif self.error is None:
                 on_line = self.on_line
-                for line in lines:
+                for line in text.split("\n"):
                     on_line(stream, line)
         except Exception as e:  # the consumer failed: stop reading, report it from run()
             self.error = e

@@ -163,8 +163,8 @@ def write_run(w: AuditWriter, *, output_lines: int = 5, end: bool = True) -> Non
     w(ev.StepStarted(k))
     for i in range(0, output_lines, 1000):
         n = min(1000, output_lines - i)
-        w(ev.StepOutput(k, "stdout", [f"out line {j}" for j in range(i, i + n)]))
-    w(ev.StepOutput(k, "stderr", ["stat: warning <b>&amp;</b>"]))
+        w(ev.StepOutput(k, "stdout", "\n".join(f"out line {j}" for j in range(i, i + n))))
+    w(ev.StepOutput(k, "stderr", "stat: warning <b>&amp;</b>"))
     w(ev.StepFinished(k, "failed", 0, 0.25, "expected mode at least 774, got 770"))
     k = f"{STAGING}/release-issue"
     w(shown(k, "manual", None))

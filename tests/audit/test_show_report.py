@@ -76,7 +76,7 @@ def test_show_neutralizes_terminal_escapes_and_reports_damage(tmp_path: Path) ->
     path = tmp_path / "a.jsonl"
     with AuditWriter.create(path) as w:
         w(header())
-        w(ev.StepOutput("s/x", "stdout", ["\x1b]0;pwned\x07\x1b[2Jclear"]))
+        w(ev.StepOutput("s/x", "stdout", "\x1b]0;pwned\x07\x1b[2Jclear"))
     with open(path, "ab") as f:
         f.write(b'{"seq":2,')
     out = io.StringIO()
@@ -174,7 +174,7 @@ def test_streaming_reads_use_bounded_memory(tmp_path: Path) -> None:
         w(header())
         w(ev.StepStarted("s/x"))
         for i in range(99_999):
-            w(ev.StepOutput("s/x", "stdout", [f"line {i} of a long step " + "x" * 200]))
+            w(ev.StepOutput("s/x", "stdout", f"line {i} of a long step " + "x" * 200))
     size = path.stat().st_size
     assert size > 40_000_000
     p = subprocess.run(

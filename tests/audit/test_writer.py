@@ -35,7 +35,7 @@ HOLDER = textwrap.dedent(
     w(header())
     print("ready", flush=True)
     for line in sys.stdin:
-        w(ev.StepOutput("s/x", "stdout", [line.strip()]))
+        w(ev.StepOutput("s/x", "stdout", line.strip()))
         print("wrote", flush=True)
     w.close()
     """
@@ -126,14 +126,14 @@ def test_secrets_are_redacted_defensively(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     with AuditWriter.create(path, secrets=[SECRET, quoted, ""]) as w:
         w(header())
-        w(ev.StepOutput("s/x", "stdout", [f"password={SECRET} ok", f"other {quoted}!"]))
+        w(ev.StepOutput("s/x", "stdout", f"password={SECRET} ok\nother {quoted}!"))
         w(ev.SupervisorState("s/x", "anno", "before", {f"grp:{SECRET}": SECRET}))
         w(ev.StepFinished("s/x", "ok", 0, 0.1, "plain"))
     data = path.read_bytes()
     assert SECRET.encode() not in data
     assert json.dumps(quoted)[1:-1].encode() not in data and b"tedZZ9" not in data
     records = list(read_records(path))
-    assert records[1]["lines"] == ["password=*** ok", "other ***!"]
+    assert records[1]["text"] == "password=*** ok\nother ***!"
     assert records[2]["processes"] == {"grp:***": "***"}
     assert verify(path).ok
 
@@ -214,7 +214,7 @@ def test_run_state_for_resume(tmp_path: Path) -> None:
             )
         )
         w(ev.StepStarted(f"{STAGING}/x"))
-        w(ev.StepOutput(f"{STAGING}/x", "stdout", ["half"]))
+        w(ev.StepOutput(f"{STAGING}/x", "stdout", "half"))
     state = load_run_state(path)
     assert state.header["checklist_sha256"] == "ab" * 32 and state.header["operator"] == "alice"
     assert state.vars == {"release": "v2.4.1", "supervisor_password": "***"}
@@ -252,5 +252,5 @@ def test_every_event_is_fsynced_by_default(tmp_path: Path, monkeypatch) -> None:
     with AuditWriter.create(tmp_path / "a.jsonl") as w:
         calls.clear()
         for _ in range(3):
-            w(header() if w.seq == 0 else ev.StepOutput("s/x", "stdout", ["x"]))
+            w(header() if w.seq == 0 else ev.StepOutput("s/x", "stdout", "x"))
     assert len(calls) == 3

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import CHECKLISTS, annotui_cmd, read_log
+from engine_cli import CHECKLISTS, annotui_cmd, read_log
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -101,14 +101,14 @@ def test_rehearsal_changes_nothing_but_really_runs_checks(run_cli, tmp_path):
     out = [
         r for r in recs if r["event"] == "step.output" and r["step_key"] == "prepare/marker-content"
     ]
-    assert out and out[0]["lines"] == ["v1.2.3"]
+    assert out and out[0]["text"] == "v1.2.3"
     # changes = false commands really run too
     listing = [
         r
         for r in recs
         if r["event"] == "step.output" and r["step_key"] == "deploy[staging]/listing"
     ]
-    assert listing and "marker.txt" in listing[0]["lines"]
+    assert listing and "marker.txt" in listing[0]["text"].split("\n")
 
 
 def test_typed_word_skip_reason_critical_and_failure(run_cli, tmp_path):

@@ -114,7 +114,7 @@ def test_remote_steps_end_to_end(sshd: Sshd, tmp_path: Path, work: Path, target:
     lines: dict[tuple[str, str], list[str]] = {}
     for x in recs:
         if x["event"] == "step.output":
-            lines.setdefault((x["step_key"], x["stream"]), []).extend(x["lines"])
+            lines.setdefault((x["step_key"], x["stream"]), []).extend(x["text"].split("\n"))
     assert lines[("remote/write", "stderr")] == ["to-stderr"]
     assert lines[("remote/verify", "stdout")] == ["hello", sshd.user]
     assert ("remote/verify", "stderr") not in lines

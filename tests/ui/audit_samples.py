@@ -99,10 +99,7 @@ def sample_events() -> list[dict[str, Any]]:
             "event": "step.output",
             "step_key": "prepare/check-disk",
             "stream": "stdout",
-            "lines": [
-                "Filesystem Size Used Avail Use% Mounted on",
-                "/dev/sda1 100G 41G 59G 41% /srv",
-            ],
+            "text": "Filesystem Size Used Avail Use% Mounted on\n/dev/sda1 100G 41G 59G 41% /srv",
         },
         {
             "event": "step.finished",
@@ -208,19 +205,19 @@ def sample_events() -> list[dict[str, Any]]:
             "event": "step.output",
             "step_key": "deploy[staging]/migrate",
             "stream": "stdout",
-            "lines": migrate_out[:20],
+            "text": "\n".join(migrate_out[:20]),
         },
         {
             "event": "step.output",
             "step_key": "deploy[staging]/migrate",
             "stream": "stdout",
-            "lines": migrate_out[20:],
+            "text": "\n".join(migrate_out[20:]),
         },
         {
             "event": "step.output",
             "step_key": "deploy[staging]/migrate",
             "stream": "stderr",
-            "lines": ["error: relation anno_jobs already exists"],
+            "text": "error: relation anno_jobs already exists",
         },
         {
             "event": "step.finished",

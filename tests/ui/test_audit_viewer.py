@@ -93,7 +93,7 @@ def writer_log(path: Path) -> str:
         )
         w(ev.StepConfirmed(step_key="one/hello", operator="rev"))
         w(ev.StepStarted(step_key="one/hello"))
-        w(ev.StepOutput(step_key="one/hello", stream="stdout", lines=["hello"]))
+        w(ev.StepOutput(step_key="one/hello", stream="stdout", text="hello"))
         w(ev.StepFinished(step_key="one/hello", outcome="ok", exit_code=0, duration=0.01))
         w(ev.SessionEnded(outcome="done", exit_code=0, steps_total=1, steps_ok=1, steps_skipped=0))
         return w.last_hash
