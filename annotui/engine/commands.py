@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import signal
 import sys
 import time
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         from screens.launch import run_cockpit
 
         return run_cockpit(args)
+    if sys.stdin.isatty():
+        options.ssh_options["passphrase_prompt"] = getpass.getpass  # never echoed, never logged
     return asyncio.run(run_plain(loaded, options))
 
 

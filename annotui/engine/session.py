@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from annotui import __version__
 from annotui.audit.reader import RunState, load_run_state
@@ -73,6 +73,8 @@ class RunOptions:
     yes: bool = False
     allow_changed_checklist: bool = False
     argv: list[str] = field(default_factory=list)
+    ssh_options: dict[str, Any] = field(default_factory=dict)
+    """Passed to every SSH transport, e.g. `passphrase_prompt` (plain mode: getpass on a TTY)."""
 
 
 def state_dir() -> Path:
@@ -308,7 +310,7 @@ class Session:
         self.plan = plan(self.checklist, values, self.options.rehearse)
         hosts = self.checklist.hosts
         targets = {h: render(spec.ssh, values, shell=False) for h, spec in hosts.items()}
-        self.transports = TransportPool(targets)
+        self.transports = TransportPool(targets, ssh_options=self.options.ssh_options)
         self.probes = {
             name: p.model_copy(
                 update={
