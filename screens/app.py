@@ -74,12 +74,15 @@ class CockpitApp(App[int]):
         *,
         clock: Callable[[], float] = time.time,
         operator_name: str | None = None,
+        status_every: float = 5.0,
     ) -> None:
         super().__init__()
         self.checklist_arg = checklist
         self.options = options
         self.clock = clock
         self.operator_name = operator_name
+        self.status_every = status_every
+        """Seconds between supervisord polls (probes keep their own `every`)."""
         self.loaded: LoadedChecklist | None = None
         self.session: Session | None = None
         self.bridge = EventBridge(self.post_message)
@@ -193,6 +196,7 @@ class CockpitApp(App[int]):
                 s.probes,
                 pool,
                 s.transports,
+                supervisor_every=self.status_every,
                 on_update=lambda snap: self.post_message(StatusUpdate(snap)),
             )
             self.poller.start()
@@ -336,13 +340,23 @@ class CockpitApp(App[int]):
 
     def stop_run(self) -> None:
         self.stopping = True
+        self.stop_engine("stopped by the operator (quit)")
+        self.call_later(self._close_question_modal)
+
+    def stop_engine(self, reason: str) -> None:
+        """Let the engine stop safely: a pending question gets its quit answer, anything else
+        (a running step, a gate) is stopped and recorded; the log stays resumable."""
         q = self.question
         if q is not None and not q.answered:
             q.answer(q.quit_answer())
-        else:
+        elif self.running and self.session is not None:
             session = self.session
-            self.call_engine(lambda: session.request_stop("stopped by the operator (quit)"))
-        self.call_later(self._close_question_modal)
+            self.call_engine(lambda: session.request_stop(reason))
+
+    def on_unmount(self) -> None:
+        # Closing the app any other way must not leave the engine thread waiting for an answer.
+        if self.running:
+            self.stop_engine("the cockpit closed")
 
     def _close_question_modal(self) -> None:
         modal = self.question_modal

@@ -25,6 +25,7 @@ def make_app(
     rehearse: bool = False,
     resume: bool = False,
     clock: Callable[[], float] = lambda: FIXED_NOW,
+    status_every: float = 5.0,
 ) -> CockpitApp:
     path = CHECKLISTS / checklist if not checklist.startswith("/") else Path(checklist)
     options = RunOptions(
@@ -34,7 +35,9 @@ def make_app(
         resume=resume,
         argv=["run", str(path)],
     )
-    app = CockpitApp(str(path), options, clock=clock, operator_name="tester")
+    app = CockpitApp(
+        str(path), options, clock=clock, operator_name="tester", status_every=status_every
+    )
     app.animation_level = "none"
     return app
 
