@@ -99,7 +99,6 @@ def _data_files(clinvar: str, release: str) -> dict[str, bytes]:
         "gnomad": {"version": "4.1", "path": "variantDBs/gnomad/gnomad.exomes.vcf.gz"},
     }
     vcfanno = (
-        f"# vcfanno config for anno-targets {release}\n"
         "[[annotation]]\n"
         f'file = "variantDBs/clinvar/clinvar_{clinvar}.vcf.gz"\n'
         'fields = ["CLNSIG"]\nops = ["self"]\n'
@@ -196,6 +195,7 @@ def build_tree(d: Path) -> None:
         _write(upload / DATA_TAR, tar, 0o664)
         upload.chmod(0o775)
     _tool(d / "bin" / "singularity", "singularity")
+    _tool(d / "bin" / "supervisord", "supervisord", PYTHON=sys.executable)
 
 
 def _programs(d: Path) -> dict[str, str]:
@@ -288,7 +288,7 @@ def build(dir: Path) -> SandboxInfo:
 def _start(d: Path, conf: Path, port: int, password: str) -> None:
     """Start supervisord daemonized (it writes its pidfile) and wait until it answers."""
     proc = subprocess.run(
-        [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)],
+        [str(d / "bin" / "supervisord"), "-c", str(conf)],
         cwd=d,
         stdin=subprocess.DEVNULL,
         capture_output=True,

@@ -150,7 +150,7 @@ def test_num_active_jobs_reads_the_state_file(tree: Path) -> None:
 async def test_gate_waits_on_the_sandbox_job_count(tree: Path) -> None:
     """The gate polls the sandbox's real num_active_jobs.sh: 3 jobs, then 0 during the wait."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "status"))
-    from helpers import make_ctx
+    from status_helpers import make_ctx
 
     from annotui.checklist.models import GateStep, Probe
     from annotui.engine.events import GateEvaluated

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from helpers import make_ctx
+from status_helpers import make_ctx
 
 from annotui.checklist.models import GateStep, Probe
 from annotui.engine.events import GateEvaluated

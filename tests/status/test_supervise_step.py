@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import make_ctx
+from status_helpers import make_ctx
 from supervisord_fixture import Supervisord
 
 from annotui.checklist.models import Supervisor, SupervisorStep
