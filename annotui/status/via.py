@@ -1,9 +1,9 @@
 """Reaching a supervisord endpoint through a host's SSH connection (`via = "host"`).
 
 An httpx transport whose connections are SSH `direct-tcpip` channels opened with
-`SshTransport.open_tcp(host, port)`. The channel is a blocking socket-like object (paramiko
-`Channel`), so reads and writes run in a worker thread; the keep-alive pool of httpcore reuses a
-channel across requests just as it would a TCP socket.
+`SshTransport.open_tcp(host, port)`. Opening, reading and writing a channel (paramiko `Channel`,
+blocking and socket-like) run in worker threads; the keep-alive pool of httpcore reuses a channel
+across requests just as it would a TCP socket.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ class Channel(Protocol):
 
 
 class TcpOpener(Protocol):
-    """What `via` needs of a transport (SshTransport provides it)."""
+    """What `via` needs of a transport (SshTransport provides it; the call blocks)."""
 
     name: str
 
-    async def open_tcp(self, host: str, port: int) -> Channel: ...
+    def open_tcp(self, dest_host: str, dest_port: int) -> Channel: ...
 
 
 class ChannelStream(httpcore.AsyncNetworkStream):
@@ -88,7 +88,9 @@ class ViaBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         try:
-            channel = await asyncio.wait_for(self.opener.open_tcp(host, port), timeout)
+            channel = await asyncio.wait_for(
+                asyncio.to_thread(self.opener.open_tcp, host, port), timeout
+            )
         except TimeoutError as e:
             raise httpcore.ConnectTimeout(f"opening {host}:{port} through ssh timed out") from e
         except Exception as e:  # TransportError, paramiko ChannelException, ...
