@@ -1,0 +1,126 @@
+"""The banner and the status panel, against the real engine and a real supervisord."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cockpit_helpers import answer_when, events_named, make_app, question_kind, wait_for
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from supervisord_fixture import running_supervisord
+
+from screens.widgets.banner import Banner
+from screens.widgets.status_panel import StatusPanel
+
+SUPERVISED = """
+[checklist]
+id = "ui-supervised"
+title = "Supervised"
+
+[vars.url]
+[vars.password]
+secret = true
+
+[supervisors.sv]
+url = "{{ url }}"
+username = "admin"
+password = "{{ password }}"
+
+[probes.jobs]
+run = "echo 3"
+every = 0.5
+title = "active jobs"
+
+[[stages]]
+id = "svc"
+
+  [[stages.steps]]
+  id = "stop-alpha"
+  kind = "supervisor"
+  supervisor = "sv"
+  action = "stop"
+  process = "alpha:*"
+
+  [[stages.steps]]
+  id = "look"
+  kind = "manual"
+"""
+
+
+def banner_text(app) -> str:
+    return str(app.screen.query_one(Banner).render())
+
+
+async def test_rehearsal_banner_and_nothing_changes(tmp_path: Path) -> None:
+    audit = tmp_path / "run.jsonl"
+    app = make_app(
+        "local.toml", audit, rehearse=True, cli_vars={"workdir": str(tmp_path), "release": "v1.0.0"}
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        banner = app.screen.query_one(Banner)
+        assert banner.has_class("rehearsal") and not banner.has_class("live")
+        assert "REHEARSAL" in banner_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
+        assert "REHEARSAL" in banner_text(app)
+        await pilot.press("ctrl+s")
+        await answer_when(pilot, "confirm", "y")
+        await answer_when(pilot, "evidence", *"seen", "enter")
+        await wait_for(pilot, lambda: question_kind(app) == "confirm")
+        assert app.screen.step.simulated  # type: ignore[attr-defined]
+        assert "SIMULATED" in str(app.walk.query_one("#step-meta").render())  # type: ignore[union-attr]
+        await pilot.press("y")
+        await wait_for(pilot, lambda: bool(events_named(audit, "step.finished")[1:]))
+        walk = app.walk
+        assert walk is not None and "REHEARSAL" in str(walk.query_one(Banner).render())
+    assert not (tmp_path / "marker.txt").exists()
+    assert events_named(audit, "step.finished")[1]["outcome"] == "would-run"
+    assert events_named(audit, "session.start")[0]["mode"] == "rehearsal"
+
+
+async def test_live_prod_banner_is_red_with_the_environment(tmp_path: Path) -> None:
+    app = make_app("guarded.toml", tmp_path / "run.jsonl", cli_vars={"workdir": str(tmp_path)})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: question_kind(app) == "confirm")
+        banner = app.walk.query_one(Banner)  # type: ignore[union-attr]
+        assert banner.has_class("live") and banner.has_class("prod")
+        assert "LIVE" in str(banner.render()) and "PROD" in str(banner.render())
+
+
+async def test_status_panel_follows_a_real_supervisord(tmp_path: Path) -> None:
+    checklist = tmp_path / "supervised.toml"
+    checklist.write_text(SUPERVISED)
+    with running_supervisord(tmp_path / "sv") as sv:
+        app = make_app(
+            str(checklist),
+            tmp_path / "run.jsonl",
+            cli_vars={"url": sv.url, "password": sv.password},
+            clock=lambda: 0.0,
+            status_every=0.3,
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: question_kind(app) == "confirm")
+
+            def panel() -> str:
+                return str(app.walk.query_one(StatusPanel).render())  # type: ignore[union-attr]
+
+            await wait_for(pilot, lambda: "alpha:alpha RUNNING" in panel())
+            assert "beta:beta RUNNING" in panel()
+            await wait_for(pilot, lambda: "active jobs 3" in panel())
+            assert sv.password not in panel()
+            await pilot.press("y")  # stop alpha:*
+            await wait_for(pilot, lambda: "alpha:alpha STOPPED" in panel())
+            assert "beta:beta RUNNING" in panel()
+            await wait_for(pilot, lambda: question_kind(app) == "confirm")
+            sv.stop()  # the endpoint goes away: marked, not hidden
+            await wait_for(pilot, lambda: "unreachable" in panel())
+            assert "alpha:alpha STOPPED" in panel()
+    states = events_named(tmp_path / "run.jsonl", "supervisor.state")
+    assert states[-1]["processes"]["alpha:alpha"] == "STOPPED"
