@@ -69,9 +69,8 @@ class SummaryScreen(Screen[None]):
         if session is not None:
             lines.append(f"[b]Audit log[/b]   {escape(shown_path(session.audit_path))}")
             lines.append(f"[b]Final hash[/b]  {escape(session.final_hash or '—')}")
-            lines.append(
-                f"[dim]verify with: annotui audit verify {escape(str(session.audit_path))}[/]"
-            )
+            shown = escape(shown_path(session.audit_path))
+            lines.append(f"[dim]verify with: annotui audit verify {shown}[/]")
         if app.exit_code == 3:  # type: ignore[attr-defined]
             lines.append(f"[b]Resume with[/b] {escape(app.resume_command())}")  # type: ignore[attr-defined]
         return "\n".join(lines)
