@@ -180,9 +180,7 @@ class Poller:
         client = self.supervisors.get(name)
         old = self._sv_readings[name]
         try:
-            state, processes = await asyncio.gather(
-                client.get_state(), client.get_all_process_info()
-            )
+            state, processes = await client.get_overview()
         except SupervisorError as e:
             new = dataclasses.replace(
                 old,

@@ -171,6 +171,29 @@ class SupervisorClient:
         result = await self.call("getState")
         return str(result.get("statename", "UNKNOWN"))
 
+    async def get_overview(self) -> tuple[str, list[ProcessInfo]]:
+        """supervisord's state and every process's info in one round trip (system.multicall)."""
+        results = await self.call(
+            "system.multicall",
+            [
+                {"methodName": "supervisor.getState", "params": []},
+                {"methodName": "supervisor.getAllProcessInfo", "params": []},
+            ],
+        )
+        for r in results:
+            if isinstance(r, dict) and "faultCode" in r:
+                fault = FAULT_NAMES.get(r["faultCode"], f"FAULT_{r['faultCode']}")
+                raise SupervisorError(
+                    "fault", f"{self._label()}: {fault} ({r.get('faultString')})", fault=fault
+                )
+        try:
+            state, infos = results  # supervisord answers unwrapped values (not [value])
+            return str(state.get("statename", "UNKNOWN")), [ProcessInfo.from_rpc(d) for d in infos]
+        except (TypeError, ValueError, AttributeError, KeyError) as e:
+            raise SupervisorError(
+                "protocol", f"{self._label()}: unexpected system.multicall answer"
+            ) from e
+
     async def get_all_process_info(self) -> list[ProcessInfo]:
         return [ProcessInfo.from_rpc(d) for d in await self.call("getAllProcessInfo")]
 
