@@ -92,7 +92,7 @@ def _vcf_gz(date: str) -> bytes:
     return gzip.compress(text.encode(), mtime=FIXED_MTIME)
 
 
-def _data_files(clinvar: str, release: str) -> dict[str, bytes]:
+def _data_files(clinvar: str) -> dict[str, bytes]:
     """Relative path -> content of an anno data directory (the archive has the same layout)."""
     sources = {
         "clinvar": {"version": clinvar, "path": f"variantDBs/clinvar/clinvar_{clinvar}.vcf.gz"},
@@ -145,7 +145,7 @@ def _data_tar() -> bytes:
             info = tarfile.TarInfo(d)
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, FIXED_MTIME
             tar.addfile(info)
-        for rel, content in sorted(_data_files(CLINVAR_NEW, NEW).items()):
+        for rel, content in sorted(_data_files(CLINVAR_NEW).items()):
             info = tarfile.TarInfo(rel)
             info.size, info.mode, info.mtime = len(content), 0o644, FIXED_MTIME
             tar.addfile(info, io.BytesIO(content))
@@ -155,7 +155,7 @@ def _data_tar() -> bytes:
 def _instance(anno: Path, data: Path, link: str) -> None:
     """An anno instance: anno.sif -> the current release, and its data directory."""
     _link(anno / "anno.sif", link)
-    for rel, content in _data_files(CLINVAR_OLD, CURRENT).items():
+    for rel, content in _data_files(CLINVAR_OLD).items():
         _write(data / rel, content)
     _write(data / "variantDBs/gnomad/gnomad.exomes.vcf.gz", _vcf_gz("4.1"))
     for d in (data, *(p for p in data.rglob("*") if p.is_dir() and not p.is_symlink())):

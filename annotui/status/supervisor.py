@@ -61,11 +61,6 @@ class ProcessInfo:
     def full_name(self) -> str:
         return f"{self.group}:{self.name}"
 
-    @property
-    def uptime(self) -> int | None:
-        """Seconds since start while running, else None."""
-        return max(0, self.now - self.start) if self.state == "RUNNING" and self.start else None
-
     @classmethod
     def from_rpc(cls, d: Mapping[str, Any]) -> ProcessInfo:
         return cls(

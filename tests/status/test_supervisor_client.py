@@ -39,6 +39,7 @@ async def test_stop_start_group_and_faults(supervisord: Supervisord) -> None:
             await c.get_process_info("nope")
         assert e.value.fault == "BAD_NAME" and "nope" in e.value.message
         assert "alpha up" in await c.tail_stdout("alpha", 200)
+        assert (await c.read_stdout("alpha", 0, 100)).startswith("alpha up")
     finally:
         await c.aclose()
 
