@@ -101,3 +101,21 @@ async def test_not_supervisord_is_a_protocol_error(tmp_path) -> None:
         await c.aclose()
         terminate(proc.pid)
         proc.wait()
+
+
+async def test_a_silent_server_is_a_timeout() -> None:
+    """A real listening socket that never answers (connections wait in its backlog)."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        c = SupervisorClient("t", f"http://127.0.0.1:{port}", "admin", "pw", timeout=0.5)
+        try:
+            with pytest.raises(SupervisorError) as e:
+                await c.get_state()
+        finally:
+            await c.aclose()
+    assert e.value.kind == "timeout"
+    assert f"127.0.0.1:{port}" in e.value.message and "0.5 s" in e.value.message
