@@ -17,6 +17,7 @@ import io
 import json
 import secrets
 import shlex
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -196,6 +197,47 @@ def build_tree(d: Path) -> None:
         upload.chmod(0o775)
     _tool(d / "bin" / "singularity", "singularity")
     _tool(d / "bin" / "supervisord", "supervisord", PYTHON=sys.executable)
+    _anno_targets_clone(d)
+
+
+def _git(*args: str | Path, cwd: Path) -> None:
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=annotui sandbox",
+            "-c",
+            "user.email=sandbox@localhost",
+            "-c",
+            "init.defaultBranch=master",
+            *map(str, args),
+        ],
+        cwd=cwd,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _anno_targets_clone(d: Path) -> None:
+    """An anno-targets clone (with a local 'origin') whose Makefile fakes the artifact targets,
+    so the runbook's `git pull && make fetch-singularity-release` works in the sandbox. Without
+    git the steps fail in the sandbox and can be skipped with a reason."""
+    clone = d / "anno-targets"
+    if clone.exists() or shutil.which("git") is None:
+        return
+    origin = d / "gitlab" / "anno-targets.git"
+    origin.mkdir(parents=True)
+    _git("init", "-q", "--bare", origin, cwd=d)
+    clone.mkdir()
+    _git("init", "-q", cwd=clone)
+    makefile = resources.files("annotui.sandbox_files").joinpath("anno-targets.mk")
+    (clone / "Makefile").write_text(makefile.read_text())
+    (clone / ".gitignore").write_text("build/\n")
+    _git("add", "Makefile", ".gitignore", cwd=clone)
+    _git("commit", "-q", "-m", "anno-targets (sandbox)", cwd=clone)
+    _git("remote", "add", "origin", origin, cwd=clone)
+    _git("push", "-q", "-u", "origin", "master", cwd=clone)
 
 
 def _programs(d: Path) -> dict[str, str]:
@@ -226,6 +268,7 @@ def _vars(d: Path, port: int, password: str) -> dict[str, str]:
         "supervisor_user": USER,
         "supervisor_password": password,
         "singularity": str(d / "bin" / "singularity"),
+        "anno_targets_dir": str(d / "anno-targets"),
     }
 
 

@@ -85,7 +85,7 @@ def _row(
 
 
 async def _keypress_latencies(workdir: Path) -> tuple[list[float], int]:
-    from annotui.engine.session import RunOptions
+    from annotui.engine.options import RunOptions
     from screens.app import CockpitApp
 
     checklist = workdir / "flood.toml"

@@ -23,7 +23,6 @@ from textual.events import Resize
 from textual.screen import Screen
 
 from annotui.engine import events as ev
-from annotui.engine.session import RunOptions, Session, SessionError
 from screens.bridge import EventBridge
 from screens.messages import (
     EngineEvent,
@@ -40,7 +39,9 @@ from screens.widgets.status_panel import StatusPanel
 
 if TYPE_CHECKING:
     from annotui.checklist.loader import LoadedChecklist
+    from annotui.engine.options import RunOptions
     from annotui.engine.plan import PlannedStep
+    from annotui.engine.session import Session
     from annotui.status.poller import Poller, Snapshot
     from screens.walk import WalkScreen
 
@@ -152,6 +153,8 @@ class CockpitApp(App[int]):
         if form_vars:
             self.options.cli_vars = {**self.options.cli_vars, **form_vars}
         self.environment = self.options.cli_vars.get("environment", self.environment)
+        from annotui.engine.session import Session  # after the first frame: pydantic is heavy
+
         operator = TuiOperator(self.post_message, self.operator_name)
         self.session = Session(
             self.loaded, self.options, operator, [self.bridge, self._engine_sink]
@@ -171,6 +174,8 @@ class CockpitApp(App[int]):
     # ---- the engine thread ----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def run_engine(self, session: Session) -> None:
+        from annotui.engine.session import SessionError
+
         try:
             code = asyncio.run(self._engine_main(session))
         except SessionError as e:

@@ -15,7 +15,6 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
 from annotui.checklist.bundled import bundled_checklists
-from annotui.checklist.loader import ChecklistError, load_checklist, resolve_checklist
 from screens.widgets.status_panel import StatusPanel
 
 MODES = ("new", "rehearse", "resume")
@@ -87,6 +86,8 @@ class WelcomeScreen(Screen[None]):
 
     @work(exclusive=True)
     async def load(self, name: str) -> None:
+        from annotui.checklist.loader import ChecklistError, load_checklist, resolve_checklist
+
         self.show_error("")
         try:
             loaded = await asyncio.to_thread(lambda: load_checklist(resolve_checklist(name)))

@@ -9,15 +9,21 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from annotui.engine.session import RunOptions, Session, SessionError, operator_name
 from annotui.engine.vars import VarError, parse_assignments
+
+if TYPE_CHECKING:
+    from annotui.checklist.loader import LoadedChecklist
+    from annotui.engine.options import RunOptions
 
 DOUBLE_CTRL_C = 3.0
 
 
 def options_from_args(args: argparse.Namespace) -> RunOptions:
     """RunOptions from the parsed `run` arguments (raises VarError for a bad --var)."""
+    from annotui.engine.options import RunOptions
+
     if args.resume and not args.audit:
         raise VarError("--resume needs --audit PATH (the log of the run to continue)")
     return RunOptions(
@@ -33,6 +39,17 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.plain:
+        # The cockpit paints its first frame before anything heavy is imported; it loads and
+        # checks the checklist itself (errors are shown on its Welcome screen).
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            print(
+                "annotui: the cockpit needs a terminal; use --plain for line mode", file=sys.stderr
+            )
+            return 2
+        from screens.launch import run_cockpit
+
+        return run_cockpit(args)
     from annotui.checklist.loader import ChecklistError, load_checklist, resolve_checklist
 
     try:
@@ -45,22 +62,14 @@ def run(args: argparse.Namespace) -> int:
     except VarError as e:
         print(f"annotui: {e}", file=sys.stderr)
         return 2
-    if not args.plain:
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            print(
-                "annotui: the cockpit needs a terminal; use --plain for line mode", file=sys.stderr
-            )
-            return 2
-        from screens.launch import run_cockpit
-
-        return run_cockpit(args)
     if sys.stdin.isatty():
         options.ssh_options["passphrase_prompt"] = getpass.getpass  # never echoed, never logged
     return asyncio.run(run_plain(loaded, options))
 
 
-async def run_plain(loaded, options: RunOptions) -> int:
+async def run_plain(loaded: LoadedChecklist, options: RunOptions) -> int:
     from annotui.engine.plain import PlainOperator, PlainPresenter, StdinLines
+    from annotui.engine.session import Session, SessionError, operator_name
 
     loop = asyncio.get_running_loop()
     out = sys.stdout

@@ -15,10 +15,9 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from annotui import __version__
 from annotui.audit.reader import RunState, load_run_state
@@ -36,6 +35,7 @@ from annotui.checklist.template import render
 from annotui.engine import events as ev
 from annotui.engine.context import StepContext
 from annotui.engine.operator import Decision, Operator
+from annotui.engine.options import RunOptions
 from annotui.engine.plan import PlannedStage, PlannedStep, plan
 from annotui.engine.redact import MASK, Redactor
 from annotui.engine.steps import run_shell_step
@@ -45,7 +45,7 @@ from annotui.engine.vars import (
     resolve_noninteractive,
     validate_value,
 )
-from annotui.transport.base import TransportError
+from annotui.transport.base import HostKeyError, TransportError
 from annotui.transport.pool import TransportPool
 
 if TYPE_CHECKING:
@@ -61,20 +61,6 @@ class SessionError(Exception):
 
 class StopRun(Exception):
     """The operator chose to stop, or the session was interrupted (exit 3)."""
-
-
-@dataclass(slots=True)
-class RunOptions:
-    cli_vars: dict[str, str] = field(default_factory=dict)
-    vars_file: Path | None = None
-    rehearse: bool = False
-    audit_path: Path | None = None
-    resume: bool = False
-    yes: bool = False
-    allow_changed_checklist: bool = False
-    argv: list[str] = field(default_factory=list)
-    ssh_options: dict[str, Any] = field(default_factory=dict)
-    """Passed to every SSH transport, e.g. `passphrase_prompt` (plain mode: getpass on a TTY)."""
 
 
 def state_dir() -> Path:
@@ -589,10 +575,14 @@ class Session:
                 why = self._stop_reason or "interrupted"
                 self.emit(ev.StepFinished(step.key, "cancelled", message=f"stopped: {why}"))
                 raise
-        except TransportError as e:
-            # nothing ran (host key refused, unreachable host): recorded, then the run ends
+        except HostKeyError as e:
+            # nothing ran, and nothing should run against a host we cannot trust: the run ends
             self.emit(ev.StepFinished(step.key, "failed", message=self.redact(str(e))))
             raise
+        except TransportError as e:
+            # the command could not start (unreachable host, missing directory, ...): a failed
+            # step; the operator may fix the cause and retry, skip, or stop
+            result = ev.StepFinished(step.key, "failed", message=self.redact(str(e)))
         finally:
             self._step_task = None
         return result

@@ -7,8 +7,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from annotui.checklist.models import Checklist, Var
+if TYPE_CHECKING:
+    from annotui.checklist.models import Checklist, Var
 
 
 class VarError(ValueError):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.widgets import Static
 
-from annotui.status.poller import Snapshot
+if TYPE_CHECKING:
+    from annotui.status.poller import Snapshot
 
 PROCESS_COLOURS = {
     "RUNNING": "green",

@@ -19,7 +19,7 @@ from annotui.status.supervisor import SupervisorClient
 CONTRACT_VARS = {
     "release", "ella_anno_release", "data_tar", "tsd_host", "nsc_host", "root", "upload_dir",
     "nsc_base", "nsc_upload_dir", "ella_root", "supervisor_url", "supervisor_user",
-    "supervisor_password", "singularity",
+    "supervisor_password", "singularity", "anno_targets_dir",
 }  # fmt: skip
 
 
@@ -53,6 +53,10 @@ async def test_build_runs_real_programs_and_writes_the_vars(world: sandbox.Sandb
     assert values["supervisor_password"] == world.password
     assert values["release"] == "v2.5.0" and values["tsd_host"] == "local"
     assert stat.S_IMODE(world.vars_file.stat().st_mode) == 0o600
+    # the operator's anno-targets clone, with the runbook's make targets (faked)
+    clone = Path(values["anno_targets_dir"])
+    assert (clone / "Makefile").read_text().count("fetch-singularity-release:") == 1
+    assert (clone / ".git").is_dir()
     root = Path(values["root"])
     for env in ("staging", "prod"):
         link = root / f"anno-{env}" / "anno.sif"

@@ -9,7 +9,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from annotui.audit.reader import read_records
-from annotui.engine.session import RunOptions
+from annotui.engine.options import RunOptions
 from screens.app import CockpitApp
 
 CHECKLISTS = Path(__file__).parent / "checklists"

@@ -14,7 +14,7 @@ import pytest
 from cockpit_helpers import CHECKLISTS, FIXED_NOW, question_kind, wait_for
 from textual.pilot import Pilot
 
-from annotui.engine.session import RunOptions
+from annotui.engine.options import RunOptions
 from screens.app import CockpitApp
 from screens.summary import SummaryScreen
 
