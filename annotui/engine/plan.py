@@ -14,7 +14,9 @@ from annotui.checklist.models import (
     Expect,
     GateStep,
     ManualStep,
+    Probe,
     Step,
+    Supervisor,
     SupervisorStep,
     is_mutating,
 )
@@ -160,3 +162,25 @@ def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> lis
             )
         )
     return stages
+
+
+def render_sources(
+    checklist: Checklist, values: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, Probe], dict[str, Supervisor]]:
+    """Host targets, probes (run shell-quoted) and supervisor settings with the values filled in."""
+
+    def opt(t: str | None) -> str | None:
+        return render(t, values, shell=False) if t else None
+
+    targets = {h: render(spec.ssh, values, shell=False) for h, spec in checklist.hosts.items()}
+    probes = {
+        n: p.model_copy(update={"run": render(p.run, values, shell=True), "cwd": opt(p.cwd)})
+        for n, p in checklist.probes.items()
+    }
+    supervisors = {
+        n: s.model_copy(
+            update={"url": opt(s.url), "username": opt(s.username), "password": opt(s.password)}
+        )
+        for n, s in checklist.supervisors.items()
+    }
+    return targets, probes, supervisors

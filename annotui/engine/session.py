@@ -36,7 +36,7 @@ from annotui.engine import events as ev
 from annotui.engine.context import StepContext
 from annotui.engine.operator import Decision, Operator
 from annotui.engine.options import RunOptions
-from annotui.engine.plan import PlannedStage, PlannedStep, plan
+from annotui.engine.plan import PlannedStage, PlannedStep, plan, render_sources
 from annotui.engine.redact import MASK, Redactor
 from annotui.engine.steps import run_shell_step
 from annotui.engine.vars import (
@@ -294,32 +294,12 @@ class Session:
     def _build_plan(self) -> None:
         values = self.values
         self.plan = plan(self.checklist, values, self.options.rehearse)
-        hosts = self.checklist.hosts
-        targets = {h: render(spec.ssh, values, shell=False) for h, spec in hosts.items()}
+        targets, self.probes, supervisors = render_sources(self.checklist, values)
         self.transports = TransportPool(targets, ssh_options=self.options.ssh_options)
-        self.probes = {
-            name: p.model_copy(
-                update={
-                    "run": render(p.run, values, shell=True),
-                    "cwd": render(p.cwd, values, shell=False) if p.cwd else None,
-                }
-            )
-            for name, p in self.checklist.probes.items()
-        }
-        if self.checklist.supervisors:
+        if supervisors:
             from annotui.status.supervisor import SupervisorPool
 
-            rendered = {
-                name: s.model_copy(
-                    update={
-                        "url": render(s.url, values, shell=False),
-                        "username": render(s.username, values, shell=False) if s.username else None,
-                        "password": render(s.password, values, shell=False) if s.password else None,
-                    }
-                )
-                for name, s in self.checklist.supervisors.items()
-            }
-            self.supervisors = SupervisorPool(rendered, self.transports)
+            self.supervisors = SupervisorPool(supervisors, self.transports)
         stages = [
             {
                 "key": st.key,

@@ -12,7 +12,7 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console, Group
@@ -20,8 +20,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from annotui.checklist.models import Checklist, Probe, Supervisor
-from annotui.checklist.template import names, render
+from annotui.checklist.models import Checklist
+from annotui.checklist.template import names
+from annotui.engine.plan import render_sources
 from annotui.engine.redact import Redactor
 from annotui.status.poller import Poller, Reading, Snapshot
 from annotui.status.supervisor import SupervisorPool
@@ -38,28 +39,6 @@ def needed_vars(checklist: Checklist) -> set[str]:
     for p in checklist.probes.values():
         templates += [p.run, p.cwd or ""]
     return {n for t in templates for n, _ in names(t)}
-
-
-def render_sources(
-    checklist: Checklist, values: Mapping[str, str]
-) -> tuple[dict[str, str], dict[str, Probe], dict[str, Supervisor]]:
-    """Host targets, probes (run shell-quoted) and supervisor settings with the values filled in."""
-
-    def opt(t: str | None) -> str | None:
-        return render(t, values, shell=False) if t else None
-
-    targets = {h: render(spec.ssh, values, shell=False) for h, spec in checklist.hosts.items()}
-    probes = {
-        n: p.model_copy(update={"run": render(p.run, values, shell=True), "cwd": opt(p.cwd)})
-        for n, p in checklist.probes.items()
-    }
-    supervisors = {
-        n: s.model_copy(
-            update={"url": opt(s.url), "username": opt(s.username), "password": opt(s.password)}
-        )
-        for n, s in checklist.supervisors.items()
-    }
-    return targets, probes, supervisors
 
 
 def _age(r: Reading, now: float) -> str:

@@ -266,6 +266,20 @@ def _wait_for(path: Path, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
+def start_long_run(tmp_path: Path) -> tuple[Path, Path, subprocess.Popen[str]]:
+    """`annotui run long.toml --plain --yes` in the background: (work dir, audit log, process)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    audit = tmp_path / "audit.jsonl"
+    cmd = annotui_cmd("run", CHECKLISTS / "long.toml", "--plain", "--yes", "--var", f"work={work}",
+                      "--audit", audit)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
+    )  # fmt: skip
+    return work, audit, proc
+
+
 def _kill_step_group(work: Path) -> None:
     """End the step's process group (its shell wrote its PID, the group id, to long.started)."""
     pid = int((work / "long.started").read_text() or 0)
@@ -275,27 +289,7 @@ def _kill_step_group(work: Path) -> None:
 
 
 def test_kill_9_mid_step_then_resume(run_cli, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
-    audit = tmp_path / "audit.jsonl"
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
-    proc = subprocess.Popen(
-        annotui_cmd(
-            "run",
-            CHECKLISTS / "long.toml",
-            "--plain",
-            "--yes",
-            "--var",
-            f"work={work}",
-            "--audit",
-            audit,
-        ),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,
-    )
+    work, audit, proc = start_long_run(tmp_path)
     try:
         _wait_for(work / "long.started")
         os.kill(proc.pid, signal.SIGKILL)
@@ -333,27 +327,7 @@ def test_kill_9_mid_step_then_resume(run_cli, tmp_path):
 
 
 def test_second_process_on_same_log_is_refused(run_cli, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
-    audit = tmp_path / "audit.jsonl"
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
-    first = subprocess.Popen(
-        annotui_cmd(
-            "run",
-            CHECKLISTS / "long.toml",
-            "--plain",
-            "--yes",
-            "--var",
-            f"work={work}",
-            "--audit",
-            audit,
-        ),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
+    work, audit, first = start_long_run(tmp_path)
     try:
         _wait_for(work / "long.started")
         second = run_cli(
@@ -384,27 +358,7 @@ def test_second_process_on_same_log_is_refused(run_cli, tmp_path):
 
 
 def test_double_ctrl_c_cancels_the_running_step(tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
-    audit = tmp_path / "audit.jsonl"
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
-    proc = subprocess.Popen(
-        annotui_cmd(
-            "run",
-            CHECKLISTS / "long.toml",
-            "--plain",
-            "--yes",
-            "--var",
-            f"work={work}",
-            "--audit",
-            audit,
-        ),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
+    work, audit, proc = start_long_run(tmp_path)
     try:
         _wait_for(work / "long.started")
         proc.send_signal(signal.SIGINT)
