@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,22 @@ END_MARKS = ("Run complete", "Run ended", "Run stopped", "The run could not go o
 def modal_title(screen: str) -> str | None:
     m = MODAL_TITLE.search(screen)
     return m.group(1) if m else None
+
+
+def press_until(
+    pane: TmuxPane, key: str, text: str | Callable[[str], bool], tries: int = 4
+) -> None:
+    """Press a single key until `text` shows (or the predicate holds): a key pressed in the
+    instant a modal is being mounted can land before the modal has focus (an operator would
+    simply press it again)."""
+    for attempt in range(tries):
+        pane.send(key)
+        try:
+            pane.wait_for(text, timeout=5 if attempt < tries - 1 else 30)
+            return
+        except TmuxError:
+            if attempt == tries - 1:
+                raise
 
 
 NOT_UPDATED = ("hgmd", "gnomad")
@@ -58,15 +74,14 @@ def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str,
             pane.send("Enter")
         elif title.startswith("Run:") and any(t in title.lower() for t in NOT_UPDATED):
             # tracks whose source this release did not update: skipped, with the reason recorded
-            pane.send("s")
-            pane.wait_for("Skip with a reason", timeout=step_timeout)
+            press_until(pane, "s", "Skip with a reason")
             pane.type("source not updated in this release")
             pane.send("Enter")
         elif title.startswith("Run:") and (typed := TYPED.search(screen)):
             pane.type(typed.group(1))
             pane.send("Enter")
         elif title.startswith("Run:") and "y/Enter run" in screen:
-            pane.send("y")
+            press_until(pane, "y", lambda s, t=title: modal_title(s) != t)
         elif unclear < 25:  # the modal may be half drawn in this capture: look again
             unclear += 1
             time.sleep(0.2)
