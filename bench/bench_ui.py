@@ -42,7 +42,7 @@ title = "S"
   id = "flood"
   kind = "command"
   title = "Print a million lines"
-  run = "seq 1000000"
+  run = "for i in 1 2 3 4 5 6 7 8 9 10; do seq 100000; sleep 0.3; done"
 """
 
 BARE_APP = """

@@ -19,13 +19,17 @@ from annotui.engine.events import Event, StepOutput
 from screens.messages import EngineEvent, OutputBatch, OutputReady
 
 DISPLAY_LINES = 5000
-"""Lines kept for display; also the cap of the output `Log` widget."""
+"""Lines kept by the output `Log` widget."""
+
+BATCH_LINES = 2000
+"""Lines handed to the UI at once: a flood shows its latest lines and a count of the rest (all
+of it is in the audit log) instead of keeping the UI busy with lines nobody can read."""
 
 
 class EventBridge:
     """A Session sink. `post` must be thread-safe and non-blocking (`App.post_message`)."""
 
-    def __init__(self, post: Callable[[Message], object], cap: int = DISPLAY_LINES) -> None:
+    def __init__(self, post: Callable[[Message], object], cap: int = BATCH_LINES) -> None:
         self._post = post
         self._lock = threading.Lock()
         self._lines: deque[tuple[str, str, str]] = deque(maxlen=cap)
@@ -35,12 +39,15 @@ class EventBridge:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepOutput):
+            room = self._lines.maxlen or 0
+            # only the last `room` lines of a chunk can be shown: never split the whole flood
+            lines = event.text.rsplit("\n", room)
+            skipped = lines.pop(0).count("\n") + 1 if len(lines) > room else 0
+            key, stream = event.step_key, event.stream
             with self._lock:
-                room = self._lines.maxlen or 0
-                overflow = len(self._lines) + len(event.lines) - room
-                if overflow > 0:
-                    self._dropped += overflow
-                self._lines.extend((event.step_key, event.stream, line) for line in event.lines)
+                overflow = len(self._lines) + len(lines) - room
+                self._dropped += skipped + max(overflow, 0)
+                self._lines.extend((key, stream, line) for line in lines)
                 if self._pending:
                     return
                 self._pending = True

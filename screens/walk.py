@@ -13,6 +13,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Log, Markdown, OptionList, Static
 
@@ -69,6 +70,13 @@ class WalkScreen(Screen[None]):
         self.viewing: str | None = None
         self.running: str | None = None
         self.output_owner: str | None = None
+        self.early: list[ev.Event] = []
+        """Events that arrived before the screen was composed (a fast run), replayed on mount."""
+
+    def on_mount(self) -> None:
+        early, self.early = self.early, []
+        for event in early:
+            self.handle(event)
 
     def compose(self) -> ComposeResult:
         yield self.app.make_banner()  # type: ignore[attr-defined]
@@ -89,7 +97,12 @@ class WalkScreen(Screen[None]):
 
     # ---- engine events ------------------------------------------------------------------
     def handle(self, event: ev.Event) -> None:
-        steps = self.query_one(StepList)
+        try:
+            steps = self.query_one(StepList)
+        except NoMatches:  # not composed yet, or already replaced by the summary
+            if not self.is_mounted:
+                self.early.append(event)
+            return
         if isinstance(event, ev.RunPlanned):
             steps.set_plan(event.stages)
             self.plan = {s["key"]: s for st in event.stages for s in st["steps"]}
