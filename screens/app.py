@@ -91,6 +91,7 @@ class CockpitApp(App[int]):
         self.poller: Poller | None = None
         self._poller_stop: asyncio.Future[None] | None = None
         self.question: Question | None = None
+        self.operator: TuiOperator | None = None
         self.question_open = False
         self.question_modal: AskModal[object] | None = None
         self.ended: ev.SessionEnded | None = None
@@ -155,7 +156,7 @@ class CockpitApp(App[int]):
         self.environment = self.options.cli_vars.get("environment", self.environment)
         from annotui.engine.session import Session  # after the first frame: pydantic is heavy
 
-        operator = TuiOperator(self.post_message, self.operator_name)
+        operator = self.operator = TuiOperator(self.post_message, self.operator_name)
         self.session = Session(
             self.loaded, self.options, operator, [self.bridge, self._engine_sink]
         )
@@ -351,7 +352,7 @@ class CockpitApp(App[int]):
     def stop_engine(self, reason: str) -> None:
         """Let the engine stop safely: a pending question gets its quit answer, anything else
         (a running step, a gate) is stopped and recorded; the log stays resumable."""
-        q = self.question
+        q = self.question or (self.operator.pending if self.operator else None)
         if q is not None and not q.answered:
             q.answer(q.quit_answer())
         elif self.running and self.session is not None:

@@ -71,7 +71,10 @@ class TuiOperator:
         question._loop = loop
         question._future = loop.create_future()
         self.pending = question
-        self._post(OperatorAsk(question))
+        if self._post(OperatorAsk(question)) is False:
+            # the cockpit is closing and will never show the question: stop the run safely
+            self.pending = None
+            return question.quit_answer()
         try:
             return await question._future
         finally:
