@@ -21,7 +21,7 @@ def _has_terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def run_cockpit(args: argparse.Namespace) -> int:
+def run_cockpit(args: argparse.Namespace, *, resumable: bool = True) -> int:
     """Open the cockpit on `args.file` with the `run` options; returns the run's exit code."""
     from screens.app import CockpitApp
 
@@ -35,8 +35,14 @@ def run_cockpit(args: argparse.Namespace) -> int:
     session = app.session
     if session is not None:
         print(f"audit log: {session.audit_path}", file=sys.stderr)
-        if app.exit_code is None or app.exit_code == 3:
+        if (app.exit_code is None or app.exit_code == 3) and resumable:
             print(f"resume with: {app.resume_command()}", file=sys.stderr)
+        elif app.exit_code is None or app.exit_code == 3:
+            print(
+                "the demo's sandbox is removed on exit, so this run cannot be resumed; "
+                "build a lasting one with `annotui sandbox DIR`",
+                file=sys.stderr,
+            )
     if app.error:
         print(f"annotui: {app.error}", file=sys.stderr)
     if code is None:  # the app ended without an exit code (closed before the run finished)
@@ -66,7 +72,7 @@ def demo(args: argparse.Namespace) -> int:
             yes=False,
             allow_changed_checklist=False,
         )
-        return run_cockpit(run_args)
+        return run_cockpit(run_args, resumable=False)
     finally:
         sandbox.stop(where)
         shutil.rmtree(where, ignore_errors=True)
