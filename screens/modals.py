@@ -11,6 +11,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
@@ -57,6 +58,19 @@ class AskModal(ModalScreen[T | None], Generic[T]):
 
     def show_error(self, message: str) -> None:
         self.query_one("#error", Label).update(escape(message))
+
+    def on_key(self, event: Key) -> None:
+        """A character typed while the dialog was still mounting (before its input had focus)
+        goes to the input, not nowhere: fast typists over SSH must not lose letters."""
+        inputs = self.query(Input)
+        if not inputs or not event.is_printable or not event.character:
+            return
+        field = inputs.first()
+        if self.focused is not field:
+            field.focus()
+            field.insert_text_at_cursor(event.character)
+            event.stop()
+            event.prevent_default()
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -60,7 +60,7 @@ def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str,
     short text. A failure question or anything unexpected fails the test with the screen.
     """
     answered: list[str] = []
-    unclear = 0
+    unclear = retyped = 0
     while True:
         screen = pane.wait_for(
             lambda s: any(m in s for m in END_MARKS) or modal_title(s) is not None,
@@ -78,8 +78,16 @@ def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str,
             pane.type("source not updated in this release")
             pane.send("Enter")
         elif title.startswith("Run:") and (typed := TYPED.search(screen)):
+            if "not the confirm word" in screen:  # refused: the input holds something else
+                pane.send("C-u")
             pane.type(typed.group(1))
             pane.send("Enter")
+            retyped += 1
+            assert retyped < 4, f"the typed word was refused 3 times:\n{pane.screen()}"
+            try:  # accepted: the question goes away; refused: it stays with an error
+                pane.wait_for(lambda s, t=title: modal_title(s) != t, timeout=10)
+            except TmuxError:
+                continue
         elif title.startswith("Run:") and "y/Enter run" in screen:
             press_until(pane, "y", lambda s, t=title: modal_title(s) != t)
         elif unclear < 25:  # the modal may be half drawn in this capture: look again
@@ -88,7 +96,7 @@ def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str,
             continue
         else:
             raise TmuxError(f"unexpected question {title!r}:\n{screen}")
-        unclear = 0
+        unclear = retyped = 0
         answered.append(title)
         # Wait for this question to go away before reading the next one.
         pane.wait_for(lambda s, t=title: modal_title(s) != t, timeout=step_timeout)
