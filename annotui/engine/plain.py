@@ -146,7 +146,6 @@ class PlainPresenter:
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
-        self._steps: dict[str, str] = {}
 
     def _w(self, text: str) -> None:
         with contextlib.suppress(OSError, ValueError):

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import dataclasses
 import getpass
-import hashlib
 import os
 import socket
 import sys
@@ -573,7 +572,3 @@ def operator_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -37,7 +37,9 @@ def test_a_flood_arrives_complete_in_few_big_chunks():
     assert stdout[-1] == "no newline at end"
     assert len(stdout) == 300001
     assert lines_of(events, "stderr") == ["err"]
-    assert len(events) < 100  # chunked, not one event per line
+    # chunked, not one event per line: at most one event per pipe read (>= 4 KiB each), however
+    # the scheduler splits the flood (a fixed small count would depend on machine load)
+    assert len(events) < len(stdout) // 300
     assert out.lines == 300002
 
 
