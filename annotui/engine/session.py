@@ -12,7 +12,6 @@ import dataclasses
 import getpass
 import os
 import socket
-import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +98,7 @@ class Session:
         self._run_task: asyncio.Task[int] | None = None
         self._lock_held: tuple[str, str] | None = None
         self._counts = {"ok": 0, "skipped": 0}
+        self._current_key: str | None = None
 
     # ---- events -------------------------------------------------------------------------
     def emit(self, event: ev.Event) -> None:
@@ -154,8 +154,6 @@ class Session:
             raise SessionError(str(e)) from e
         return self._end("done" if code == 0 else "failed", code)
 
-    _current_key: str | None = None
-
     def _end(self, outcome: str, code: int) -> int:
         total = sum(len(s.steps) for s in self.plan or [])
         self.emit(
@@ -177,7 +175,10 @@ class Session:
             try:
                 await asyncio.wait_for(release(self.transports.get(host), path), 15)
             except (TransportError, TimeoutError, OSError) as e:
-                print(f"annotui: could not release the target lock {path}: {e}", file=sys.stderr)
+                # recorded (the writer is still open): the next operator must know why it is held
+                self.emit(
+                    ev.ErrorEvent(self.redact(f"could not release the target lock {path}: {e}"))
+                )
         if self.supervisors is not None:
             await self.supervisors.aclose()
         await self.transports.close()
