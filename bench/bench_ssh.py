@@ -20,7 +20,9 @@ from pathlib import Path
 import paramiko
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from rows import row
 from sshd_fixture import Sshd, running_sshd
 
 from annotui.audit.writer import AuditWriter
@@ -41,28 +43,6 @@ def _audit(path: Path) -> AuditWriter:
         )
     )
     return w
-
-
-def _row(
-    name: str,
-    annotui: float,
-    baseline: float,
-    unit: str,
-    ratio: float,
-    target: str,
-    ok: bool,
-    note: str,
-) -> dict[str, object]:
-    return {
-        "name": name,
-        "annotui": annotui,
-        "baseline": baseline,
-        "unit": unit,
-        "ratio": ratio,
-        "target": target,
-        "ok": ok,
-        "note": note,
-    }
 
 
 def _twenty_true(d: Sshd) -> dict[str, object]:
@@ -94,15 +74,15 @@ def _twenty_true(d: Sshd) -> dict[str, object]:
         )
     theirs = time.perf_counter() - start
     ratio = theirs / ours
-    return _row(
-        "20 remote `true` (one reused connection vs 20 ssh calls)",
-        ours,
-        theirs,
-        "s",
-        ratio,
-        ">= 5x",
-        ratio >= 5,
-        "connection set-up included on both sides",
+    return row(
+        name="20 remote `true` (one reused connection vs 20 ssh calls)",
+        annotui=ours,
+        baseline=theirs,
+        unit="s",
+        ratio=ratio,
+        target=">= 5x",
+        ok=ratio >= 5,
+        note="connection set-up included on both sides",
     )
 
 
@@ -181,36 +161,36 @@ def run() -> list[dict[str, object]]:
     size_3m = len("".join(f"{i}\n" for i in range(1, 3 * LINES + 1))) / 1e6
     audit, null = r["audit"] / base, r["null"] / base
     rows += [
-        _row(
-            "1M lines streamed and stored in the audit log vs paramiko alone",
-            r["audit"],
-            base,
-            "lines/s",
-            audit,
-            ">= 0.5x",
-            audit >= 0.5,
-            "SshTransport -> OutputCollector (redaction) -> AuditWriter (sha256 chain, fsync "
+        row(
+            name="1M lines streamed and stored in the audit log vs paramiko alone",
+            annotui=r["audit"],
+            baseline=base,
+            unit="lines/s",
+            ratio=audit,
+            target=">= 0.5x",
+            ok=audit >= 0.5,
+            note="SshTransport -> OutputCollector (redaction) -> AuditWriter (sha256 chain, fsync "
             "per record)",
         ),
-        _row(
-            "1M lines through SshTransport into a null sink vs paramiko alone",
-            r["null"],
-            base,
-            "lines/s",
-            null,
-            "info",
-            True,
-            "the transport's own cost: read threads, line framing, loop hand-off",
+        row(
+            name="1M lines through SshTransport into a null sink vs paramiko alone",
+            annotui=r["null"],
+            baseline=base,
+            unit="lines/s",
+            ratio=null,
+            target="info",
+            ok=True,
+            note="the transport's own cost: read threads, line framing, loop hand-off",
         ),
-        _row(
-            "peak RSS growth during a 3M-line stream (after 1M-line ones)",
-            r["rss_3m"],
-            size_3m,
-            "MB",
-            size_3m / max(r["rss_3m"], 0.1),
-            "< 1/4 of output",
-            r["rss_3m"] < size_3m / 4,
-            f"ru_maxrss; the first 1M-line streams grew it by {r['rss_1m']:.1f} MB",
+        row(
+            name="peak RSS growth during a 3M-line stream (after 1M-line ones)",
+            annotui=r["rss_3m"],
+            baseline=size_3m,
+            unit="MB",
+            ratio=size_3m / max(r["rss_3m"], 0.1),
+            target="< 1/4 of output",
+            ok=r["rss_3m"] < size_3m / 4,
+            note=f"ru_maxrss; the first 1M-line streams grew it by {r['rss_1m']:.1f} MB",
         ),
     ]
     return rows
