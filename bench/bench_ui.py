@@ -26,6 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rows import row
+
 LATENCY_BUDGET = 0.100
 START_RATIO = 1.25
 STARTS = 10
@@ -49,9 +52,6 @@ title = "S"
 BARE_APP = """
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Header, Static
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rows import row  # noqa: E402 - the bench directory is not a package
 
 class Bare(App):
     def compose(self) -> ComposeResult:
