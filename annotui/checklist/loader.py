@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from annotui.checklist import references
+from annotui.checklist import cache
 from annotui.checklist.bundled import bundled_checklists, bundled_path
 from annotui.checklist.diagnostics import ChecklistError, Diagnostic, Finding, listing
-from annotui.checklist.models import Checklist
-from annotui.checklist.schema_errors import validate
+from annotui.checklist.tables import from_model
 
 if TYPE_CHECKING:
     from tomlkit.exceptions import TOMLKitError
 
+    from annotui.checklist.models import Checklist
     from annotui.checklist.positions import Positions
 
 __all__ = [
@@ -44,6 +43,8 @@ class LoadedChecklist:
     sha256: str
     """sha256 hex digest of the file's raw bytes."""
     model: Checklist
+    """The validated checklist as read-only tables (:mod:`annotui.checklist.tables`) with the
+    attributes of the pydantic models."""
 
 
 def resolve_checklist(name_or_path: str) -> Path:
@@ -136,15 +137,21 @@ def load_checklist(path: str | Path) -> LoadedChecklist:
     if not text.strip():
         raise ChecklistError([Diagnostic(file, 1, 1, EMPTY)])
     sha256 = hashlib.sha256(raw).hexdigest()
-    model = _fast_load(text)
-    if model is not None:
-        return LoadedChecklist(path, text, sha256, model)
-    return _load_with_positions(path, file, text, sha256)
+    tables = cache.lookup(sha256)
+    if tables is None:
+        tables = from_model(_fast_load(text) or _load_with_positions(file, text))
+        cache.store(sha256, tables)
+    return LoadedChecklist(path, text, sha256, tables)
 
 
 def _fast_load(text: str) -> Checklist | None:
     """The common case, a valid file, without the position-tracking parser (tomlkit is ~10x
     slower than tomllib): None whenever anything is wrong, so the slow path finds and places it."""
+    import tomllib
+
+    from annotui.checklist import references
+    from annotui.checklist.schema_errors import validate
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
@@ -157,10 +164,13 @@ def _fast_load(text: str) -> Checklist | None:
     return model
 
 
-def _load_with_positions(path: Path, file: str, text: str, sha256: str) -> LoadedChecklist:
+def _load_with_positions(file: str, text: str) -> Checklist:
+    """The validated model, or ChecklistError placing every problem at FILE:LINE:COL."""
     from tomlkit.exceptions import TOMLKitError
 
+    from annotui.checklist import references
     from annotui.checklist.positions import PositionParser
+    from annotui.checklist.schema_errors import validate
 
     parser = PositionParser(text)
     try:
@@ -174,4 +184,4 @@ def _load_with_positions(path: Path, file: str, text: str, sha256: str) -> Loade
     diagnostics = list(dict.fromkeys(_diagnostic(f, parser.positions, file) for f in findings))
     if diagnostics or model is None:
         raise ChecklistError(diagnostics or [Diagnostic(file, 1, 1, "invalid checklist")])
-    return LoadedChecklist(path, text, sha256, model)
+    return model

@@ -170,8 +170,6 @@ STEP_KINDS: dict[str, type[StepBase]] = {
 }
 """Step model by its `kind`."""
 
-MUTATING_KINDS = ("command", "supervisor")
-
 
 class Stage(Strict):
     id: Identifier
@@ -203,10 +201,3 @@ class Checklist(Strict):
         if "local" in self.hosts and self.hosts["local"].ssh != "local":
             raise ValueError("host 'local' is built in and always runs here")
         return self
-
-
-def is_mutating(step: Step) -> bool:
-    """Whether a step changes the target (simulated in rehearsal)."""
-    if isinstance(step, CommandStep):
-        return step.changes
-    return isinstance(step, SupervisorStep)

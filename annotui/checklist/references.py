@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from annotui.checklist.diagnostics import Finding, did_you_mean, listing
-from annotui.checklist.models import STEP_KINDS, is_mutating
+from annotui.checklist.models import STEP_KINDS
 from annotui.checklist.positions import Path
+from annotui.checklist.tables import is_mutating
 from annotui.checklist.template import PLACEHOLDER, names
 
 # Something written like a placeholder that is not one, e.g. `{{ release | upper }}`.

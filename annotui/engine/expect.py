@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import TYPE_CHECKING
 
-from annotui.checklist.models import Expect
+if TYPE_CHECKING:
+    from annotui.checklist.models import Expect
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -51,5 +53,5 @@ def evaluate(expect: Expect, exit_code: int | None, stdout: str) -> tuple[bool, 
             return False, problem
     if expect.symlink_to is not None and not _same_target(stdout.strip(), expect.symlink_to):
         return False, f"expected a symlink to {expect.symlink_to!r}, got {_short(stdout)}"
-    held = [f"{name} {value}" for name, value in expect.model_dump(exclude_none=True).items()]
+    held = [f"{name} {value}" for name, value in expect.fields(exclude_none=True).items()]
     return True, "held: " + ", ".join(held)

@@ -12,7 +12,6 @@ import re
 import time
 from collections.abc import Callable
 
-from annotui.checklist.models import GateStep
 from annotui.engine.context import StepContext
 from annotui.engine.events import GateEvaluated, StepFinished
 from annotui.status.probes import run_probe
@@ -39,7 +38,7 @@ def parse_condition(until: str) -> Callable[[int], bool]:
 
 async def run_gate(ctx: StepContext) -> StepFinished:
     step = ctx.planned.step
-    assert isinstance(step, GateStep)
+    assert step.kind == "gate"
     key = ctx.planned.key
     start = time.monotonic()
 

@@ -12,12 +12,14 @@ import contextlib
 import getpass
 import sys
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from annotui.checklist.models import Var
 from annotui.engine import events as ev
 from annotui.engine.operator import QUIT, Decision
 from annotui.engine.plan import PlannedStep
+
+if TYPE_CHECKING:
+    from annotui.checklist.models import Var
 
 
 class StdinLines:

@@ -5,22 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from annotui.checklist.models import (
-    AnnounceStep,
-    Checklist,
-    CheckStep,
-    CommandStep,
-    Expect,
-    GateStep,
-    ManualStep,
-    Probe,
-    Step,
-    Supervisor,
-    SupervisorStep,
-    is_mutating,
-)
+from annotui.checklist.tables import is_mutating
 from annotui.checklist.template import render
+
+if TYPE_CHECKING:
+    from annotui.checklist.models import Checklist, Expect, Probe, Step, Supervisor
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +73,7 @@ def _default_word(step: Step, binding: Mapping[str, str], values: Mapping[str, s
         return next(iter(binding.values()))
     if "environment" in values:
         return values["environment"]
-    if isinstance(step, SupervisorStep):
+    if step.kind == "supervisor":
         return step.supervisor
     return getattr(step, "host", "local")
 
@@ -98,7 +89,7 @@ def render_expect(expect: Expect | None, scope: Mapping[str, str]) -> Expect | N
             update[name] = render(value, scope, shell=False)
     if expect.stdout_matches is not None:
         update["stdout_matches"] = render(expect.stdout_matches, escaped, shell=False)
-    return expect.model_copy(update=update)
+    return expect.replace(**update)
 
 
 def plan_step(
@@ -110,19 +101,19 @@ def plan_step(
 ) -> PlannedStep:
     scope = {**values, **binding}
     host = cwd = command = None
-    if isinstance(step, CommandStep | CheckStep):
+    if step.kind in ("command", "check"):
         host = step.host
         command = render(step.run, scope, shell=True)
         cwd = render(step.cwd, scope, shell=False) if step.cwd else None
-    elif isinstance(step, SupervisorStep):
+    elif step.kind == "supervisor":
         host = f"supervisor:{step.supervisor}"
         command = f"{step.action} {render(step.process, scope, shell=False)}"
-    elif isinstance(step, GateStep):
+    elif step.kind == "gate":
         command = f"wait until {step.probe} {step.until.strip()} ({step.hold} polls in a row)"
     text = step.instructions
-    if isinstance(step, AnnounceStep):
+    if step.kind == "announce":
         text = step.text
-    elif isinstance(step, ManualStep) and not text:
+    elif step.kind == "manual" and not text:
         text = step.description
     word = None
     if step.confirm == "typed":
@@ -174,13 +165,11 @@ def render_sources(
 
     targets = {h: render(spec.ssh, values, shell=False) for h, spec in checklist.hosts.items()}
     probes = {
-        n: p.model_copy(update={"run": render(p.run, values, shell=True), "cwd": opt(p.cwd)})
+        n: p.replace(run=render(p.run, values, shell=True), cwd=opt(p.cwd))
         for n, p in checklist.probes.items()
     }
     supervisors = {
-        n: s.model_copy(
-            update={"url": opt(s.url), "username": opt(s.username), "password": opt(s.password)}
-        )
+        n: s.replace(url=opt(s.url), username=opt(s.username), password=opt(s.password))
         for n, s in checklist.supervisors.items()
     }
     return targets, probes, supervisors

@@ -20,15 +20,6 @@ from typing import TYPE_CHECKING
 from annotui import __version__
 from annotui.audit.reader import RunState, load_run_state
 from annotui.audit.writer import AuditError, AuditWriter
-from annotui.checklist.models import (
-    AnnounceStep,
-    CheckStep,
-    CommandStep,
-    GateStep,
-    ManualStep,
-    Probe,
-    SupervisorStep,
-)
 from annotui.checklist.template import render
 from annotui.engine import events as ev
 from annotui.engine.context import StepContext
@@ -48,6 +39,7 @@ from annotui.transport.pool import TransportPool
 
 if TYPE_CHECKING:
     from annotui.checklist.loader import LoadedChecklist
+    from annotui.checklist.models import Probe
     from annotui.status.supervisor import SupervisorPool
 
 DONE_OUTCOMES = {"ok", "would-run", "unverified", "done"}
@@ -496,7 +488,7 @@ class Session:
 
     async def _execute(self, step: PlannedStep, attempt: int) -> ev.StepFinished:
         s = step.step
-        if isinstance(s, ManualStep):
+        if s.kind == "manual":
             if s.evidence:
                 error = None
                 while True:
@@ -515,7 +507,7 @@ class Session:
                     )
                 )
             return ev.StepFinished(step.key, "ok", message="confirmed done by the operator")
-        if isinstance(s, AnnounceStep):
+        if s.kind == "announce":
             self.emit(ev.Announcement(step.key, self.redact(step.instructions)))
             return ev.StepFinished(step.key, "ok")
         self.emit(ev.StepStarted(step.key, simulated=step.simulated, attempt=attempt))
@@ -529,13 +521,13 @@ class Session:
             operator=self.operator,
             rehearse=self.options.rehearse,
         )
-        if isinstance(s, CommandStep | CheckStep):
+        if s.kind in ("command", "check"):
             coro = run_shell_step(ctx)
-        elif isinstance(s, GateStep):
+        elif s.kind == "gate":
             from annotui.engine.gate import run_gate
 
             coro = run_gate(ctx)
-        elif isinstance(s, SupervisorStep):
+        elif s.kind == "supervisor":
             from annotui.engine.supervise import run_supervisor
 
             coro = run_supervisor(ctx)

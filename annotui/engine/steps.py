@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from annotui.checklist.models import CheckStep, CommandStep
 from annotui.engine.context import StepContext
 from annotui.engine.events import StepFinished
 from annotui.engine.expect import evaluate
@@ -13,7 +12,7 @@ from annotui.transport.base import ConnectionLost
 async def run_shell_step(ctx: StepContext) -> StepFinished:
     planned = ctx.planned
     step = planned.step
-    assert isinstance(step, CommandStep | CheckStep) and planned.command is not None
+    assert step.kind in ("command", "check") and planned.command is not None
     key = planned.key
     if planned.simulated:
         where = f"{planned.host}" + (f" in {planned.cwd}" if planned.cwd else "")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from annotui.checklist.models import SupervisorStep
 from annotui.checklist.template import render
 from annotui.engine.context import StepContext
 from annotui.engine.events import StepFinished, StepOutput, SupervisorState
@@ -24,6 +24,9 @@ from annotui.status.supervisor import (
     group_failures,
     matches,
 )
+
+if TYPE_CHECKING:
+    from annotui.checklist.models import SupervisorStep
 
 SETTLE = 0.25
 """Seconds between reads while waiting for a transitional state (STARTING, STOPPING) to settle."""
@@ -43,7 +46,7 @@ async def _read(client: SupervisorClient, process: str) -> list[ProcessInfo]:
 
 async def run_supervisor(ctx: StepContext) -> StepFinished:
     step = ctx.planned.step
-    assert isinstance(step, SupervisorStep)
+    assert step.kind == "supervisor"
     key = ctx.planned.key
     process = render(step.process, ctx.planned.values, shell=False)
     start = time.monotonic()

@@ -14,19 +14,22 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from annotui.checklist.models import Checklist
 from annotui.checklist.template import names
 from annotui.engine.plan import render_sources
 from annotui.engine.redact import Redactor
 from annotui.status.poller import Poller, Reading, Snapshot
 from annotui.status.supervisor import SupervisorPool
 from annotui.transport.pool import TransportPool
+
+if TYPE_CHECKING:
+    from annotui.checklist.models import Checklist
 
 WATCH_REDRAW = 1.0
 

@@ -14,11 +14,14 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from annotui.checklist.models import Probe
 from annotui.status.probes import run_probe
 from annotui.status.supervisor import ProcessInfo, SupervisorError, SupervisorPool
 from annotui.transport.pool import HostState, TransportPool
+
+if TYPE_CHECKING:
+    from annotui.checklist.models import Probe
 
 STALE_FACTOR = 2.0
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from annotui.checklist.models import Probe
 from annotui.transport.base import Stream, TransportError
 from annotui.transport.pool import TransportPool
+
+if TYPE_CHECKING:
+    from annotui.checklist.models import Probe
 
 MAX_SHOWN = 60
 """Characters of unexpected output quoted in an error."""

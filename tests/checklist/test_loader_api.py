@@ -18,7 +18,7 @@ from annotui.checklist.loader import (
     load_checklist,
     resolve_checklist,
 )
-from annotui.checklist.models import CommandStep, SupervisorStep, is_mutating
+from annotui.checklist.tables import is_mutating
 
 HERE = Path(__file__).parent
 EVERY_KIND = HERE / "valid" / "every-kind.toml"
@@ -38,9 +38,9 @@ def test_loaded_checklist() -> None:
     kinds = [s.kind for s in deploy.steps]
     assert kinds == ["gate", "supervisor", "command", "command", "check"]
     swap, listing = deploy.steps[2], deploy.steps[3]
-    assert isinstance(swap, CommandStep) and is_mutating(swap)
-    assert isinstance(listing, CommandStep) and not is_mutating(listing)
-    assert isinstance(deploy.steps[1], SupervisorStep) and deploy.steps[1].critical
+    assert swap.kind == "command" and is_mutating(swap)
+    assert listing.kind == "command" and not is_mutating(listing)
+    assert deploy.steps[1].kind == "supervisor" and deploy.steps[1].critical
     assert model.vars["password"].secret
 
 

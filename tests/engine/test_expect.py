@@ -1,5 +1,13 @@
-from annotui.checklist.models import Expect
+from typing import Any
+
+from annotui.checklist import models
+from annotui.checklist.tables import Table, from_model
 from annotui.engine.expect import evaluate, mode_satisfies
+
+
+def Expect(**fields: Any) -> Table:
+    """An `expect` table as the loader gives it to the engine."""
+    return from_model(models.Expect(**fields))
 
 
 def test_mode_bits_compared_bit_by_bit():

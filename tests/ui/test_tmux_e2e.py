@@ -166,7 +166,11 @@ def test_tiny_checklist_walked_in_tmux(tmp_path: Path, tmux_dir: Path) -> None:
     pane = TmuxPane(
         tmux_dir,
         [*ANNOTUI, "run", str(checklist), "--audit", str(log)],
-        env={"XDG_STATE_HOME": str(tmp_path / "state"), "PATH": os.environ["PATH"]},
+        env={
+            "XDG_STATE_HOME": str(tmp_path / "state"),
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "PATH": os.environ["PATH"],
+        },
         cwd=tmp_path,
     )
     try:
@@ -208,7 +212,11 @@ def test_anno_release_against_the_sandbox_in_tmux(tmp_path: Path, tmux_dir: Path
                 "--audit",
                 str(log),
             ],
-            env={"XDG_STATE_HOME": str(tmp_path / "state"), "PATH": os.environ["PATH"]},
+            env={
+                "XDG_STATE_HOME": str(tmp_path / "state"),
+                "XDG_CACHE_HOME": str(tmp_path / "cache"),
+                "PATH": os.environ["PATH"],
+            },
             cwd=world,
         )
         started = time.monotonic()
