@@ -4,6 +4,7 @@ from --var, --vars-file, the environment and defaults, validated inline, secrets
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -13,9 +14,11 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from annotui.checklist.loader import LoadedChecklist
-from annotui.checklist.models import Var
 from annotui.engine.vars import VarError, load_vars_file, stage_bound, validate_value
 from screens.widgets.status_panel import StatusPanel
+
+if TYPE_CHECKING:
+    from annotui.checklist.models import Var
 
 
 def prefill(var: Var, name: str, cli: dict[str, str], file: dict[str, str]) -> str:
