@@ -6,7 +6,9 @@ Baselines are measured side by side with annotui in the same run; the ratio is w
 
 from __future__ import annotations
 
+import compileall
 import importlib.util
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -23,7 +25,18 @@ def load(path: Path):
     return module
 
 
+def compile_like_an_install() -> None:
+    """Bytecode for annotui as `pip install` leaves it. With PYTHONDONTWRITEBYTECODE set (as in
+    some shells and CI), every annotui subprocess would recompile our modules on each start while
+    the baselines' packages (textual, ansible) run from their installed .pyc files."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    root = HERE.parent
+    for package in ("annotui", "screens"):
+        compileall.compile_dir(root / package, quiet=1)
+
+
 def main(areas: list[str]) -> int:
+    compile_like_an_install()
     rows: list[dict] = []
     for path in sorted(HERE.glob("bench_*.py")):
         area = path.stem.removeprefix("bench_")
