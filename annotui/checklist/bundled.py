@@ -3,14 +3,13 @@ the wheel (see the force-include in pyproject.toml)."""
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
 
 def bundled_dirs() -> list[Path]:
     """Where bundled checklists live, the installed copy first; only existing directories."""
     candidates = [
-        Path(str(files("annotui") / "_checklists")),
+        Path(__file__).resolve().parents[1] / "_checklists",
         Path(__file__).resolve().parents[2] / "checklists",
     ]
     return [d for d in candidates if d.is_dir()]

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -58,6 +57,8 @@ def lookup(sha256: str) -> Any | None:
 
 def store(sha256: str, tables: Any) -> None:
     """Remember validated tables (atomically; quietly nothing when the cache is not writable)."""
+    import tempfile  # only a first load writes
+
     path = _entry(sha256)
     body = json.dumps({"format": FORMAT, "sha256": sha256, "tables": encode(tables)})
     with contextlib.suppress(OSError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,8 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 def load_vars_file(path: Path) -> dict[str, str]:
     """A flat TOML table of string values (as written by `annotui sandbox`)."""
+    import tomllib  # only runs given --vars-file need the parser
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
