@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import getpass
 import os
 import socket
@@ -409,8 +408,7 @@ class Session:
                 return None
             result = await self._execute(step, attempt)
             if result.outcome == "failed" and self._depends_on_simulation(step):
-                result = dataclasses.replace(
-                    result,
+                result = result.replace(
                     outcome="unverified",
                     message="rehearsal: may depend on a change simulated earlier in this stage",
                 )
