@@ -1,6 +1,6 @@
 """The audit writer: an engine event sink that appends hash-chained, fsynced JSON lines.
 
-One record per event, one ``os.write`` per record on an ``O_APPEND`` descriptor, ``fsync`` after
+One record per event, one ``os.writev`` per record on an ``O_APPEND`` descriptor, ``fsync`` after
 every record. Nothing of the log's content is kept in memory but the last hash.
 """
 
@@ -84,7 +84,13 @@ class AuditWriter:
         self._seq = seq
         self._prev = prev
         self._secrets = [s for s in secrets if s]
-        self._escaped = [json.dumps(s, ensure_ascii=False)[1:-1] for s in self._secrets]
+        self._escaped = [
+            json.dumps(s, ensure_ascii=False)[1:-1].encode("utf-8", "replace")
+            for s in self._secrets
+        ]
+        """The secrets as they would appear in a line. A secret cannot straddle two pieces of
+        ``chain.encode_fields``: they are cut only next to a string's unescaped quotes, which an
+        escaped secret never contains."""
         self._fsync = fsync
         """False only for benchmarks and tests that generate large logs."""
 
@@ -186,16 +192,12 @@ class AuditWriter:
         clash = _RESERVED.intersection(fields)
         if clash:
             raise AuditError(f"event {event.event} uses reserved field(s) {sorted(clash)}")
-        fields_json = chain.encode_fields(fields)
-        if any(s in fields_json for s in self._escaped):
-            fields_json = chain.encode_fields(_redact(fields, self._secrets))
-        line, digest = chain.seal(
-            chain.body(self._seq, _utc_now(), event.event, fields_json, self._prev)
-        )
+        members = chain.encode_fields(fields)
+        if any(s in m for m in members for s in self._escaped):
+            members = chain.encode_fields(_redact(fields, self._secrets))
+        pieces, digest = chain.seal(self._seq, _utc_now(), event.event, members, self._prev)
         try:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            self._write(pieces)
             if self._fsync:
                 os.fsync(self._fd)
         except OSError as e:
@@ -205,6 +207,15 @@ class AuditWriter:
         self._seq += 1
         self._prev = digest
         return digest
+
+    def _write(self, pieces: list[bytes]) -> None:
+        """One ``writev`` of the line's pieces (a step's output is not copied to join them)."""
+        assert self._fd is not None
+        written = os.writev(self._fd, pieces)
+        if written < sum(map(len, pieces)):  # a short write: write the rest
+            rest = memoryview(b"".join(pieces))[written:]
+            while rest:
+                rest = rest[os.write(self._fd, rest) :]
 
     def close(self) -> None:
         if self._fd is not None:

@@ -138,6 +138,20 @@ def test_secrets_are_redacted_defensively(tmp_path: Path) -> None:
     assert verify(path).ok
 
 
+def test_secrets_are_redacted_from_long_output(tmp_path: Path) -> None:
+    """A flood's chunk takes the canonical form's fast path: the check must still see into it."""
+    lines = [f"line {i}" for i in range(20000)]
+    lines[12345] = f"token={SECRET}"
+    path = tmp_path / "a.jsonl"
+    with AuditWriter.create(path, secrets=[SECRET]) as w:
+        w(header())
+        w(ev.StepOutput("s/x", "stdout", "\n".join(lines)))
+    assert SECRET.encode() not in path.read_bytes()
+    lines[12345] = "token=***"
+    assert list(read_records(path))[1]["text"] == "\n".join(lines)
+    assert verify(path).ok
+
+
 def test_open_append_continues_the_chain(log: Path) -> None:
     before = verify(log)
     writer, tail = AuditWriter.open_append(log)
