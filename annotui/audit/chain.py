@@ -33,7 +33,8 @@ _encode = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
 ).encode
 FAST_STRING = 4096
-"""Strings from this length on are escaped by ``_string`` (shorter ones are not worth it)."""
+"""Strings from this length on are escaped by ``_escaped`` (shorter ones are not worth it)."""
+ESCAPE_STEP = 1 << 16
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -47,30 +48,35 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "replace")
 
 
-def _escaped(value: str) -> bytes | None:
-    """The inside of ``_encode(value)`` (without the quotes) in UTF-8, for ASCII text without a
-    backslash; else None.
+def _escaped(value: str) -> list[bytes] | None:
+    """The inside of ``_encode(value)`` (without the quotes) in UTF-8, in pieces of at most
+    ``ESCAPE_STEP`` characters' worth, for ASCII text without a backslash; else None.
 
     The ``unicode_escape`` codec writes printable ASCII as is and tab, newline and carriage return
     as ``\\t \\n \\r``, exactly as JSON does, in one pass about three times as fast as the
     JSON encoder's; it does not escape ``"`` (added here) and writes any other control character
     as ``\\xNN`` (not JSON: such text is left to the JSON encoder). Without a backslash in the
-    input, a ``\\x`` in the output can only be such an escape.
+    input, a ``\\x`` in the output can only be such an escape. Slices keep each allocation small
+    (the codec first allocates four bytes per character), which is measurably faster.
     """
-    if value.isascii() and "\\" not in value:
-        out = value.encode("unicode_escape")
-        if b"x" not in out or b"\\x" not in out:  # the first test is much the faster
-            return out.replace(b'"', b'\\"')
-    return None
+    if not value.isascii() or "\\" in value:
+        return None
+    pieces = []
+    for start in range(0, len(value), ESCAPE_STEP):
+        out = value[start : start + ESCAPE_STEP].encode("unicode_escape")
+        if b"x" in out and b"\\x" in out:  # the first test is much the faster
+            return None
+        pieces.append(out.replace(b'"', b'\\"'))
+    return pieces
 
 
 def encode_fields(fields: dict[str, Any]) -> list[bytes]:
     """Canonical JSON of an event's fields (keys sorted) without the enclosing braces, in UTF-8,
     as pieces to concatenate (none for no fields).
 
-    A long ASCII string (a step's output) is escaped by ``_escaped`` and kept as a piece of its
-    own, so that its megabyte is neither re-encoded nor copied to be joined; the pieces around it
-    end with its opening quote and start with its closing quote.
+    A long ASCII string (a step's output) is escaped by ``_escaped`` into pieces of their own, so
+    that its megabyte is neither re-encoded nor copied to be joined; the pieces around them end
+    with its opening quote and start with its closing quote.
     """
     long = {k for k, v in fields.items() if type(v) is str and len(v) >= FAST_STRING}
     if not long:
@@ -86,7 +92,7 @@ def encode_fields(fields: dict[str, Any]) -> list[bytes]:
         if escaped is None:
             text += _encode(value)
         else:
-            pieces += (_utf8(text + '"'), escaped)
+            pieces += (_utf8(text + '"'), *escaped)
             text = '"'
     pieces.append(_utf8(text))
     return pieces

@@ -88,9 +88,7 @@ class AuditWriter:
             json.dumps(s, ensure_ascii=False)[1:-1].encode("utf-8", "replace")
             for s in self._secrets
         ]
-        """The secrets as they would appear in a line. A secret cannot straddle two pieces of
-        ``chain.encode_fields``: they are cut only next to a string's unescaped quotes, which an
-        escaped secret never contains."""
+        """The secrets as they would appear in a line (in nested values too)."""
         self._fsync = fsync
         """False only for benchmarks and tests that generate large logs."""
 
@@ -193,7 +191,7 @@ class AuditWriter:
         if clash:
             raise AuditError(f"event {event.event} uses reserved field(s) {sorted(clash)}")
         members = chain.encode_fields(fields)
-        if any(s in m for m in members for s in self._escaped):
+        if self._secrets and self._reveals(fields, members):
             members = chain.encode_fields(_redact(fields, self._secrets))
         pieces, digest = chain.seal(self._seq, _utc_now(), event.event, members, self._prev)
         try:
@@ -207,6 +205,13 @@ class AuditWriter:
         self._seq += 1
         self._prev = digest
         return digest
+
+    def _reveals(self, fields: dict[str, Any], members: list[bytes]) -> bool:
+        """Whether a secret is in the encoded fields. A long string is cut into several pieces
+        (see ``chain.encode_fields``), so top-level strings are searched as they are too."""
+        return any(s in m for m in members for s in self._escaped) or any(
+            s in v for v in fields.values() if type(v) is str for s in self._secrets
+        )
 
     def _write(self, pieces: list[bytes]) -> None:
         """One ``writev`` of the line's pieces (a step's output is not copied to join them)."""

@@ -38,7 +38,10 @@ def test_output_record_takes_the_fast_path_and_verifies() -> None:
     text = "\n".join(str(i) for i in range(1, 20000)) + '\t"quoted"\r'
     fields = {"step_key": "s/x", "stream": "stdout", "text": text}
     members = chain.encode_fields(fields)
-    assert len(members) == 3 and len(members[1]) > len(text)  # the text is a piece of its own
+    # the text is escaped in slices of its own, between the members before and after it
+    assert len(members) == 2 + -(-len(text) // chain.ESCAPE_STEP)
+    assert members[0].endswith(b'"text":"') and members[-1] == b'"'
+    assert sum(map(len, members[1:-1])) > len(text)
     pieces, digest = chain.seal(3, "2026-01-01T00:00:00.000000Z", "step.output", members, "0" * 64)
     line = b"".join(pieces)
     assert (
