@@ -8,10 +8,11 @@
     Both sides use paramiko's defaults: same cipher and MAC, channel window 2 MiB, packets
     32 KiB (larger windows and packets made no difference: sshd sends at most 32 KiB per packet).
     Every line is checked in the stored log after the timings.
-    Caveat: the baseline runs in a phase of its own, as annotui's runs do; on this 2-core VM the
-    same paramiko loop run right after a busy stream is up to 2x faster than run cold (CPU
-    wake-up latency of the seq -> sshd -> client pipeline), so interleaving the two sides run by
-    run gives lower ratios than this table.
+    Caveat: the baseline's three runs come first, in a phase of their own (no SshTransport open);
+    annotui's alternate null/audit. Measured strictly interleaved instead (baseline, null, audit in
+    turn, one process), the baseline is faster on this shared 2-core VM and the ratio lower:
+    0.44-0.46x best to best, 0.34-0.81x run by run (2026-11-22), against 0.27-0.47x before the
+    changes of that day. Compare both ways before trusting a margin.
 """
 
 from __future__ import annotations
