@@ -1,6 +1,6 @@
 """The audit writer: an engine event sink that appends hash-chained, fsynced JSON lines.
 
-One record per event, one ``os.writev`` per record on an ``O_APPEND`` descriptor, ``fsync`` after
+One record per event, written with ``os.writev`` on an ``O_APPEND`` descriptor, ``fsync`` after
 every record. Nothing of the log's content is kept in memory but the last hash.
 """
 
@@ -22,6 +22,7 @@ from annotui.audit.verify import verify
 from annotui.engine.events import Event
 
 REDACTED = "***"
+_IOV_MAX = os.sysconf("SC_IOV_MAX")
 _RESERVED = frozenset(chain.RESERVED)
 
 
@@ -214,13 +215,16 @@ class AuditWriter:
         )
 
     def _write(self, pieces: list[bytes]) -> None:
-        """One ``writev`` of the line's pieces (a step's output is not copied to join them)."""
+        """``writev`` the line's pieces (a step's output is not copied to join them), at most
+        ``_IOV_MAX`` at a time."""
         assert self._fd is not None
-        written = os.writev(self._fd, pieces)
-        if written < sum(map(len, pieces)):  # a short write: write the rest
-            rest = memoryview(b"".join(pieces))[written:]
-            while rest:
-                rest = rest[os.write(self._fd, rest) :]
+        for start in range(0, len(pieces), _IOV_MAX):
+            batch = pieces[start : start + _IOV_MAX]
+            written = os.writev(self._fd, batch)
+            if written < sum(map(len, batch)):  # a short write: write the rest
+                rest = memoryview(b"".join(batch))[written:]
+                while rest:
+                    rest = rest[os.write(self._fd, rest) :]
 
     def close(self) -> None:
         if self._fd is not None:
