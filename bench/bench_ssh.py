@@ -5,6 +5,14 @@
 (b) `seq 1000000` streamed through the engine's real output path (SshTransport ->
     OutputCollector -> fsync'd AuditWriter) vs paramiko alone reading the same output
     (exec_command + recv until EOF). Target >= 0.5x of paramiko's rate; peak RSS growth reported.
+    Both sides use paramiko's defaults: same cipher and MAC, channel window 2 MiB, packets
+    32 KiB (larger windows and packets made no difference: sshd sends at most 32 KiB per packet).
+    Every line is checked in the stored log after the timings.
+    Caveat: the baseline's three runs come first, in a phase of their own (no SshTransport open);
+    annotui's alternate null/audit. Measured strictly interleaved instead (baseline, null, audit in
+    turn, one process), the baseline is faster on this shared 2-core VM and the ratio lower:
+    0.44-0.46x best to best, 0.34-0.81x run by run (2026-11-22), against 0.27-0.47x before the
+    changes of that day. Compare both ways before trusting a margin.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rows import row
 from sshd_fixture import Sshd, running_sshd
 
+from annotui.audit.reader import output_lines, read_records
 from annotui.audit.writer import AuditWriter
 from annotui.engine.events import SessionStarted
 from annotui.engine.output import OutputCollector
@@ -129,8 +138,11 @@ def _stream_rates(d: Sshd, tmp: Path) -> dict[str, float]:
             r = await t.run(f"seq {n}", on_line=col)
             col.flush()
             elapsed = time.perf_counter() - start
-        assert r.exit_code == 0 and col.lines == n, (r, col.lines)
+        assert r.exit_code == 0, r
         return n / elapsed
+
+    def stored_lines(path: Path) -> int:
+        return sum(len(output_lines(rec)) for rec in read_records(path) if "text" in rec)
 
     async def go() -> dict[str, float]:
         t = SshTransport("tsd", "tsd", config_path=d.ssh_config)
@@ -147,6 +159,10 @@ def _stream_rates(d: Sshd, tmp: Path) -> dict[str, float]:
         await through_engine(t, tmp / "audit-3m.jsonl", 3 * LINES)
         rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         await t.close()
+        # every line stored, checked after the RSS readings (parsing the logs takes memory too)
+        for i in range(3):
+            assert stored_lines(tmp / f"audit-{i}.jsonl") == LINES
+        assert stored_lines(tmp / "audit-3m.jsonl") == 3 * LINES
         out["rss_1m"], out["rss_3m"] = (rss1 - rss0) / 1024, (rss2 - rss1) / 1024
         return out
 
@@ -170,7 +186,7 @@ def run() -> list[dict[str, object]]:
             target=">= 0.5x",
             ok=audit >= 0.5,
             note="SshTransport -> OutputCollector (redaction) -> AuditWriter (sha256 chain, fsync "
-            "per record)",
+            "per record); paramiko's default cipher, window and packet size on both sides",
         ),
         row(
             name="1M lines through SshTransport into a null sink vs paramiko alone",
@@ -180,7 +196,8 @@ def run() -> list[dict[str, object]]:
             ratio=null,
             target="info",
             ok=True,
-            note="the transport's own cost: read threads, line framing, loop hand-off",
+            note="the transport's own cost: packets handed from paramiko's thread to the loop, "
+            "line framing, window updates",
         ),
         row(
             name="peak RSS growth during a 3M-line stream (after 1M-line ones)",

@@ -1,6 +1,6 @@
 """The audit writer: an engine event sink that appends hash-chained, fsynced JSON lines.
 
-One record per event, one ``os.write`` per record on an ``O_APPEND`` descriptor, ``fsync`` after
+One record per event, written with ``os.writev`` on an ``O_APPEND`` descriptor, ``fsync`` after
 every record. Nothing of the log's content is kept in memory but the last hash.
 """
 
@@ -22,6 +22,7 @@ from annotui.audit.verify import verify
 from annotui.engine.events import Event
 
 REDACTED = "***"
+_IOV_MAX = os.sysconf("SC_IOV_MAX")
 _RESERVED = frozenset(chain.RESERVED)
 
 
@@ -84,7 +85,11 @@ class AuditWriter:
         self._seq = seq
         self._prev = prev
         self._secrets = [s for s in secrets if s]
-        self._escaped = [json.dumps(s, ensure_ascii=False)[1:-1] for s in self._secrets]
+        self._escaped = [
+            json.dumps(s, ensure_ascii=False)[1:-1].encode("utf-8", "replace")
+            for s in self._secrets
+        ]
+        """The secrets as they would appear in a line (in nested values too)."""
         self._fsync = fsync
         """False only for benchmarks and tests that generate large logs."""
 
@@ -186,16 +191,12 @@ class AuditWriter:
         clash = _RESERVED.intersection(fields)
         if clash:
             raise AuditError(f"event {event.event} uses reserved field(s) {sorted(clash)}")
-        fields_json = chain.encode_fields(fields)
-        if any(s in fields_json for s in self._escaped):
-            fields_json = chain.encode_fields(_redact(fields, self._secrets))
-        line, digest = chain.seal(
-            chain.body(self._seq, _utc_now(), event.event, fields_json, self._prev)
-        )
+        members = chain.encode_fields(fields)
+        if self._secrets and self._reveals(fields, members):
+            members = chain.encode_fields(_redact(fields, self._secrets))
+        pieces, digest = chain.seal(self._seq, _utc_now(), event.event, members, self._prev)
         try:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            self._write(pieces)
             if self._fsync:
                 os.fsync(self._fd)
         except OSError as e:
@@ -205,6 +206,25 @@ class AuditWriter:
         self._seq += 1
         self._prev = digest
         return digest
+
+    def _reveals(self, fields: dict[str, Any], members: list[bytes]) -> bool:
+        """Whether a secret is in the encoded fields. A long string is cut into several pieces
+        (see ``chain.encode_fields``), so top-level strings are searched as they are too."""
+        return any(s in m for m in members for s in self._escaped) or any(
+            s in v for v in fields.values() if type(v) is str for s in self._secrets
+        )
+
+    def _write(self, pieces: list[bytes]) -> None:
+        """``writev`` the line's pieces (a step's output is not copied to join them), at most
+        ``_IOV_MAX`` at a time."""
+        assert self._fd is not None
+        for start in range(0, len(pieces), _IOV_MAX):
+            batch = pieces[start : start + _IOV_MAX]
+            written = os.writev(self._fd, batch)
+            if written < sum(map(len, batch)):  # a short write: write the rest
+                rest = memoryview(b"".join(batch))[written:]
+                while rest:
+                    rest = rest[os.write(self._fd, rest) :]
 
     def close(self) -> None:
         if self._fd is not None:

@@ -38,7 +38,6 @@ class OutputCollector:
         self._stdout: list[str] = []
         self._kept = 0
         self.truncated = False
-        self.lines = 0
 
     def __call__(self, stream: Stream, line: str) -> None:
         self.text(stream, line)
@@ -47,7 +46,6 @@ class OutputCollector:
         if stream != self._stream:
             self.flush()
             self._stream = stream
-        self.lines += text.count("\n") + 1
         self._pending.append(text)
         self._size += len(text) + 1
         if self._keep and stream == "stdout":

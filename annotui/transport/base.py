@@ -12,7 +12,7 @@ OnLine = Callable[[Stream, str], None]
 
 A sink may also have `text(stream, text)`: transports then hand over whole blocks of complete
 lines joined by newlines (no trailing newline), one call per block read, so a flood of output
-costs one call per 64 KiB rather than one per line."""
+costs one call per 64 KiB or more rather than one per line."""
 
 
 class TransportError(Exception):

@@ -13,13 +13,15 @@ closed. A `run` on a dropped connection reconnects first; a command whose connec
 while it runs raises `ConnectionLost` (its outcome is unknown).
 
 Commands. The command runs as `cd -- CWD && exec env NAME=VALUE ... sh -c COMMAND` (every part
-shell-quoted) in the user's login shell, which must be POSIX-like. stdout and stderr are read by
-one thread each and delivered to `on_line` on the event loop in batches, in order per stream,
-with a bounded number of batches in flight (memory stays bounded whatever the output size).
-No pty unless asked; with a pty the two streams are merged by the terminal. If `on_line` has a
-`text(stream, text)` method, each block of whole lines is handed to it in one call instead of
-line by line (same order; a consumer that stores output in chunks, like the audit log's
-`StepOutput`, then avoids a million Python calls for a million lines).
+shell-quoted) in the user's login shell, which must be POSIX-like. paramiko's transport thread
+hands each packet of stdout and stderr straight to the event loop (in place of the channel's
+receive buffers: no reader threads), where `on_line` gets whole lines in order per stream; the SSH
+window is opened again only for output the loop has taken, so a slow consumer makes the server
+wait and memory stays bounded by the window whatever the output size. No pty unless asked; with
+a pty the two streams are merged by the terminal. If `on_line` has a `text(stream, text)` method,
+everything that arrived since the last hand-over is given to it as one block of whole lines
+instead of line by line (same order; a consumer that stores output in chunks, like the audit
+log's `StepOutput`, then avoids a million Python calls for a million lines).
 
 Cancellation and timeout (the limits). The SSH protocol can only ask the server to stop a
 command: we send a `signal` channel request (TERM, then KILL after a grace period) and then
@@ -42,7 +44,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import paramiko
-from paramiko.common import cMSG_CHANNEL_REQUEST
+from paramiko.buffered_pipe import BufferedPipe
+from paramiko.common import cMSG_CHANNEL_REQUEST, cMSG_CHANNEL_WINDOW_ADJUST
 
 from annotui.transport import hostkeys
 from annotui.transport.base import ConnectionLost, OnLine, RunResult, Stream, TransportError
@@ -53,11 +56,8 @@ DEFAULT_CONNECT_TIMEOUT = 15.0
 DEFAULT_KEEPALIVE = 15
 KILL_GRACE = 3.0
 """Seconds between the TERM and KILL signal requests when a command is stopped."""
-CHUNK = 1 << 18
 MAX_LINE = 1 << 20
 """A line longer than this is delivered in pieces."""
-MAX_PENDING = 2
-"""Batches of lines per stream handed to the event loop but not yet delivered."""
 PGID_MARKER = "annotui:pgid="
 """First stderr line of every command: the remote process group (sshd makes each session's
 shell a session leader), so a cancelled command can be killed through a second channel."""
@@ -110,46 +110,74 @@ class _Transport(paramiko.Transport):
             self._send_user_message(m)
 
 
-class _Pump:
-    """Reads a channel's stdout and stderr in two threads and hands batches of lines to the
-    event loop, in order per stream, at most MAX_PENDING batches in flight per stream."""
+class _Inbox(BufferedPipe):
+    """Stands in for one stream's receive buffer of a channel: paramiko's transport thread
+    `feed`s it each packet's data, which is queued for the event loop as it is (no reader thread,
+    no copying into and out of a buffer). `close` is paramiko's end of the stream."""
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        chan: paramiko.Channel,
-        on_line: OnLine,
-        *,
-        strip_cr: bool,
-    ) -> None:
+    def __init__(self, pump: _Pump, stream: Stream) -> None:
+        super().__init__()
+        self.pump = pump
+        self.stream: Stream = stream
+        self.queued: list[bytes] = []
+        self.ended = False
+        self.scheduled = False
+        # loop side
+        self.tail = b""
+        self.first = stream == pump.marker_stream
+        self.done: asyncio.Future[None] = pump.loop.create_future()
+
+    def feed(self, data: bytes) -> None:  # transport thread: never block, never raise
+        with self._lock:
+            self.queued.append(data)
+            self._schedule()
+
+    def close(self) -> None:  # transport thread (or the loop's chan.close())
+        super().close()
+        with self._lock:
+            self.ended = True
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """One pending hand-over per stream: what arrives meanwhile goes with it."""
+        if not self.scheduled:
+            self.scheduled = True
+            with contextlib.suppress(RuntimeError):  # the loop was closed
+                self.pump.loop.call_soon_threadsafe(self.pump.deliver, self)
+
+    def take(self) -> tuple[list[bytes], bool]:
+        """(the data queued so far, whether the stream ended) for the event loop."""
+        with self._lock:
+            queued, self.queued = self.queued, []
+            self.scheduled = False
+            return queued, self.ended
+
+
+class _Pump:
+    """Takes a channel's stdout and stderr from paramiko's transport thread and hands blocks of
+    whole lines to `on_line` on the event loop, in order per stream. The SSH window is opened
+    again only for data the event loop has taken: a slow consumer makes the server wait, so
+    memory is bounded by the channel's window whatever the output size."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_line: OnLine, *, strip_cr: bool) -> None:
         self.loop = loop
-        self.chan = chan
         self.on_line = on_line
         self.text: Callable[[Stream, str], None] | None = getattr(on_line, "text", None)
         self.strip_cr = strip_cr
         self.error: BaseException | None = None
         self.pgid: int | None = None
-        self._marker_stream: Stream = "stdout" if strip_cr else "stderr"
-        futures = []
-        for stream, recv in (("stdout", chan.recv), ("stderr", chan.recv_stderr)):
-            fut = loop.create_future()
-            futures.append(fut)
-            t = threading.Thread(target=self._read, args=(stream, recv, fut), daemon=True)
-            t.start()
-        self.done = asyncio.gather(*futures)
+        self.marker_stream: Stream = "stdout" if strip_cr else "stderr"
+        self.chan: paramiko.Channel | None = None
+        self.inboxes = (_Inbox(self, "stdout"), _Inbox(self, "stderr"))
+        self.done = asyncio.gather(*(box.done for box in self.inboxes))
 
-    def _post(self, stream: Stream, text: str, slots: threading.Semaphore) -> bool:
-        while not slots.acquire(timeout=1.0):
-            if self.loop.is_closed():
-                return False
-        try:
-            self.loop.call_soon_threadsafe(self._deliver, stream, text, slots)
-        except RuntimeError:  # the loop was closed
-            return False
-        return True
+    def attach(self, chan: paramiko.Channel) -> None:
+        """Receive the channel's output (before its command starts)."""
+        self.chan = chan
+        chan.in_buffer, chan.in_stderr_buffer = self.inboxes
 
-    def _decode(self, data: bytes) -> str:
-        text = data.decode("utf-8", "replace")
+    def _decode(self, data: bytes | memoryview) -> str:
+        text = str(data, "utf-8", "replace")
         if self.strip_cr:
             text = text.replace("\r\n", "\n").removesuffix("\r")
         return text
@@ -163,50 +191,61 @@ class _Pump:
             return rest if nl else None
         return text
 
-    def _read(
-        self, stream: Stream, recv: Callable[[int], bytes], fut: asyncio.Future[None]
-    ) -> None:
-        slots = threading.Semaphore(MAX_PENDING)
-        tail = b""
-        first = stream == self._marker_stream
-        try:
-            while data := recv(CHUNK):
-                data = tail + data
-                cut = data.rfind(b"\n")
-                if cut < 0 and len(data) <= MAX_LINE:
-                    tail = data
-                    continue
-                if cut < 0:  # an overlong line: deliver what we have as one piece
-                    cut = len(data)
-                text: str | None = self._decode(data[:cut])
-                tail = data[cut + 1 :]
-                if first:
-                    text, first = self._take_marker(text), False
-                if text is not None and not self._post(stream, text, slots):
-                    return
-            if tail:
-                text = self._decode(tail)
-                if first:
-                    text = self._take_marker(text)
-                if text is not None:
-                    self._post(stream, text, slots)
-        finally:
-            with contextlib.suppress(RuntimeError):
-                self.loop.call_soon_threadsafe(_set_done, fut)
+    def _lines(self, box: _Inbox, chunks: list[bytes], ended: bool) -> str | None:
+        """The whole lines of what arrived after the stream's unfinished line (and that line
+        itself at the end of the stream), or None; keeps the new unfinished line."""
+        data = b"".join((box.tail, *chunks))
+        if ended:
+            box.tail = b""
+            if not data:
+                return None
+            cut = len(data) - 1 if data.endswith(b"\n") else len(data)
+        else:
+            cut = data.rfind(b"\n")
+            if cut < 0 and len(data) <= MAX_LINE:
+                box.tail = data
+                return None
+            if cut < 0:  # an overlong line: deliver what we have as one piece
+                cut = len(data)
+            box.tail = data[cut + 1 :]
+        text = self._decode(memoryview(data)[:cut])
+        if box.first:
+            box.first = False
+            return self._take_marker(text)
+        return text
 
-    def _deliver(self, stream: Stream, text: str, slots: threading.Semaphore) -> None:
+    def deliver(self, box: _Inbox) -> None:
+        chunks, ended = box.take()
         try:
-            if self.error is None and self.text is not None:
-                self.text(stream, text)
-            elif self.error is None:
+            text = self._lines(box, chunks, ended) if self.error is None else None
+            if text is not None and self.text is not None:
+                self.text(box.stream, text)
+            elif text is not None:
                 on_line = self.on_line
                 for line in text.split("\n"):
-                    on_line(stream, line)
+                    on_line(box.stream, line)
         except Exception as e:  # the consumer failed: stop reading, report it from run()
             self.error = e
+            assert self.chan is not None
             self.chan.close()
-        finally:
-            slots.release()
+        if chunks and not ended:
+            self._open_window(sum(map(len, chunks)))
+        if ended:
+            _set_done(box.done)
+
+    def _open_window(self, n: int) -> None:
+        """Let the server send `n` more bytes (what `Channel.recv` does after a read). paramiko
+        sends it at once, except during a key re-exchange (every GiB or so), which it waits for."""
+        chan = self.chan
+        assert chan is not None
+        ack = chan._check_add_window(n)
+        if ack > 0:
+            m = paramiko.Message()
+            m.add_byte(cMSG_CHANNEL_WINDOW_ADJUST)
+            m.add_int(chan.remote_chanid)
+            m.add_int(ack)
+            with contextlib.suppress(EOFError, OSError, paramiko.SSHException):
+                chan.transport._send_user_message(m)
 
 
 def _load_key(path: Path, passphrase: bytes | None) -> paramiko.PKey:
@@ -477,8 +516,9 @@ class SshTransport:
         self._set_state("failed", msg)
         return ConnectionLost(msg)
 
-    def _start(self, wrapped: str, pty: bool) -> paramiko.Channel:
-        """Open a session channel (reconnecting if the link dropped) and start the command."""
+    def _start(self, wrapped: str, pty: bool, pump: _Pump) -> paramiko.Channel:
+        """Open a session channel (reconnecting if the link dropped), let `pump` receive its
+        output and start the command."""
         for attempt in (1, 2):
             tr = self._ensure()
             try:
@@ -490,6 +530,7 @@ class SshTransport:
                         f"{self.name} ({self.target}): cannot open a channel: {e}"
                     ) from e
         chan.annotui_signal = None  # type: ignore[attr-defined]
+        pump.attach(chan)
         try:
             if pty:
                 chan.get_pty()
@@ -536,8 +577,8 @@ class SshTransport:
     ) -> RunResult:
         wrapped = wrap_command(command, cwd, env)
         start = time.monotonic()
-        chan = await asyncio.to_thread(self._start, wrapped, pty)
-        pump = _Pump(asyncio.get_running_loop(), chan, on_line, strip_cr=pty)
+        pump = _Pump(asyncio.get_running_loop(), on_line, strip_cr=pty)
+        chan = await asyncio.to_thread(self._start, wrapped, pty, pump)
         try:
             await asyncio.wait_for(self._finish(chan, pump), timeout)
         except TimeoutError:

@@ -164,10 +164,8 @@ def test_first_record_must_be_session_start(tmp_path: Path) -> None:
     from annotui.audit import chain
 
     path = tmp_path / "a.jsonl"
-    line, _ = chain.seal(
-        chain.body(0, "2026-01-01T00:00:00.000000Z", "var.set", "{}", chain.ZERO_HASH)
-    )
-    path.write_bytes(line)
+    pieces, _ = chain.seal(0, "2026-01-01T00:00:00.000000Z", "var.set", [], chain.ZERO_HASH)
+    path.write_bytes(b"".join(pieces))
     result = verify(path)
     assert not result.ok and result.bad_line == 1
     assert result.reason == "the first record must be session.start, not var.set"

@@ -138,6 +138,34 @@ def test_secrets_are_redacted_defensively(tmp_path: Path) -> None:
     assert verify(path).ok
 
 
+def test_a_record_of_more_pieces_than_writev_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chain, "ESCAPE_STEP", 16)  # 5,000 pieces for 80 KB of output
+    text = "\n".join(f"line {i:05d}" for i in range(7000))
+    assert len(chain.encode_fields({"text": text})) > os.sysconf("SC_IOV_MAX")
+    path = tmp_path / "a.jsonl"
+    with AuditWriter.create(path) as w:
+        w(header())
+        w(ev.StepOutput("s/x", "stdout", text))
+    assert list(read_records(path))[1]["text"] == text
+    assert verify(path).ok
+
+
+def test_secrets_are_redacted_from_long_output(tmp_path: Path) -> None:
+    """A flood's chunk takes the canonical form's fast path, which escapes it in slices: the check
+    must still see a secret, even one cut in two by a slice boundary."""
+    head = "a" * (chain.ESCAPE_STEP - 3)  # escaped as is: the secret straddles the first cut
+    lines = [f"line {i}" for i in range(20000)]
+    path = tmp_path / "a.jsonl"
+    with AuditWriter.create(path, secrets=[SECRET]) as w:
+        w(header())
+        w(ev.StepOutput("s/x", "stdout", "\n".join([head + SECRET, *lines])))
+    assert SECRET.encode() not in path.read_bytes()
+    assert list(read_records(path))[1]["text"] == "\n".join([head + "***", *lines])
+    assert verify(path).ok
+
+
 def test_open_append_continues_the_chain(log: Path) -> None:
     before = verify(log)
     writer, tail = AuditWriter.open_append(log)

@@ -62,6 +62,45 @@ async def test_many_lines_in_order_per_stream(tsd: SshTransport) -> None:
     assert got.err == [str(i) for i in range(1, 5001)]
 
 
+class Blocks:
+    """A sink that takes blocks of lines (`text`), the first one slowly (it blocks the loop)."""
+
+    def __init__(self, stall: float = 0.0) -> None:
+        self.stall = stall
+        self.sizes: list[int] = []
+        self.lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+    def __call__(self, stream: str, line: str) -> None:
+        raise AssertionError("a sink with text() gets blocks")
+
+    def text(self, stream: str, text: str) -> None:
+        if not self.sizes:
+            time.sleep(self.stall)
+        self.sizes.append(len(text))
+        self.lines[stream] += text.split("\n")
+
+
+async def test_blocks_of_whole_lines_and_empty_and_overlong_lines(tsd: SshTransport) -> None:
+    got = Blocks()
+    cmd = "printf 'a\\n\\nb\\n'; head -c 1500000 /dev/zero | tr '\\0' x; printf '\\nend'"
+    r = await tsd.run(cmd, on_line=got)
+    assert r.exit_code == 0
+    out = got.lines["stdout"]
+    assert out[:3] == ["a", "", "b"] and out[-1] == "end"
+    assert "".join(out[3:-1]) == "x" * 1500000  # an overlong line comes in pieces, none lost
+    assert got.lines["stderr"] == []
+
+
+async def test_a_slow_consumer_makes_the_server_wait(tsd: SshTransport) -> None:
+    """Flow control: while the loop is blocked, no more than the channel's window (2 MiB) of a
+    20 MB flood may pile up in memory; everything still arrives."""
+    got = Blocks(stall=2.0)
+    r = await tsd.run("seq 3000000", on_line=got)
+    assert r.exit_code == 0
+    assert got.lines["stdout"] == [str(i) for i in range(1, 3000001)]
+    assert max(got.sizes) <= (2 << 20) + (1 << 20)
+
+
 async def test_cwd_with_spaces_and_quotes(tsd: SshTransport, tmp_path: Path) -> None:
     odd = tmp_path / "a dir 'with' \"quotes\" $(x) ;"
     odd.mkdir()

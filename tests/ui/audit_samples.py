@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from annotui.audit.chain import ZERO_HASH, body, encode_fields, seal
+from annotui.audit.chain import ZERO_HASH, encode_fields, seal
 
 PLAN = [
     {
@@ -259,8 +259,8 @@ def sealed_lines(
     for i, rec in enumerate(events):
         seq = start_seq + i
         fields = {k: v for k, v in rec.items() if k != "event"}
-        line, prev = seal(body(seq, ts_for(seq), rec["event"], encode_fields(fields), prev))
-        lines.append(line)
+        pieces, prev = seal(seq, ts_for(seq), rec["event"], encode_fields(fields), prev)
+        lines.append(b"".join(pieces))
     return lines, prev
 
 
