@@ -22,8 +22,6 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 
-from annotui.engine import events as ev
-from screens.bridge import EventBridge
 from screens.messages import (
     EngineEvent,
     OperatorAsk,
@@ -32,17 +30,19 @@ from screens.messages import (
     SessionDone,
     StatusUpdate,
 )
-from screens.modals import AskModal, YesNoModal, question_modal
-from screens.operator import Question, TuiOperator
 from screens.widgets.banner import Banner
 from screens.widgets.status_panel import StatusPanel
 
 if TYPE_CHECKING:
     from annotui.checklist.loader import LoadedChecklist
+    from annotui.engine import events as ev
     from annotui.engine.options import RunOptions
     from annotui.engine.plan import PlannedStep
     from annotui.engine.session import Session
     from annotui.status.poller import Poller, Snapshot
+    from screens.bridge import EventBridge
+    from screens.modals import AskModal
+    from screens.operator import Question, TuiOperator
     from screens.walk import WalkScreen
 
 NARROW = 100
@@ -86,7 +86,7 @@ class CockpitApp(App[int]):
         """Seconds between supervisord polls (probes keep their own `every`)."""
         self.loaded: LoadedChecklist | None = None
         self.session: Session | None = None
-        self.bridge = EventBridge(self.post_message)
+        self.bridge: EventBridge | None = None
         self.engine_loop: asyncio.AbstractEventLoop | None = None
         self.poller: Poller | None = None
         self._poller_stop: asyncio.Future[None] | None = None
@@ -148,18 +148,19 @@ class CockpitApp(App[int]):
             self.push_screen(VariablesScreen(loaded))
 
     def start_session(self, form_vars: dict[str, str] | None = None) -> None:
+        # The engine side is imported only now, after the Welcome screen's first frame.
+        from annotui.engine.session import Session  # pydantic is heavy
+        from screens.bridge import EventBridge
+        from screens.operator import TuiOperator
         from screens.walk import WalkScreen
 
         assert self.loaded is not None
         if form_vars:
             self.options.cli_vars = {**self.options.cli_vars, **form_vars}
         self.environment = self.options.cli_vars.get("environment", self.environment)
-        from annotui.engine.session import Session  # after the first frame: pydantic is heavy
-
         operator = self.operator = TuiOperator(self.post_message, self.operator_name)
-        self.session = Session(
-            self.loaded, self.options, operator, [self.bridge, self._engine_sink]
-        )
+        bridge = self.bridge = EventBridge(self.post_message)
+        self.session = Session(self.loaded, self.options, operator, [bridge, self._engine_sink])
         self.walk = WalkScreen(self.planned_step)
         self.switch_screen(self.walk)
         self.run_engine(self.session)
@@ -192,6 +193,8 @@ class CockpitApp(App[int]):
 
     def _engine_sink(self, event: ev.Event) -> None:
         """Runs on the engine thread: starts and stops the status poller with the run."""
+        from annotui.engine import events as ev
+
         if isinstance(event, ev.RunPlanned) and self.session is not None:
             from annotui.status.poller import Poller
             from annotui.status.supervisor import SupervisorPool
@@ -212,6 +215,8 @@ class CockpitApp(App[int]):
             self._poller_stop = asyncio.ensure_future(poller.stop())
 
     def on_engine_event(self, message: EngineEvent) -> None:
+        from annotui.engine import events as ev
+
         event = message.event
         if isinstance(event, ev.StageStarted):
             self.stage_environment(event.stage_key)
@@ -234,6 +239,8 @@ class CockpitApp(App[int]):
                 self.refresh_banners()
 
     def on_output_ready(self, message: OutputReady) -> None:
+        if self.bridge is None:
+            return
         batch = self.bridge.drain(message.generation)
         if self.walk is not None and (batch.lines or batch.dropped):
             self.walk.write_output(batch.lines, batch.dropped)
@@ -267,6 +274,8 @@ class CockpitApp(App[int]):
         self.open_question()
 
     def open_question(self) -> None:
+        from screens.modals import question_modal
+
         q = self.question
         if q is None or q.answered or self.question_open:
             return
@@ -291,6 +300,8 @@ class CockpitApp(App[int]):
 
     # ---- stop, cancel, quit ---------------------------------------------------------------
     def action_interrupt(self) -> None:
+        from screens.modals import YesNoModal
+
         if self.step_running and self.session is not None:
             key = self.step_running
 
@@ -325,6 +336,8 @@ class CockpitApp(App[int]):
         return shlex.join(parts)
 
     def action_request_quit(self) -> None:
+        from screens.modals import YesNoModal
+
         if isinstance(self.screen, YesNoModal):
             return
         if not self.running:
@@ -430,6 +443,8 @@ class CockpitApp(App[int]):
         )
 
     def _jump(self, key: str) -> None:
+        from screens.modals import AskModal
+
         if self.walk is None or self.walk not in self.screen_stack:
             return
         while self.screen is not self.walk and not isinstance(self.screen, AskModal):

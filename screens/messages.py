@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from annotui.engine.events import Event
-
 if TYPE_CHECKING:
+    from annotui.engine.events import Event
     from annotui.status.poller import Snapshot
     from screens.operator import Question
 
