@@ -59,7 +59,10 @@ def shown_path(path: Path) -> str:
 
 class CockpitApp(App[int]):
     TITLE = "annotui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", "welcome.tcss"]
+    """welcome.tcss too: the Welcome is the default screen, and Textual reads a default screen's
+    styles only from the app (a pushed screen's CSS_PATH is read, and everything re-parsed and
+    restyled, when it is pushed)."""
     BINDINGS = [
         Binding("ctrl+c", "interrupt", "Stop", priority=True, show=False),
         Binding("ctrl+q", "request_quit", "Quit", priority=True, show=False),
@@ -108,11 +111,18 @@ class CockpitApp(App[int]):
         self.walk: WalkScreen | None = None
 
     # ---- screens ------------------------------------------------------------------------
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        """The Welcome, as the first screen: no empty default screen to compose and then cover.
+
+        It is created once the driver knows the terminal's size, so the status panel starts
+        shown or hidden for that size.
+        """
         from screens.welcome import WelcomeScreen
 
         self.status_visible = self.size.width >= NARROW
-        self.push_screen(WelcomeScreen())
+        return WelcomeScreen()
+
+    def on_mount(self) -> None:
         if os.environ.get("ANNOTUI_EXIT_AFTER_FIRST_FRAME") == "1":
             self.call_after_refresh(self.exit)  # bench/bench_ui.py: start to first frame
 
@@ -162,7 +172,10 @@ class CockpitApp(App[int]):
         bridge = self.bridge = EventBridge(self.post_message)
         self.session = Session(self.loaded, self.options, operator, [bridge, self._engine_sink])
         self.walk = WalkScreen(self.planned_step)
-        self.switch_screen(self.walk)
+        if len(self.screen_stack) > 1:  # in place of the Variables form
+            self.switch_screen(self.walk)
+        else:  # resuming: above the Welcome, which stays the first screen
+            self.push_screen(self.walk)
         self.run_engine(self.session)
 
     def planned_step(self, key: str) -> PlannedStep | None:

@@ -21,7 +21,8 @@ MODES = ("new", "rehearse", "resume")
 
 
 class WelcomeScreen(Screen[None]):
-    CSS_PATH = "welcome.tcss"
+    """The app's default screen; its styles (welcome.tcss) are loaded by the app."""
+
     AUTO_FOCUS = "#start"
     """Focused as the screen shows (one focus change, not one to the first input and another)."""
     BINDINGS = [Binding("ctrl+s", "start", "Start")]
