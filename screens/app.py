@@ -410,8 +410,11 @@ class CockpitApp(App[int]):
 
     def apply_status_visibility(self, visible: bool) -> None:
         self.status_visible = visible
-        for panel in self.all_panels():
-            panel.set_class(not visible, "-hidden")
+        # Only the panel in view: restyling one on a screen below lays that screen out again and
+        # repaints the whole top screen (Textual keeps the screen below the top one "current").
+        # The others sync when their screen comes back (StatusPanel.sync).
+        for panel in self.screen.query(StatusPanel):
+            panel.sync()
 
     def action_toggle_status(self) -> None:
         self.status_choice = not self.status_visible
