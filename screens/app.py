@@ -9,6 +9,7 @@ the run's transports and supervisor clients) and posts snapshots.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shlex
 import time
@@ -22,8 +23,6 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 
-from annotui.engine import events as ev
-from screens.bridge import EventBridge
 from screens.messages import (
     EngineEvent,
     OperatorAsk,
@@ -32,17 +31,19 @@ from screens.messages import (
     SessionDone,
     StatusUpdate,
 )
-from screens.modals import AskModal, YesNoModal, question_modal
-from screens.operator import Question, TuiOperator
 from screens.widgets.banner import Banner
 from screens.widgets.status_panel import StatusPanel
 
 if TYPE_CHECKING:
     from annotui.checklist.loader import LoadedChecklist
+    from annotui.engine import events as ev
     from annotui.engine.options import RunOptions
     from annotui.engine.plan import PlannedStep
     from annotui.engine.session import Session
     from annotui.status.poller import Poller, Snapshot
+    from screens.bridge import EventBridge
+    from screens.modals import AskModal
+    from screens.operator import Question, TuiOperator
     from screens.walk import WalkScreen
 
 NARROW = 100
@@ -59,7 +60,10 @@ def shown_path(path: Path) -> str:
 
 class CockpitApp(App[int]):
     TITLE = "annotui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", "welcome.tcss"]
+    """welcome.tcss too: the Welcome is the default screen, and Textual reads a default screen's
+    styles only from the app (a pushed screen's CSS_PATH is read, and everything re-parsed and
+    restyled, when it is pushed)."""
     BINDINGS = [
         Binding("ctrl+c", "interrupt", "Stop", priority=True, show=False),
         Binding("ctrl+q", "request_quit", "Quit", priority=True, show=False),
@@ -86,7 +90,7 @@ class CockpitApp(App[int]):
         """Seconds between supervisord polls (probes keep their own `every`)."""
         self.loaded: LoadedChecklist | None = None
         self.session: Session | None = None
-        self.bridge = EventBridge(self.post_message)
+        self.bridge: EventBridge | None = None
         self.engine_loop: asyncio.AbstractEventLoop | None = None
         self.poller: Poller | None = None
         self._poller_stop: asyncio.Future[None] | None = None
@@ -108,11 +112,18 @@ class CockpitApp(App[int]):
         self.walk: WalkScreen | None = None
 
     # ---- screens ------------------------------------------------------------------------
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        """The Welcome, as the first screen: no empty default screen to compose and then cover.
+
+        It is created once the driver knows the terminal's size, so the status panel starts
+        shown or hidden for that size.
+        """
         from screens.welcome import WelcomeScreen
 
         self.status_visible = self.size.width >= NARROW
-        self.push_screen(WelcomeScreen())
+        return WelcomeScreen()
+
+    def on_mount(self) -> None:
         if os.environ.get("ANNOTUI_EXIT_AFTER_FIRST_FRAME") == "1":
             self.call_after_refresh(self.exit)  # bench/bench_ui.py: start to first frame
 
@@ -148,20 +159,31 @@ class CockpitApp(App[int]):
             self.push_screen(VariablesScreen(loaded))
 
     def start_session(self, form_vars: dict[str, str] | None = None) -> None:
+        # The engine side is imported only now, after the Welcome screen's first frame.
+        from annotui.engine.session import Session  # pydantic is heavy
+        from screens.bridge import EventBridge
+        from screens.operator import TuiOperator
         from screens.walk import WalkScreen
 
         assert self.loaded is not None
         if form_vars:
             self.options.cli_vars = {**self.options.cli_vars, **form_vars}
         self.environment = self.options.cli_vars.get("environment", self.environment)
-        from annotui.engine.session import Session  # after the first frame: pydantic is heavy
-
         operator = self.operator = TuiOperator(self.post_message, self.operator_name)
-        self.session = Session(
-            self.loaded, self.options, operator, [self.bridge, self._engine_sink]
-        )
+        bridge = self.bridge = EventBridge(self.post_message)
+        self.session = Session(self.loaded, self.options, operator, [bridge, self._engine_sink])
         self.walk = WalkScreen(self.planned_step)
-        self.switch_screen(self.walk)
+        if len(self.screen_stack) > 1:  # in place of the Variables form
+            self.switch_screen(self.walk)
+        else:  # resuming: above the Welcome, which stays the first screen
+            self.push_screen(self.walk)
+        # What is alive now (Textual, the screens, the plan) lives as long as the run: keep it out
+        # of the collector's full passes, and start them 10x less often (rendering allocates
+        # many short-lived objects that reference counting frees anyway). While output floods
+        # in, a full pass came every few frames and took ~80 ms: a keypress's whole budget.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(7000)
         self.run_engine(self.session)
 
     def planned_step(self, key: str) -> PlannedStep | None:
@@ -192,6 +214,8 @@ class CockpitApp(App[int]):
 
     def _engine_sink(self, event: ev.Event) -> None:
         """Runs on the engine thread: starts and stops the status poller with the run."""
+        from annotui.engine import events as ev
+
         if isinstance(event, ev.RunPlanned) and self.session is not None:
             from annotui.status.poller import Poller
             from annotui.status.supervisor import SupervisorPool
@@ -212,6 +236,8 @@ class CockpitApp(App[int]):
             self._poller_stop = asyncio.ensure_future(poller.stop())
 
     def on_engine_event(self, message: EngineEvent) -> None:
+        from annotui.engine import events as ev
+
         event = message.event
         if isinstance(event, ev.StageStarted):
             self.stage_environment(event.stage_key)
@@ -234,13 +260,15 @@ class CockpitApp(App[int]):
                 self.refresh_banners()
 
     def on_output_ready(self, message: OutputReady) -> None:
+        if self.bridge is None:
+            return
         batch = self.bridge.drain(message.generation)
-        if self.walk is not None and (batch.lines or batch.dropped):
-            self.walk.write_output(batch.lines, batch.dropped)
+        if self.walk is not None and (batch.chunks or batch.dropped):
+            self.walk.write_output(batch.chunks, batch.dropped)
 
     def on_output_batch(self, message: OutputBatch) -> None:
         if self.walk is not None:
-            self.walk.write_output(message.lines, message.dropped)
+            self.walk.write_output(message.chunks, message.dropped)
 
     def on_status_update(self, message: StatusUpdate) -> None:
         self.status_snapshot = message.snapshot
@@ -267,6 +295,8 @@ class CockpitApp(App[int]):
         self.open_question()
 
     def open_question(self) -> None:
+        from screens.modals import question_modal
+
         q = self.question
         if q is None or q.answered or self.question_open:
             return
@@ -291,6 +321,8 @@ class CockpitApp(App[int]):
 
     # ---- stop, cancel, quit ---------------------------------------------------------------
     def action_interrupt(self) -> None:
+        from screens.modals import YesNoModal
+
         if self.step_running and self.session is not None:
             key = self.step_running
 
@@ -325,6 +357,8 @@ class CockpitApp(App[int]):
         return shlex.join(parts)
 
     def action_request_quit(self) -> None:
+        from screens.modals import YesNoModal
+
         if isinstance(self.screen, YesNoModal):
             return
         if not self.running:
@@ -384,8 +418,11 @@ class CockpitApp(App[int]):
 
     def apply_status_visibility(self, visible: bool) -> None:
         self.status_visible = visible
-        for panel in self.all_panels():
-            panel.set_class(not visible, "-hidden")
+        # Only the panel in view: restyling one on a screen below lays that screen out again and
+        # repaints the whole top screen (Textual keeps the screen below the top one "current").
+        # The others sync when their screen comes back (StatusPanel.sync).
+        for panel in self.screen.query(StatusPanel):
+            panel.sync()
 
     def action_toggle_status(self) -> None:
         self.status_choice = not self.status_visible
@@ -430,6 +467,8 @@ class CockpitApp(App[int]):
         )
 
     def _jump(self, key: str) -> None:
+        from screens.modals import AskModal
+
         if self.walk is None or self.walk not in self.screen_stack:
             return
         while self.screen is not self.walk and not isinstance(self.screen, AskModal):

@@ -31,23 +31,26 @@ class EventBridge:
 
     def __init__(self, post: Callable[[Message], object], cap: int = BATCH_LINES) -> None:
         self._post = post
+        self._cap = cap
         self._lock = threading.Lock()
-        self._lines: deque[tuple[str, str, str]] = deque(maxlen=cap)
+        self._chunks: deque[tuple[str, list[str]]] = deque()
+        """(step_key, lines) as they came: one list per output event, not one object per line
+        (a million lines of tuples kept the garbage collector busy while keys waited)."""
+        self._count = 0
         self._dropped = 0
         self._generation = 0
         self._pending = False
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepOutput):
-            room = self._lines.maxlen or 0
-            # only the last `room` lines of a chunk can be shown: never split the whole flood
-            lines = event.text.rsplit("\n", room)
-            skipped = lines.pop(0).count("\n") + 1 if len(lines) > room else 0
-            key, stream = event.step_key, event.stream
+            # only the last `cap` lines of a chunk can be shown: never split the whole flood
+            lines = event.text.rsplit("\n", self._cap)
+            skipped = lines.pop(0).count("\n") + 1 if len(lines) > self._cap else 0
             with self._lock:
-                overflow = len(self._lines) + len(lines) - room
-                self._dropped += skipped + max(overflow, 0)
-                self._lines.extend((key, stream, line) for line in lines)
+                self._dropped += skipped
+                self._chunks.append((event.step_key, lines))
+                self._count += len(lines)
+                self._keep_last_lines()
                 if self._pending:
                     return
                 self._pending = True
@@ -55,10 +58,10 @@ class EventBridge:
             self._post(OutputReady(generation))
             return
         with self._lock:
-            lines, dropped = self._take()
+            chunks, dropped = self._take()
             self._generation += 1
-        if lines or dropped:
-            self._post(OutputBatch(lines, dropped))
+        if chunks or dropped:
+            self._post(OutputBatch(chunks, dropped))
         self._post(EngineEvent(event))
 
     def drain(self, generation: int) -> OutputBatch:
@@ -66,12 +69,26 @@ class EventBridge:
         with self._lock:
             if generation != self._generation:
                 return OutputBatch([], 0)
-            lines, dropped = self._take()
-        return OutputBatch(lines, dropped)
+            chunks, dropped = self._take()
+        return OutputBatch(chunks, dropped)
 
-    def _take(self) -> tuple[list[tuple[str, str, str]], int]:
-        lines, dropped = list(self._lines), self._dropped
-        self._lines.clear()
+    def _keep_last_lines(self) -> None:
+        """Drop the oldest lines beyond `cap` (counted as dropped): whole chunks, then a head."""
+        while self._count > self._cap:
+            key, lines = self._chunks[0]
+            excess = self._count - self._cap
+            if len(lines) <= excess:
+                self._chunks.popleft()
+                excess = len(lines)
+            else:
+                self._chunks[0] = (key, lines[excess:])
+            self._count -= excess
+            self._dropped += excess
+
+    def _take(self) -> tuple[list[tuple[str, list[str]]], int]:
+        chunks, dropped = list(self._chunks), self._dropped
+        self._chunks.clear()
+        self._count = 0
         self._dropped = 0
         self._pending = False
-        return lines, dropped
+        return chunks, dropped

@@ -21,6 +21,13 @@ def _has_terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+def terminal_size() -> tuple[int, int]:
+    """The terminal's size, for `App.run(size=...)`: the driver reports it only once running, so
+    without it Textual lays the first screen out at a guessed 80x25, then again at the real size."""
+    columns, lines = shutil.get_terminal_size()
+    return columns, lines
+
+
 def run_cockpit(args: argparse.Namespace, *, resumable: bool = True) -> int:
     """Open the cockpit on `args.file` with the `run` options; returns the run's exit code."""
     from screens.app import CockpitApp
@@ -31,7 +38,7 @@ def run_cockpit(args: argparse.Namespace, *, resumable: bool = True) -> int:
         print(f"annotui: {e}", file=sys.stderr)
         return 2
     app = CockpitApp(args.file, options)
-    code = app.run()
+    code = app.run(size=terminal_size())
     session = app.session
     if session is not None:
         print(f"audit log: {session.audit_path}", file=sys.stderr)
@@ -89,5 +96,5 @@ def review(args: argparse.Namespace) -> int:
         return 2
     from screens.audit_viewer import ReviewApp
 
-    ReviewApp(path).run()
+    ReviewApp(path).run(size=terminal_size())
     return 0

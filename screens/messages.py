@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from annotui.engine.events import Event
-
 if TYPE_CHECKING:
+    from annotui.engine.events import Event
     from annotui.status.poller import Snapshot
     from screens.operator import Question
 
@@ -32,10 +31,10 @@ class OutputReady(Message):
 class OutputBatch(Message):
     """Output lines taken from the bridge before the next event, so that order is kept."""
 
-    def __init__(self, lines: list[tuple[str, str, str]], dropped: int) -> None:
+    def __init__(self, chunks: list[tuple[str, list[str]]], dropped: int) -> None:
         super().__init__()
-        self.lines = lines
-        """(step_key, stream, line) in arrival order."""
+        self.chunks = chunks
+        """(step_key, lines) in arrival order."""
         self.dropped = dropped
         """Lines not shown because the UI fell behind (they are in the audit log)."""
 

@@ -7,6 +7,7 @@ The screen only renders engine events; the app routes the engine's questions to 
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -185,11 +186,11 @@ class WalkScreen(Screen[None]):
         sim = " (simulated)" if event.simulated else ""
         log.border_title = f"Output: {title}{sim} · attempt {event.attempt}"
 
-    def write_output(self, lines: list[tuple[str, str, str]], dropped: int) -> None:
+    def write_output(self, chunks: list[tuple[str, list[str]]], dropped: int) -> None:
         log = self.query_one("#output", Log)
         if dropped:
             log.write_line(f"… {dropped} lines not shown here (all are in the audit log)")
-        log.write_lines(line for key, _stream, line in lines if key == self.output_owner)
+        log.write_lines(chain.from_iterable(ls for key, ls in chunks if key == self.output_owner))
 
     # ---- the step view ------------------------------------------------------------------
     def render_step(self, step_key: str) -> None:

@@ -21,7 +21,10 @@ MODES = ("new", "rehearse", "resume")
 
 
 class WelcomeScreen(Screen[None]):
-    CSS_PATH = "welcome.tcss"
+    """The app's default screen; its styles (welcome.tcss) are loaded by the app."""
+
+    AUTO_FOCUS = "#start"
+    """Focused as the screen shows (one focus change, not one to the first input and another)."""
     BINDINGS = [Binding("ctrl+s", "start", "Start")]
 
     def compose(self) -> ComposeResult:
@@ -51,9 +54,6 @@ class WelcomeScreen(Screen[None]):
                 yield Button("Start", id="start", variant="primary")
             yield StatusPanel()
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#start", Button).focus()
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         mode = MODES[event.index]

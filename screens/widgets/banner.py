@@ -28,13 +28,15 @@ class Banner(Static):
     checklist: reactive[str] = reactive("")
 
     def __init__(self, mode: str = "idle", environment: str = "", checklist: str = "") -> None:
-        super().__init__(id="banner")
+        # Styled and worded from the start: nothing to restyle when it mounts.
+        super().__init__(
+            band_text(mode, environment, checklist),
+            id="banner",
+            classes=band_classes(mode, environment),
+        )
         self.set_reactive(Banner.mode, mode)
         self.set_reactive(Banner.environment, environment)
         self.set_reactive(Banner.checklist, checklist)
-
-    def on_mount(self) -> None:
-        self._refresh_band()
 
     def watch_mode(self) -> None:
         self._refresh_band()
@@ -46,18 +48,20 @@ class Banner(Static):
         self._refresh_band()
 
     def _refresh_band(self) -> None:
-        env = self.environment
-        for name in ("live", "rehearsal", "idle", "prod"):
-            self.remove_class(name)
-        self.add_class(self.mode)
-        if self.mode == "live" and env.lower().startswith("prod"):
-            self.add_class("prod")
-        where = f" · {env.upper()}" if env else ""
-        what = f" · {self.checklist}" if self.checklist else ""
-        if self.mode == "live":
-            text = f"LIVE — changes are real{where}{what}"
-        elif self.mode == "rehearsal":
-            text = f"REHEARSAL — nothing is changed{where}{what}"
-        else:
-            text = f"annotui — no run started{what}"
-        self.update(text)
+        self.set_classes(band_classes(self.mode, self.environment))
+        self.update(band_text(self.mode, self.environment, self.checklist))
+
+
+def band_classes(mode: str, environment: str) -> str:
+    """The band's CSS classes: the mode, and `prod` for a live run against production."""
+    return f"{mode} prod" if mode == "live" and environment.lower().startswith("prod") else mode
+
+
+def band_text(mode: str, environment: str, checklist: str) -> str:
+    where = f" · {environment.upper()}" if environment else ""
+    what = f" · {checklist}" if checklist else ""
+    if mode == "live":
+        return f"LIVE — changes are real{where}{what}"
+    if mode == "rehearsal":
+        return f"REHEARSAL — nothing is changed{where}{what}"
+    return f"annotui — no run started{what}"

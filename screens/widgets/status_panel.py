@@ -15,6 +15,8 @@ from rich.markup import escape
 from textual.widgets import Static
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from annotui.status.poller import Snapshot
 
 PROCESS_COLOURS = {
@@ -99,16 +101,25 @@ class StatusPanel(Static):
 
     def on_mount(self) -> None:
         app = self.app
-        self.clock = self.clock or getattr(app, "clock", time.time)
         self.snapshot = getattr(app, "status_snapshot", None)
-        self.set_class(not getattr(app, "status_visible", True), "-hidden")
-        self.refresh_text()
+        self.sync()
         self.set_interval(1.0, self.refresh_text)
+        app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: Screen[object]) -> None:
+        if screen is self.screen:
+            self.sync()
+
+    def sync(self) -> None:
+        """Shown or hidden as the app says (`status_visible`), with fresh text. The app applies
+        a toggle to the panel in view; the others sync when their screen comes back."""
+        self.set_class(not getattr(self.app, "status_visible", True), "-hidden")
+        self.refresh_text()
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self.snapshot = snap
         self.refresh_text()
 
     def refresh_text(self) -> None:
-        assert self.clock is not None
-        self.update(render_snapshot(self.snapshot, self.clock()))
+        clock = self.clock or getattr(self.app, "clock", time.time)
+        self.update(render_snapshot(self.snapshot, clock()))
