@@ -160,7 +160,7 @@ class CockpitApp(App[int]):
 
     def start_session(self, form_vars: dict[str, str] | None = None) -> None:
         # The engine side is imported only now, after the Welcome screen's first frame.
-        from annotui.engine.session import Session  # pydantic is heavy
+        from annotui.engine.session import Session  # asyncio, audit, transports
         from screens.bridge import EventBridge
         from screens.operator import TuiOperator
         from screens.walk import WalkScreen
