@@ -193,11 +193,14 @@ def first_frame_row(n: int = STARTS) -> dict[str, Any]:
             "TERM": "xterm-256color",
             "ANNOTUI_EXIT_AFTER_FIRST_FRAME": "1",
             "XDG_STATE_HOME": str(work / "state"),
+            "XDG_CACHE_HOME": str(work / "cache"),  # the warm-up run validates and caches
         }
+        # the `annotui` command as installed beside this interpreter (what an operator runs;
+        # `python -m annotui.cli` would add runpy's work), else the module
+        script = Path(sys.executable).parent / "annotui"
+        command = [str(script)] if script.is_file() else [sys.executable, "-m", "annotui.cli"]
         cockpit = [
-            sys.executable,
-            "-m",
-            "annotui.cli",
+            *command,
             "run",
             str(checklist),
             "--audit",
