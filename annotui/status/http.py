@@ -9,6 +9,7 @@ tunnels the same pool through an SSH connection.
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -61,7 +62,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":  # asked of an idle connection: has the server closed it?
-            return self._reader.at_eof() or self._writer.is_closing()
+            if self._writer.is_closing() or self._reader.at_eof():
+                return True
+            # The loop may not have run since the server's FIN arrived: ask the socket itself.
+            poll = select.poll()
+            poll.register(self._writer.get_extra_info("socket").fileno(), select.POLLIN)
+            return bool(poll.poll(0))
         if info == "ssl_object":
             return self._writer.get_extra_info("ssl_object")
         return None
