@@ -33,6 +33,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.ReadError(str(e) or type(e).__name__) from e
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:  # h11's end of a Content-Length body
+            return
         try:
             self._writer.write(buffer)
             async with asyncio.timeout(timeout):
