@@ -130,7 +130,7 @@ class SupervisorClient:
         self._transport = PoolTransport(AsyncioBackend() if via is None else ViaBackend(via))
         """The endpoint's keep-alive connections, used without an httpx.AsyncClient on top:
         its per-request work (merging URLs and headers, auth flow, cookie jar, redirects) is
-        a third of a call's CPU, and none of it applies to one fixed XML-RPC endpoint."""
+        about a fifth of a call's CPU, and none of it applies to one fixed XML-RPC endpoint."""
 
     def _label(self) -> str:
         through = f" via {getattr(self.via, 'name', 'ssh')}" if self.via is not None else ""
