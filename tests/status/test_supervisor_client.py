@@ -61,6 +61,21 @@ async def test_wrong_password_is_unauthorized(supervisord: Supervisord) -> None:
     assert "wrong-password" not in e.value.message
 
 
+async def test_credentials_in_the_url_are_used_and_never_shown(supervisord: Supervisord) -> None:
+    sv = supervisord
+    c = SupervisorClient("t", f"http://{sv.username}:{sv.password}@127.0.0.1:{sv.port}")
+    wrong = SupervisorClient("t", f"http://{sv.username}:not-it@127.0.0.1:{sv.port}")
+    try:
+        assert await c.get_state() == "RUNNING"
+        with pytest.raises(SupervisorError) as e:
+            await wrong.get_state()
+    finally:
+        await c.aclose()
+        await wrong.aclose()
+    assert e.value.kind == "unauthorized"
+    assert f"(127.0.0.1:{sv.port})" in e.value.message and "not-it" not in e.value.message
+
+
 async def test_nothing_listening_is_unreachable_and_names_the_endpoint() -> None:
     port = free_port()
     c = SupervisorClient("t", f"http://127.0.0.1:{port}", "admin", "pw", timeout=2)
