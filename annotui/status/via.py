@@ -1,9 +1,9 @@
 """Reaching a supervisord endpoint through a host's SSH connection (`via = "host"`).
 
-An httpx transport whose connections are SSH `direct-tcpip` channels opened with
-`SshTransport.open_tcp(host, port)`. Opening, reading and writing a channel (paramiko `Channel`,
-blocking and socket-like) run in worker threads; the keep-alive pool of httpcore reuses a channel
-across requests just as it would a TCP socket.
+A network backend for the client's pool (`http.PoolTransport`) whose connections are SSH
+`direct-tcpip` channels opened with `SshTransport.open_tcp(host, port)`. Opening, reading and
+writing a channel (paramiko `Channel`, blocking and socket-like) run in worker threads; the
+keep-alive pool of httpcore reuses a channel across requests just as it would a TCP socket.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 import httpcore
-import httpx
 
 
 class Channel(Protocol):
@@ -109,13 +108,3 @@ class ViaBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-class ViaTransport(httpx.AsyncHTTPTransport):
-    """httpx transport with connections tunnelled through `opener` (keep-alive pool as usual)."""
-
-    def __init__(self, opener: TcpOpener) -> None:
-        super().__init__()
-        self._pool = httpcore.AsyncConnectionPool(
-            network_backend=ViaBackend(opener), max_connections=4, max_keepalive_connections=4
-        )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import ssl
+import subprocess
+from pathlib import Path
+
 import pytest
 from supervisord_fixture import Supervisord
 
@@ -56,6 +61,21 @@ async def test_wrong_password_is_unauthorized(supervisord: Supervisord) -> None:
     assert "wrong-password" not in e.value.message
 
 
+async def test_credentials_in_the_url_are_used_and_never_shown(supervisord: Supervisord) -> None:
+    sv = supervisord
+    c = SupervisorClient("t", f"http://{sv.username}:{sv.password}@127.0.0.1:{sv.port}")
+    wrong = SupervisorClient("t", f"http://{sv.username}:not-it@127.0.0.1:{sv.port}")
+    try:
+        assert await c.get_state() == "RUNNING"
+        with pytest.raises(SupervisorError) as e:
+            await wrong.get_state()
+    finally:
+        await c.aclose()
+        await wrong.aclose()
+    assert e.value.kind == "unauthorized"
+    assert f"(127.0.0.1:{sv.port})" in e.value.message and "not-it" not in e.value.message
+
+
 async def test_nothing_listening_is_unreachable_and_names_the_endpoint() -> None:
     port = free_port()
     c = SupervisorClient("t", f"http://127.0.0.1:{port}", "admin", "pw", timeout=2)
@@ -66,6 +86,45 @@ async def test_nothing_listening_is_unreachable_and_names_the_endpoint() -> None
         await c.aclose()
     assert e.value.kind == "unreachable"
     assert f"127.0.0.1:{port}" in e.value.message and "refused" in e.value.message
+
+
+async def test_a_connection_the_server_closed_is_not_reused(own_supervisord: Supervisord) -> None:
+    """The first call after supervisord restarted (same port) opens a new keep-alive connection
+    instead of failing on the old one, even when no event loop iteration ran in between."""
+    sv = own_supervisord
+    c = SupervisorClient("t", sv.url, sv.username, sv.password)
+    try:
+        assert await c.get_state() == "RUNNING"
+        sv.stop()  # blocking on purpose: the loop does not see the connection close
+        sv.start()
+        assert await c.get_state() == "RUNNING"
+    finally:
+        await c.aclose()
+
+
+async def test_https_certificates_are_verified(tmp_path: Path) -> None:
+    """An https endpoint (a real TLS server) with a self-signed certificate is refused."""
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    out = ["-keyout", "key.pem", "-out", "cert.pem"]
+    subprocess.run(
+        ["openssl", "req", "-x509", *key, *out, "-days", "1", "-subj", "/CN=127.0.0.1"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0, ssl=tls)
+    port = server.sockets[0].getsockname()[1]
+    c = SupervisorClient("t", f"https://127.0.0.1:{port}", "admin", "pw", timeout=5)
+    try:
+        with pytest.raises(SupervisorError) as e:
+            await c.get_state()
+    finally:
+        await c.aclose()
+        server.close()
+    assert e.value.kind == "unreachable"
+    assert "certificate verify failed" in e.value.message
 
 
 async def test_not_supervisord_is_a_protocol_error(tmp_path) -> None:
