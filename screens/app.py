@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 NARROW = 100
 """Below this many columns the status panel hides itself (toggle with t)."""
+OUTPUT_FRAME = 0.1
+"""Seconds between two writes of streamed output to the screen."""
 
 
 def shown_path(path: Path) -> str:
@@ -110,6 +112,8 @@ class CockpitApp(App[int]):
         """None: automatic (hidden below NARROW columns); else the operator's toggle."""
         self.status_visible = True
         self.walk: WalkScreen | None = None
+        self._output_shown = 0.0
+        """When output was last written to the screen (time.monotonic)."""
 
     # ---- screens ------------------------------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -260,10 +264,21 @@ class CockpitApp(App[int]):
                 self.refresh_banners()
 
     def on_output_ready(self, message: OutputReady) -> None:
+        # Output is shown at most every OUTPUT_FRAME: during a flood each write costs a full
+        # frame, and a UI that is never idle answers keys late. Lines wait in the bridge (one
+        # message in flight, the last BATCH_LINES kept); other events flush them in order.
+        wait = self._output_shown + OUTPUT_FRAME - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, lambda: self._show_output(message.generation))
+        else:
+            self._show_output(message.generation)
+
+    def _show_output(self, generation: int) -> None:
         if self.bridge is None:
             return
-        batch = self.bridge.drain(message.generation)
+        batch = self.bridge.drain(generation)
         if self.walk is not None and (batch.chunks or batch.dropped):
+            self._output_shown = time.monotonic()
             self.walk.write_output(batch.chunks, batch.dropped)
 
     def on_output_batch(self, message: OutputBatch) -> None:
