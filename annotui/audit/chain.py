@@ -26,8 +26,6 @@ HASH_KEY = b',"hash":"'
 PREV_KEY = b',"prev":"'
 HASH_SUFFIX_LEN = len(HASH_KEY) + 64 + 2
 """Length of ``,"hash":"<64 hex>"}`` at the end of a line."""
-PREV_MEMBER_LEN = len(PREV_KEY) + 64 + 1
-"""Length of ``,"prev":"<64 hex>"`` just before the hash member."""
 
 _encode = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str

@@ -15,13 +15,15 @@ from annotui.audit.chain import (
     HASH_KEY,
     HASH_SUFFIX_LEN,
     PREV_KEY,
-    PREV_MEMBER_LEN,
     ZERO_HASH,
     LineError,
     parse_line,
 )
 from annotui.audit.errors import AuditError
 from annotui.audit.lines import Lines
+
+PREV_TO_HASH = b'"' + HASH_KEY
+"""Between the prev member's value and the hash member's value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,17 +85,15 @@ def verify(path: Path | str) -> VerifyResult:
         lines = Lines(f)
         it = iter(lines)
         for line in it:
-            # Fast path: seq prefix, prev member and the hash over the exact bytes.
+            # Fast path: the hash over the exact bytes, then the line's fixed-width end (prev
+            # member, hash member) compared in one go, and the seq prefix.
+            digest = sha256(line[:-HASH_SUFFIX_LEN] + b"}").hexdigest().encode()
             if (
-                line.startswith(b'{"seq":%d,"ts":"' % seq)
-                and line[-HASH_SUFFIX_LEN - PREV_MEMBER_LEN : -HASH_SUFFIX_LEN]
-                == PREV_KEY + prev + b'"'
-                and line[-HASH_SUFFIX_LEN : -HASH_SUFFIX_LEN + len(HASH_KEY)] == HASH_KEY
-                and line[-2:] == b'"}'
-                and sha256(line[:-HASH_SUFFIX_LEN] + b"}").hexdigest().encode() == line[-66:-2]
+                line.endswith(PREV_KEY + prev + PREV_TO_HASH + digest + b'"}')
+                and line.startswith(b'{"seq":%d,"ts":"' % seq)
                 and (seq or _is_header(line))
             ):
-                prev = line[-66:-2]
+                prev = digest
                 seq += 1
                 size += len(line) + 1
                 last = line
