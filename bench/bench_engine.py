@@ -17,7 +17,8 @@ from pathlib import Path
 from rows import row
 
 STEPS = 20
-REPEAT = 5
+ROUNDS = 11
+ANSIBLE_ROUNDS = 5
 
 
 def _checklist(n: int) -> str:
@@ -28,27 +29,29 @@ def _checklist(n: int) -> str:
     return f'[checklist]\nid = "bench"\ntitle = "bench"\n\n[[stages]]\nid = "main"\n{steps}'
 
 
-def _time(
-    cmd: list[str], env: dict[str, str] | None = None, fresh_cache: Path | None = None
-) -> float:
-    """Median wall time of REPEAT runs. With fresh_cache, every run gets an empty checklist cache
-    (the first run of a new checklist: validated with pydantic)."""
-    times = []
-    for i in range(REPEAT):
-        run_env = env
-        if fresh_cache is not None:
-            run_env = {**(env or os.environ), "XDG_CACHE_HOME": str(fresh_cache / str(i))}
-        start = time.perf_counter()
-        subprocess.run(
-            cmd,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-            env=run_env,
-        )
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _once(cmd: list[str], env: dict[str, str] | None) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        cmd,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    return time.perf_counter() - start
+
+
+def _interleaved(
+    runs: dict[str, tuple[list[str], dict[str, str]]], rounds: int
+) -> dict[str, float]:
+    """Median wall time of each command, run once per round in turn, so that the machine's
+    moods (other tenants, disk writeback) hit them all alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, (cmd, env) in runs.items():
+            times[name].append(_once(cmd, env))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def run() -> list[dict]:
@@ -64,9 +67,22 @@ def _run(tmp: Path) -> list[dict]:
     (tmp / "s2.sh").write_text("#!/bin/bash\n" + "/bin/true\n" * 2 * STEPS)
     annotui = [sys.executable, "-m", "annotui.cli", "run", "--plain", "--yes"]
     c20, c40 = [*annotui, str(tmp / f"c{STEPS}.toml")], [*annotui, str(tmp / f"c{2 * STEPS}.toml")]
-    t_cold = _time(c20, env, fresh_cache=tmp / "cold")
-    t20, t40 = _time(c20, env), _time(c40, env)  # the first of each fills the cache
-    bash, bash40 = _time(["bash", str(tmp / "s.sh")]), _time(["bash", str(tmp / "s2.sh")])
+    for cmd in (c20, c40):  # validate and cache both checklists
+        _once(cmd, env)
+    cold_runs = {
+        f"cold{i}": (c20, {**env, "XDG_CACHE_HOME": str(tmp / f"cold{i}")}) for i in range(5)
+    }
+    t_cold = statistics.median(_interleaved(cold_runs, 1).values())
+    t = _interleaved(
+        {
+            "c20": (c20, env),
+            "c40": (c40, env),
+            "bash": (["bash", str(tmp / "s.sh")], env),
+            "bash40": (["bash", str(tmp / "s2.sh")], env),
+        },
+        ROUNDS,
+    )
+    t20, t40, bash, bash40 = t["c20"], t["c40"], t["bash"], t["bash40"]
     marginal = ((t40 - t20) - (bash40 - bash)) / STEPS * 1000
     startup = (t20 - bash) * 1000 - STEPS * marginal
     rows = [
@@ -98,7 +114,8 @@ def _run(tmp: Path) -> list[dict]:
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
     }
     python = f"ansible_python_interpreter={ansible.parent / 'python'}"
-    t_ans = _time([str(ansible), "-i", "localhost,", "-e", python, str(tmp / "play.yml")], aenv)
+    play = [str(ansible), "-i", "localhost,", "-e", python, str(tmp / "play.yml")]
+    t_ans = _interleaved({"ansible": (play, aenv)}, ANSIBLE_ROUNDS)["ansible"]
     return [
         *rows,
         row(
