@@ -68,7 +68,15 @@ async def to_summary(pilot: Pilot) -> None:
 
 
 async def to_help(pilot: Pilot) -> None:
+    # the Welcome settles first: Start takes the focus and its form scrolls it into view (at
+    # 80x24); pressing ? before that raced the scroll, and the snapshot caught either state
+    await wait_for(pilot, lambda: getattr(pilot.app.focused, "id", None) == "start")
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.1)
     await pilot.press("question_mark")
+    # the Help screen is imported and composed on demand: a fixed pause alone was too short on
+    # a loaded machine (the snapshot caught the Welcome still showing)
+    await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == "HelpScreen")
     await pilot.pause(0.3)
 
 
