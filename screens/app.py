@@ -112,6 +112,8 @@ class CockpitApp(App[int]):
         """None: automatic (hidden below NARROW columns); else the operator's toggle."""
         self.status_visible = True
         self.walk: WalkScreen | None = None
+        self.resumable = True
+        """False for the demo: its sandbox goes away on exit, so quitting must not offer resume."""
         self._output_shown = 0.0
         """When output was last written to the screen (time.monotonic)."""
 
@@ -384,11 +386,16 @@ class CockpitApp(App[int]):
             if stop:
                 self.stop_run()
 
+        later = (
+            f"can be resumed later with:\n[b]{self.resume_command()}[/b]"
+            if self.resumable
+            else "is kept in its audit log; the demo's sandbox is removed on exit, so this run "
+            "cannot be resumed"
+        )
         self.push_screen(
             YesNoModal(
                 "Stop the run?",
-                "The run stops safely (a running step is stopped and recorded) and can be "
-                f"resumed later with:\n[b]{self.resume_command()}[/b]",
+                f"The run stops safely (a running step is stopped and recorded) and {later}",
             ),
             decided,
         )

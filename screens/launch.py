@@ -46,6 +46,7 @@ def run_cockpit(args: argparse.Namespace, *, resumable: bool = True) -> int:
         print(f"annotui: {e}", file=sys.stderr)
         return 2
     app = CockpitApp(args.file, options)
+    app.resumable = resumable
     code = app.run(size=terminal_size())
     session = app.session
     if session is not None:

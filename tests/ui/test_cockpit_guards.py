@@ -154,3 +154,19 @@ async def test_quit_keeps_the_run_and_resume_asks_about_an_unknown_outcome(tmp_p
     assert events_named(crashed, "session.resume")[0]["unknown_steps"] == ["prepare/write-marker"]
     assert events_named(crashed, "step.unknown")
     assert verify(crashed).ok
+
+
+async def test_quitting_the_demo_does_not_offer_a_resume_it_cannot_keep(tmp_path: Path) -> None:
+    audit = tmp_path / "run.jsonl"
+    app = make_app("local.toml", audit, cli_vars={"workdir": str(tmp_path), "release": "v1.2.3"})
+    app.resumable = False  # what `annotui demo` sets: its sandbox is removed on exit
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_guarded(pilot, app)
+        await pilot.press("escape", "q")
+        assert isinstance(app.screen, YesNoModal)
+        prompt = str(app.screen.query_one("#prompt", Static).render())
+        assert "cannot be resumed" in prompt and "--resume" not in prompt
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.exit_code is not None)
+    assert app.exit_code == 3
+    assert events_named(audit, "session.interrupted")
