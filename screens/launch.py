@@ -11,8 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from annotui.engine.commands import options_from_args
-from annotui.engine.vars import VarError
+from annotui.engine.commands import prepare
 
 DEMO_CHECKLIST = "anno-release"
 
@@ -30,21 +29,12 @@ def terminal_size() -> tuple[int, int]:
 
 def run_cockpit(args: argparse.Namespace, *, resumable: bool = True) -> int:
     """Open the cockpit on `args.file` with the `run` options; returns the run's exit code."""
-    from annotui.checklist.loader import ChecklistError, load_checklist, resolve_checklist
     from screens.app import CockpitApp
 
-    try:
-        # a broken checklist is bad input: FILE:LINE:COL on stderr and exit 2, before any TUI
-        # (cheap for a file validated before: its tables come from the cache)
-        load_checklist(resolve_checklist(args.file))
-        options = options_from_args(args)
-    except ChecklistError as e:
-        for d in e.diagnostics:
-            print(d, file=sys.stderr)
+    prepared = prepare(args)
+    if prepared is None:
         return 2
-    except VarError as e:
-        print(f"annotui: {e}", file=sys.stderr)
-        return 2
+    _, options = prepared  # the Welcome loads the file again on Start (a cache hit)
     app = CockpitApp(args.file, options)
     app.resumable = resumable
     code = app.run(size=terminal_size())
