@@ -10,13 +10,14 @@ from collections.abc import Callable
 from itertools import chain
 from typing import TYPE_CHECKING
 
+from rich.markdown import Markdown
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Markdown, OptionList, Static
+from textual.widgets import Footer, Log, OptionList, Static
 
 from annotui.engine import events as ev
 from screens.bridge import DISPLAY_LINES
@@ -88,7 +89,10 @@ class WalkScreen(Screen[None]):
                     yield Static("Waiting for the run to start…", id="step-title")
                     yield Static("", id="step-meta")
                     yield Static("", id="command", classes="command")
-                    yield Markdown("", id="instructions")
+                    # Rich's Markdown in one Static, not Textual's Markdown widget (a widget per
+                    # block): the step view is laid out again whenever its width changes (the
+                    # status panel toggled), and its widgets' count is what that costs.
+                    yield Static("", id="instructions")
                     yield Static("", id="notes")
                 log = Log(max_lines=DISPLAY_LINES, id="output", highlight=False)
                 log.border_title = "Output"
@@ -230,8 +234,8 @@ class WalkScreen(Screen[None]):
         text = planned.instructions if planned else ""
         if planned is not None and planned.kind == "announce":
             text = ""  # shown once rendered, in the summary
-        md = self.query_one("#instructions", Markdown)
-        md.update(text)
+        md = self.query_one("#instructions", Static)
+        md.update(Markdown(text) if text else "")
         md.display = bool(text)
         self.query_one("#notes", Static).update("\n".join(self.notes.get(step_key, [])))
         self.query_one("#step-view", VerticalScroll).scroll_home(animate=False)
