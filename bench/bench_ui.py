@@ -1,10 +1,16 @@
 """UI budgets, measured side by side in one run.
 
 (a) keypress latency while a step prints 1,000,000 lines: the real cockpit (`CockpitApp`, real
-    engine, 10 bursts of `seq 100000` 0.3 s apart as a real subprocess) headless under `run_test`;
-    while the step runs we press `t` (toggle the status panel) again and again and time each press
-    until the panel's visibility has flipped and the next frame has been composed.
-    Budget: p95 under 100 ms.
+    engine, 10 bursts of `seq 100000` 0.3 s apart as a real subprocess, a step with Markdown
+    instructions like the bundled checklist's) headless under `run_test`; while the step runs we
+    press `t` (toggle the status panel: the costliest key, it lays the whole walk screen out
+    again) again and again. A press is answered when the first frame that shows it is handed to
+    the terminal: the app's `_display` (Textual's one exit to the driver) receives a frame whose
+    layout has the panel in its new state. Budget: p95 under 100 ms.
+    Textual then lays the screen out once more (the widgets whose width changed report new
+    virtual sizes) and repaints, one timer tick later; those frames are identical to the first
+    (`first_frame_is_final` checks this with the idle step, comparing every cell and style). The
+    note gives that settled time too: it is what this bench measured before.
 (b) process start to first frame: `annotui run FILE` vs a bare Textual app, each a subprocess on a
     real pty that exits right after its first frame (`ANNOTUI_EXIT_AFTER_FIRST_FRAME=1` in the
     cockpit, `call_after_refresh(exit)` in the bare app); N runs each, medians compared. Budget:
@@ -36,6 +42,7 @@ from rows import row
 LATENCY_BUDGET = 0.100
 START_RATIO = 1.25
 STARTS = 10
+FLOOD_RUNS = 3
 
 BIG_OUTPUT = """
 [checklist]
@@ -50,6 +57,14 @@ title = "S"
   id = "flood"
   kind = "command"
   title = "Print a million lines"
+  instructions = '''
+Watch the **output** while the data is unpacked:
+
+- every archive member is listed once;
+- the last line is the member count.
+
+Stop the step (Ctrl+C) if an error scrolls by.
+'''
   run = "for i in 1 2 3 4 5 6 7 8 9 10; do seq 100000; sleep 0.3; done"
 """
 
@@ -70,7 +85,59 @@ Bare().run()
 """
 
 
-async def _keypress_latencies(workdir: Path) -> tuple[list[float], int]:
+IDLE_STEP = 'run = "sleep 120"'
+FLOOD_STEP = 'run = "for i in 1 2 3 4 5 6 7 8 9 10; do seq 100000; sleep 0.3; done"'
+
+
+async def _start_step(app: Any, pilot: Any) -> Any:
+    """Welcome -> Variables -> confirm the step; returns the walk screen's status panel."""
+    from screens.widgets.status_panel import StatusPanel
+
+    await pilot.press("enter")  # Welcome: start
+    await _until(pilot, lambda: "Variables" in type(app.screen).__name__, 20)
+    await pilot.press("ctrl+s")
+    await _until(pilot, lambda: app.question is not None and app.question_open, 20)
+    await pilot.press("y")
+    await _until(pilot, lambda: app.step_running is not None, 20)
+    return app.screen.query_one(StatusPanel)
+
+
+def _hook_frames(app: Any, panel: Any, full: bool = False) -> list[tuple[float, bool, Any]]:
+    """Record every frame handed to the terminal: (time, panel shown in it, [its cells])."""
+    frames: list[tuple[float, bool, Any]] = []
+    display = app._display
+
+    def hooked(screen: Any, renderable: Any) -> None:
+        display(screen, renderable)
+        if renderable is not None:
+            compositor = screen._compositor
+            cells = None
+            if full:
+                cells = [(s.text, [seg.style for seg in s]) for s in compositor.render_strips()]
+            frames.append((time.perf_counter(), panel in compositor.visible_widgets, cells))
+
+    app._display = hooked
+    return frames
+
+
+async def _press_t(app: Any, frames: list[tuple[float, bool, Any]]) -> tuple[float, float, Any]:
+    """Press `t`; seconds until the first frame showing the toggle, and until Textual settled."""
+    # The key goes through the app's message queue exactly as the driver's keys do;
+    # Pilot.press would wait for the app to be idle, which it never is during the flood.
+    before = app.status_visible
+    frames.clear()
+    t0 = time.perf_counter()
+    app.simulate_key("t")
+    while not (shown := [f for f in frames if f[1] != before]):
+        await asyncio.sleep(0.0005)
+    answered = shown[0][0] - t0
+    painted = asyncio.Event()
+    app.call_after_refresh(painted.set)
+    await painted.wait()
+    return answered, time.perf_counter() - t0, shown[0][2]
+
+
+async def _keypress_latencies(workdir: Path) -> tuple[list[float], list[float], int]:
     from annotui.engine.options import RunOptions
     from screens.app import CockpitApp
 
@@ -78,30 +145,40 @@ async def _keypress_latencies(workdir: Path) -> tuple[list[float], int]:
     checklist.write_text(BIG_OUTPUT)
     options = RunOptions(audit_path=workdir / "audit.jsonl", argv=["run", str(checklist)])
     app = CockpitApp(str(checklist), options, operator_name="bench")
-    latencies: list[float] = []
+    answered: list[float] = []
+    settled: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("enter")  # Welcome: start
-        await _until(pilot, lambda: "Variables" in type(app.screen).__name__, 20)
-        await pilot.press("ctrl+s")
-        await _until(pilot, lambda: app.question is not None and app.question_open, 20)
-        await pilot.press("y")
-        await _until(pilot, lambda: app.step_running is not None, 20)
-        while app.step_running is not None and len(latencies) < 200:
-            # The key goes through the app's message queue exactly as the driver's keys do;
-            # Pilot.press would wait for the app to be idle, which it never is during the flood.
-            before = app.status_visible
-            painted = asyncio.Event()
-            t0 = time.perf_counter()
-            app.simulate_key("t")
-            while app.status_visible == before:
-                await asyncio.sleep(0.0005)
-            app.call_after_refresh(painted.set)
-            await painted.wait()
-            latencies.append(time.perf_counter() - t0)
+        frames = _hook_frames(app, await _start_step(app, pilot))
+        while app.step_running is not None and len(answered) < 200:
+            first, last, _ = await _press_t(app, frames)
+            answered.append(first)
+            settled.append(last)
             await asyncio.sleep(0.05)
         await _until(pilot, lambda: app.step_running is None, 120)
     lines = sum(1 for _ in (workdir / "audit.jsonl").open("rb"))
-    return latencies, lines
+    return answered, settled, lines
+
+
+async def first_frame_is_final(workdir: Path, presses: int = 6) -> bool:
+    """With a quiet step, the first frame that shows a toggle equals the last one of the burst
+    of frames that follows (every cell and style): the key's answer is complete in it."""
+    from annotui.engine.options import RunOptions
+    from screens.app import CockpitApp
+
+    checklist = workdir / "idle.toml"
+    checklist.write_text(BIG_OUTPUT.replace(FLOOD_STEP, IDLE_STEP))
+    options = RunOptions(audit_path=workdir / "idle.jsonl", argv=["run", str(checklist)])
+    app = CockpitApp(str(checklist), options, operator_name="bench")
+    same = True
+    async with app.run_test(size=(120, 40)) as pilot:
+        frames = _hook_frames(app, await _start_step(app, pilot), full=True)
+        await asyncio.sleep(1.5)  # the first status poll and its repaint
+        for _ in range(presses):
+            _, _, first = await _press_t(app, frames)
+            await asyncio.sleep(0.3)
+            same = same and first == frames[-1][2]
+        app.exit()
+    return same
 
 
 async def _until(pilot: Any, cond: Any, timeout: float) -> None:
@@ -112,12 +189,26 @@ async def _until(pilot: Any, cond: Any, timeout: float) -> None:
         await pilot.pause(0.02)
 
 
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
 def keypress_row() -> dict[str, Any]:
+    answered: list[float] = []
+    settled: list[float] = []
     with tempfile.TemporaryDirectory() as d:
-        lat, _records = asyncio.run(_keypress_latencies(Path(d)))
-    if not lat:
+        final = asyncio.run(first_frame_is_final(Path(d)))
+        for i in range(FLOOD_RUNS):
+            run = Path(d) / f"run{i}"
+            run.mkdir()
+            first, last, _records = asyncio.run(_keypress_latencies(run))
+            answered += first
+            settled += last
+    name = "keypress during 1M-line step (p95)"
+    if not answered:
         return row(
-            name="keypress during 1M-line step (p95)",
+            name=name,
             annotui=float("nan"),
             baseline=LATENCY_BUDGET,
             unit="s",
@@ -126,21 +217,22 @@ def keypress_row() -> dict[str, Any]:
             ratio=0.0,
             note="the step finished before any key was measured",
         )
-    lat.sort()
-    p50 = statistics.median(lat)
-    p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
-    worst = lat[-1]
+    p95 = _p95(answered)
     return row(
-        name="keypress during 1M-line step (p95)",
+        name=name,
         annotui=p95,
         baseline=LATENCY_BUDGET,
         unit="s",
         target="<= 100 ms",
-        ok=p95 <= LATENCY_BUDGET,
+        ok=p95 <= LATENCY_BUDGET and final,
         ratio=LATENCY_BUDGET / p95 if p95 else float("inf"),
-        note=f"{len(lat)} presses of t while a step printed 1,000,000 lines (10 bursts): "
-        f"p50 {p50 * 1000:.1f} ms, "
-        f"p95 {p95 * 1000:.1f} ms, max {worst * 1000:.1f} ms (headless run_test)",
+        note=f"{len(answered)} presses of t (toggle the status panel) in {FLOOD_RUNS} runs of a "
+        f"step printing 1,000,000 lines (10 bursts), until the first frame showing it: p50 "
+        f"{statistics.median(answered) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, max "
+        f"{max(answered) * 1000:.1f} ms; until Textual's second layout pass settled: p50 "
+        f"{statistics.median(settled) * 1000:.1f} ms, p95 {_p95(settled) * 1000:.1f} ms; "
+        f"first frame identical to the settled one (idle step): {'yes' if final else 'NO'} "
+        f"(headless run_test, 120x40)",
     )
 
 
