@@ -16,6 +16,11 @@ The 20 supervisord and the proxy share this machine's 2 cores with the client, s
 each row's note gives the CPU of every part.
 The raw-loopback row is context: without latency a call and a refresh are pure CPU.
 
+Every round also times the testbed's floor: the same 20 requests (same bytes, same warm
+connections, same proxy and servers) from a client that only writes them and counts the
+answers' bytes, parsing nothing. No client can refresh faster than that here; the gap between
+it and annotui's refresh is the client's own share (HTTP and XML-RPC work in Python).
+
 A last row compares the refresh through the 10 ms link with polling the 20 endpoints one after
 another.
 """
@@ -23,7 +28,9 @@ another.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -43,7 +50,7 @@ from supervisord_fixture import Supervisord, running_supervisord
 from annotui.checklist.models import Supervisor
 from annotui.sandbox_files.supervisord import terminate
 from annotui.status.poller import Poller
-from annotui.status.supervisor import SupervisorPool
+from annotui.status.supervisor import OVERVIEW, SupervisorPool
 from annotui.transport.pool import TransportPool
 
 ENDPOINTS = 20
@@ -63,6 +70,65 @@ def _cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+class _FloorConnection(asyncio.Protocol):
+    """The least a client can do per call: write prebuilt bytes, count the answer's bytes."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.need: int | None = None
+        self.done: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.need is None and (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            length = re.search(rb"(?i)content-length: *(\d+)", self.buffer[:end])
+            assert length, "supervisord answered without Content-Length"
+            self.need = end + 4 + int(length[1])
+        if self.need is not None and len(self.buffer) >= self.need:
+            del self.buffer[: self.need]
+            self.need = None
+            assert self.done is not None
+            self.done.set_result(None)
+
+
+class _FloorClient:
+    """One keep-alive connection per endpoint sending the poll's exact request (auth, the same
+    system.multicall body) and reading the whole answer, with no HTTP or XML-RPC parsing: what
+    any client must at least cost. Its refresh is this testbed's floor (link, 20 supervisord
+    and the proxy on 2 cores), against which the real client's own share shows."""
+
+    def __init__(self) -> None:
+        self.connections: list[tuple[_FloorConnection, bytes]] = []
+
+    async def connect(self, svs: list[Supervisord], urls: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        for sv, url in zip(svs, urls, strict=True):
+            netloc = url.partition("//")[2]
+            host, _, port = netloc.partition(":")
+            _, conn = await loop.create_connection(_FloorConnection, host, int(port))
+            token = base64.b64encode(f"{sv.username}:{sv.password}".encode()).decode()
+            head = (
+                f"POST /RPC2 HTTP/1.1\r\nHost: {netloc}\r\nContent-Type: text/xml\r\n"
+                f"Authorization: Basic {token}\r\nContent-Length: {len(OVERVIEW)}\r\n\r\n"
+            )
+            self.connections.append((conn, head.encode() + OVERVIEW))
+
+    async def refresh(self) -> None:
+        loop = asyncio.get_running_loop()
+        for conn, request in self.connections:
+            conn.done = loop.create_future()
+            conn.transport.write(request)  # type: ignore[attr-defined]
+        for conn, _ in self.connections:
+            await conn.done  # type: ignore[misc]
+
+    def close(self) -> None:
+        for conn, _ in self.connections:
+            conn.transport.close()
+
+
 async def _measure(
     svs: list[Supervisord], urls: list[str], proxy: int | None = None
 ) -> dict[str, float]:
@@ -74,11 +140,14 @@ async def _measure(
     pool = SupervisorPool(settings, transports)
     poller = Poller({}, pool, transports)
     one = pool.get("sv0")
+    floor = _FloorClient()
+    await floor.connect(svs, urls)
     servers = [sv.pid for sv in svs if sv.pid is not None]
     proxies = [proxy] if proxy is not None else []
     try:
         await poller.refresh()  # open every keep-alive connection
-        singles, refreshes, cpu, refresh_cpu = [], [], [], []
+        await floor.refresh()
+        singles, refreshes, cpu, refresh_cpu, floors = [], [], [], [], []
         server_cpu, proxy_cpu = _cpu_seconds(servers), _cpu_seconds(proxies)
         for _ in range(ROUNDS):
             t, c = time.perf_counter(), time.process_time()
@@ -90,6 +159,9 @@ async def _measure(
             refreshes.append(time.perf_counter() - t)
             refresh_cpu.append(time.process_time() - c)
             assert all(r.error is None for r in snap.supervisors.values())
+            t = time.perf_counter()
+            await floor.refresh()
+            floors.append(time.perf_counter() - t)
         server_cpu = _cpu_seconds(servers) - server_cpu
         proxy_cpu = _cpu_seconds(proxies) - proxy_cpu
         sequential = []
@@ -99,12 +171,14 @@ async def _measure(
                 await pool.get(name).get_overview()
             sequential.append(time.perf_counter() - t)
     finally:
+        floor.close()
         await pool.aclose()
-    calls = ROUNDS * (1 + ENDPOINTS)
+    calls = ROUNDS * (1 + 2 * ENDPOINTS)
     return {
         "one": statistics.median(singles),
         "refresh": statistics.median(refreshes),
         "sequential": statistics.median(sequential),
+        "floor": statistics.median(floors),
         "cpu": statistics.median(cpu),
         "refresh_cpu": statistics.median(refresh_cpu),
         "server_cpu": server_cpu / calls,
@@ -134,7 +208,9 @@ def _conditions(m: dict[str, float]) -> str:
         f"one call {m['one'] * 1e3:.2f} ms, refresh {m['refresh'] * 1e3:.1f} ms = "
         f"{m['refresh'] / m['one']:.2f}x one call; client CPU {m['cpu'] * 1e3:.2f} ms per call, "
         f"{m['refresh_cpu'] * 1e3:.1f} ms per refresh; CPU per call of each supervisord "
-        f"{m['server_cpu'] * 1e3:.2f} ms{proxy}"
+        f"{m['server_cpu'] * 1e3:.2f} ms{proxy}; this testbed's floor (the same 20 requests "
+        f"from a client that only writes prebuilt bytes and counts the answers') "
+        f"{m['floor'] * 1e3:.1f} ms = {m['floor'] / m['one']:.2f}x one call"
     )
 
 
