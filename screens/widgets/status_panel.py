@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
+from rich.text import Text
 from textual.widgets import Static
 
 if TYPE_CHECKING:
@@ -130,6 +131,6 @@ class StatusPanel(Static):
         # The panel's size is fixed by its CSS, so new text needs a layout of the screen only
         # when its own height (the scrollable content) may change: not when an age ticks over.
         # A needless layout of the whole screen every second cost 20-40 ms on the walk screen.
-        shape = [len(line) for line in text.splitlines()]
+        shape = [len(line) for line in Text.from_markup(text).plain.splitlines()]
         self.update(text, layout=shape != self._shape)
         self._text, self._shape = text, shape
