@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annotui.audit.reader import output_lines
+from annotui.audit.reader import StepHeader, output_lines
 
 HEAD_LINES = 5
 """Output lines kept from the start of each step's output."""
@@ -58,17 +58,9 @@ class Entry:
 
 
 @dataclass(slots=True)
-class StepInfo:
+class StepInfo(StepHeader):
     """Everything the log says about one step (bounded: output is kept as head, tail, spans)."""
 
-    key: str
-    stage_key: str
-    title: str = ""
-    kind: str = ""
-    host: str | None = None
-    cwd: str | None = None
-    command: str | None = None
-    critical: bool = False
     confirmations: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     finished: dict[str, Any] | None = None
@@ -314,11 +306,11 @@ class LogIndex:
             for step in stage.get("steps") or []:
                 if isinstance(step, dict) and step.get("key"):
                     info = self.step_for(str(step["key"]), str(stage.get("key", "")))
-                    _fill_shown(info, step)
+                    info.take(step)
 
     def _step_fact(self, info: StepInfo, ev: str, rec: dict[str, Any], raw: RawRecord) -> None:
         if ev == "step.shown":
-            _fill_shown(info, rec)
+            info.take(rec)
         elif ev == "step.confirmed":
             info.confirmations.append({k: rec.get(k) for k in ("ts", "operator", "word", "auto")})
         elif ev == "step.started":
@@ -367,15 +359,6 @@ class LogIndex:
         if step and (entry.step_key is None or step.lower() not in entry.step_key.lower()):
             return False
         return not outcome or self.outcome_of(entry) == outcome
-
-
-def _fill_shown(info: StepInfo, rec: dict[str, Any]) -> None:
-    info.title = str(rec.get("title") or info.title)
-    info.kind = str(rec.get("kind") or info.kind)
-    info.host = rec.get("host") or info.host
-    info.cwd = rec.get("cwd") or info.cwd
-    info.command = rec.get("command") or info.command
-    info.critical = bool(rec.get("critical", info.critical))
 
 
 def read_output_page(

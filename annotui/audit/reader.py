@@ -34,6 +34,30 @@ def read_records(path: Path | str) -> Iterator[dict[str, Any]]:
 
 
 @dataclass(slots=True)
+class StepHeader:
+    """What the log says a step is: from its `run.plan` entry, then its `step.shown` record."""
+
+    key: str
+    stage_key: str
+    title: str = ""
+    kind: str = ""
+    host: str | None = None
+    cwd: str | None = None
+    command: str | None = None
+    critical: bool = False
+
+    def take(self, rec: dict[str, Any]) -> None:
+        """Take what a plan entry or a step.shown record says (a later record wins; fields it
+        does not carry keep their value)."""
+        self.title = str(rec.get("title") or self.title)
+        self.kind = str(rec.get("kind") or self.kind)
+        self.host = rec.get("host", self.host)
+        self.cwd = rec.get("cwd", self.cwd)
+        self.command = rec.get("command", self.command)
+        self.critical = bool(rec.get("critical", self.critical))
+
+
+@dataclass(slots=True)
 class RunState:
     """What a log says about its run, for resuming it."""
 

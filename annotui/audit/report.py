@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annotui.audit.reader import output_lines, read_records
+from annotui.audit.reader import StepHeader, output_lines, read_records
 from annotui.audit.show import clean, summarize
 from annotui.audit.verify import VerifyResult, verify
 
@@ -18,15 +18,7 @@ FAILED_OUTPUT_LINES = 10
 
 
 @dataclass(slots=True)
-class StepReport:
-    key: str
-    stage_key: str
-    title: str = ""
-    kind: str = ""
-    host: str | None = None
-    cwd: str | None = None
-    command: str | None = None
-    critical: bool = False
+class StepReport(StepHeader):
     outcome: str = "not reached"
     confirmations: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
@@ -79,11 +71,7 @@ def _plan(report: RunReport, stages: list[dict[str, Any]]) -> None:
         stage = report.stages.setdefault(st["key"], StageReport(st["key"], st.get("title", "")))
         stage.title = st.get("title") or stage.title
         for s in st.get("steps", []):
-            step = report.step(s["key"])
-            step.title = s.get("title") or step.title
-            step.kind = s.get("kind") or step.kind
-            step.host, step.cwd, step.command = s.get("host"), s.get("cwd"), s.get("command")
-            step.critical = bool(s.get("critical"))
+            report.step(s["key"]).take(s)
 
 
 def collect(path: Path) -> RunReport:
@@ -116,9 +104,7 @@ def _add(report: RunReport, rec: dict[str, Any]) -> None:
         return
     step = report.step(key)
     if e == "step.shown":
-        step.title, step.kind = g("title") or step.title, g("kind") or step.kind
-        step.host, step.cwd, step.command = g("host"), g("cwd"), g("command")
-        step.critical = bool(g("critical"))
+        step.take(rec)
     elif e == "step.confirmed":
         step.confirmations.append(summarize(rec).removeprefix("confirmed by "))
     elif e == "step.started":
