@@ -5,10 +5,12 @@ through the app's quit confirmation, never through a modal's key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rich.markup import escape
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Key
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from annotui.engine.plan import PlannedStep
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 def step_where(step: PlannedStep) -> str:
@@ -45,6 +48,31 @@ class AskModal(ModalScreen[T | None], Generic[T]):
         super().__init__()
         self.dialog_title = title
         self.error = error
+        self._asking = False
+        self._answered = False
+
+    def ask(self, modal: AskModal[S], then: Callable[[S | None], object]) -> None:
+        """Ask a follow-up question in `modal` (a skip reason, evidence). Until it is answered
+        this dialog neither answers nor asks again: the second press of a key pressed twice
+        reaches this dialog before the follow-up's answer does, and must not run the step."""
+        if self._asking or self._answered:
+            return
+        self._asking = True
+
+        def answered(result: S | None) -> None:
+            self._asking = False
+            then(result)
+
+        self.app.push_screen(modal, answered)
+
+    def dismiss(self, result: T | None = None) -> AwaitComplete:
+        """Answer once, and only while on top. Textual's dismiss pops whatever screen is on top,
+        so a repeated answer would close the screen below: the walk, losing the operator's
+        place while the engine waits."""
+        if self._asking or self._answered or not self.is_active:
+            return AwaitComplete.nothing()
+        self._answered = True
+        return super().dismiss(result)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
@@ -200,15 +228,7 @@ class ConfirmModal(AskModal[Decision]):
         self._skip()
 
     def _skip(self) -> None:
-        if self.step.critical:
-            self.show_error("this step is critical: it cannot be skipped")
-            return
-
-        def done(reason: str | None) -> None:
-            if reason:
-                self.dismiss(Decision("skip", text=reason))
-
-        self.app.push_screen(SkipReasonModal(self.step), done)
+        ask_skip(self, self.step)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -255,9 +275,7 @@ class UnknownOutcomeModal(AskModal[Decision]):
             if text:
                 self.dismiss(Decision("done", text=text))
 
-        self.app.push_screen(
-            TextModal("Mark done", "What shows that the step is done? It is recorded."), done
-        )
+        self.ask(TextModal("Mark done", "What shows that the step is done? It is recorded."), done)
 
 
 class FailureModal(AskModal[Decision]):
@@ -291,15 +309,20 @@ class FailureModal(AskModal[Decision]):
         self.dismiss(Decision("retry"))
 
     def action_skip(self) -> None:
-        if self.step.critical:
-            self.show_error("this step is critical: it cannot be skipped")
-            return
+        ask_skip(self, self.step)
 
-        def done(reason: str | None) -> None:
-            if reason:
-                self.dismiss(Decision("skip", text=reason))
 
-        self.app.push_screen(SkipReasonModal(self.step), done)
+def ask_skip(modal: AskModal[Decision], step: PlannedStep) -> None:
+    """Skip `step` once the operator gave a reason; a critical step cannot be skipped."""
+    if step.critical:
+        modal.show_error("this step is critical: it cannot be skipped")
+        return
+
+    def done(reason: str | None) -> None:
+        if reason:
+            modal.dismiss(Decision("skip", text=reason))
+
+    modal.ask(SkipReasonModal(step), done)
 
 
 class LockModal(TextModal):

@@ -77,6 +77,39 @@ async def test_critical_step_cannot_be_skipped_and_skip_needs_a_reason(tmp_path:
     assert not (tmp_path / "optional.txt").exists()
 
 
+async def test_enter_pressed_twice_on_a_skip_reason_skips_once_and_keeps_the_walk(
+    tmp_path: Path,
+) -> None:
+    """Both Enters are queued before the reason's dialog closes (a laggy link, a bouncing key):
+    the second reaches the step's dialog before the reason does. It must neither run the step
+    nor close a screen below (Textual's dismiss pops whatever is on top: the walk went, the
+    Welcome showed and the engine waited forever)."""
+    audit = tmp_path / "run.jsonl"
+    app = make_app("guarded.toml", audit, cli_vars={"workdir": str(tmp_path)})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_guarded(pilot, app)
+        await pilot.press(*"prod", "enter")
+        await answer_when(pilot, "confirm", "y")  # the critical step
+        await answer_when(pilot, "confirm", "s")  # optional: asks for a reason
+        assert isinstance(app.screen, SkipReasonModal)
+        await pilot.press(*"not today")
+        app.simulate_key("enter")
+        app.simulate_key("enter")
+        await wait_for(pilot, lambda: bool(events_named(audit, "step.skipped")))
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmModal) and app.screen.step.key == "guarded/slow",
+        )
+        assert [type(s).__name__ for s in app.screen_stack] == [
+            "WelcomeScreen",
+            "WalkScreen",
+            "ConfirmModal",
+        ]
+    assert [s["step_key"] for s in events_named(audit, "step.skipped")] == ["guarded/optional"]
+    assert "guarded/optional" not in {c["step_key"] for c in events_named(audit, "step.confirmed")}
+    assert not (tmp_path / "optional.txt").exists()
+
+
 async def test_ctrl_c_cancels_a_running_step_after_asking(tmp_path: Path) -> None:
     audit = tmp_path / "run.jsonl"
     app = make_app("guarded.toml", audit, cli_vars={"workdir": str(tmp_path)})
