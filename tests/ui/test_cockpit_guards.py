@@ -27,6 +27,12 @@ async def start_guarded(pilot, app) -> None:
     await wait_for(pilot, lambda: question_kind(app) == "confirm")
 
 
+async def past_the_typed_step(pilot, app) -> None:
+    """Start the guarded run and confirm its typed step: the critical step's question is next."""
+    await start_guarded(pilot, app)
+    await pilot.press(*"prod", "enter")
+
+
 async def test_typed_confirmation_refuses_the_wrong_word(tmp_path: Path) -> None:
     audit = tmp_path / "run.jsonl"
     app = make_app("guarded.toml", audit, cli_vars={"workdir": str(tmp_path)})
@@ -52,8 +58,7 @@ async def test_critical_step_cannot_be_skipped_and_skip_needs_a_reason(tmp_path:
     audit = tmp_path / "run.jsonl"
     app = make_app("guarded.toml", audit, cli_vars={"workdir": str(tmp_path)})
     async with app.run_test(size=(80, 24)) as pilot:
-        await start_guarded(pilot, app)
-        await pilot.press(*"prod", "enter")
+        await past_the_typed_step(pilot, app)
         await answer_when(pilot, "confirm", "s")  # the critical step
         modal = app.screen
         assert isinstance(modal, ConfirmModal) and modal.step.critical
@@ -87,8 +92,7 @@ async def test_enter_pressed_twice_on_a_skip_reason_skips_once_and_keeps_the_wal
     audit = tmp_path / "run.jsonl"
     app = make_app("guarded.toml", audit, cli_vars={"workdir": str(tmp_path)})
     async with app.run_test(size=(80, 24)) as pilot:
-        await start_guarded(pilot, app)
-        await pilot.press(*"prod", "enter")
+        await past_the_typed_step(pilot, app)
         await answer_when(pilot, "confirm", "y")  # the critical step
         await answer_when(pilot, "confirm", "s")  # optional: asks for a reason
         assert isinstance(app.screen, SkipReasonModal)
