@@ -118,8 +118,7 @@ async def test_ctrl_c_cancels_a_running_step_after_asking(tmp_path: Path) -> Non
     audit = tmp_path / "run.jsonl"
     app = make_app("guarded.toml", audit, cli_vars={"workdir": str(tmp_path)})
     async with app.run_test(size=(80, 24)) as pilot:
-        await start_guarded(pilot, app)
-        await pilot.press(*"prod", "enter")
+        await past_the_typed_step(pilot, app)
         await answer_when(pilot, "confirm", "y")
         await answer_when(pilot, "confirm", "s", *"skip", "enter")
         await answer_when(pilot, "confirm", "y")  # slow: echo started; sleep 30
