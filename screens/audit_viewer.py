@@ -25,6 +25,7 @@ from textual.widgets import Footer, Input, Label, Log, Select, Static
 from annotui.audit.errors import AuditError
 from annotui.audit.verify import VerifyResult, verify
 from screens.audit_index import Entry, LogIndex, LogReader, StepInfo, read_output_page
+from screens.modals import OnceModal
 from screens.widgets.timeline import Timeline
 
 POLL_SECONDS = 1.0
@@ -92,7 +93,7 @@ class OutputScreen(ModalScreen[None]):
         log.scroll_home(animate=False)
 
 
-class ExportScreen(ModalScreen[Path | None]):
+class ExportScreen(OnceModal[Path | None]):
     """Ask where the report goes (prefilled next to the log)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]

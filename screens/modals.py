@@ -38,7 +38,24 @@ def step_where(step: PlannedStep) -> str:
     return " ".join(parts)
 
 
-class AskModal(ModalScreen[T | None], Generic[T]):
+class OnceModal(ModalScreen[T]):
+    """A modal that answers once, and only while on top.
+
+    Textual's dismiss pops whatever screen is on top. A key pressed twice (a laggy link, a
+    bouncing key) can deliver a second answer after the first has closed the modal: it then
+    closed the screen below too (the walk, the audit viewer), losing the operator's place.
+    """
+
+    _answered = False
+
+    def dismiss(self, result: T | None = None) -> AwaitComplete:
+        if self._answered or not self.is_active:
+            return AwaitComplete.nothing()
+        self._answered = True
+        return super().dismiss(result)
+
+
+class AskModal(OnceModal[T | None], Generic[T]):
     """A dialog docked at the bottom, so the step it is about stays visible above it."""
 
     CSS_PATH = "modals.tcss"
@@ -49,7 +66,6 @@ class AskModal(ModalScreen[T | None], Generic[T]):
         self.dialog_title = title
         self.error = error
         self._asking = False
-        self._answered = False
 
     def ask(self, modal: AskModal[S], then: Callable[[S | None], object]) -> None:
         """Ask a follow-up question in `modal` (a skip reason, evidence). Until it is answered
@@ -66,12 +82,8 @@ class AskModal(ModalScreen[T | None], Generic[T]):
         self.app.push_screen(modal, answered)
 
     def dismiss(self, result: T | None = None) -> AwaitComplete:
-        """Answer once, and only while on top. Textual's dismiss pops whatever screen is on top,
-        so a repeated answer would close the screen below: the walk, losing the operator's
-        place while the engine waits."""
-        if self._asking or self._answered or not self.is_active:
+        if self._asking:
             return AwaitComplete.nothing()
-        self._answered = True
         return super().dismiss(result)
 
     def compose(self) -> ComposeResult:

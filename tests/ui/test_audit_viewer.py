@@ -311,6 +311,24 @@ async def test_export_writes_a_report_and_leaves_the_log_alone(tmp_path: Path) -
     assert digest(log) == before, "the viewer changed the log"
 
 
+async def test_enter_pressed_twice_on_export_keeps_the_viewer(tmp_path: Path) -> None:
+    """Both Enters reach the path's input before the dialog closes: the second answer must not
+    close the viewer below it (Textual's dismiss pops whatever screen is on top)."""
+    log = tmp_path / "audit.jsonl"
+    write_sample(log)
+    app = ReviewApp(log)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: verified(app))
+        screen = viewer(app)
+        await pilot.press("m")
+        assert isinstance(app.screen, ExportScreen)
+        app.simulate_key("enter")
+        app.simulate_key("enter")
+        await wait_until(pilot, lambda: screen.last_export is not None)
+        await pilot.pause(0.2)
+        assert app.screen is screen
+
+
 async def test_missing_log_is_a_message_not_a_crash(tmp_path: Path) -> None:
     app = ReviewApp(tmp_path / "nope.jsonl")
     async with app.run_test(size=(80, 24)) as pilot:
