@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -451,3 +452,123 @@ async def test_open_tcp_reaches_a_port_through_the_connection(tsd: SshTransport)
         chan.close()
         server.close()
     th.join(5)
+
+
+RELAY = """
+import os, socket, sys, threading
+open(sys.argv[3], "w").write(str(os.getpid()))
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+def up():
+    while data := os.read(0, 65536):
+        s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+threading.Thread(target=up, daemon=True).start()
+while data := s.recv(65536):
+    os.write(1, data)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # a zombie is gone too: its parent (paramiko) has not reaped it yet
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+
+
+def _proxy_config(sshd: Sshd, tmp_path: Path, known_hosts: Path) -> tuple[Path, Path]:
+    """An ssh config whose alias `tsd-proxy` is reached through the relay script; returns it
+    and the file where the relay writes its PID."""
+    relay = tmp_path / "relay.py"
+    relay.write_text(RELAY)
+    marker = tmp_path / "relay.pid"
+    cfg = tmp_path / "config"
+    write_ssh_config(sshd, cfg, known_hosts)
+    tsd_block = cfg.read_text().split("\nHost tsd-jump\n")[0]
+    cfg.write_text(
+        tsd_block.replace("Host tsd\n", "Host tsd-proxy\n")
+        + f"    ProxyCommand {sys.executable} {relay} %h %p {marker}\n"
+    )
+    return cfg, marker
+
+
+async def test_proxycommand_relays_the_connection_and_ends_with_it(
+    sshd: Sshd, tmp_path: Path
+) -> None:
+    """A site reached through `ProxyCommand` (ours: a relay script, as `ssh -W` or `nc` would
+    be): %h and %p are expanded, and closing the transport ends the command."""
+    cfg, marker = _proxy_config(sshd, tmp_path, sshd.known_hosts)
+    before = sshd.accepted()
+    t = SshTransport("tsd", "tsd-proxy", config_path=cfg)
+    try:
+        got = Lines()
+        r = await t.run("echo through-the-proxy", on_line=got)
+        assert r.exit_code == 0 and got.out == ["through-the-proxy"]
+        pid = int(marker.read_text())
+        assert not _gone(pid)
+        await _wait_for(lambda: sshd.accepted() == before + 1)
+    finally:
+        await t.close()
+    await _wait_for(lambda: _gone(pid))
+
+
+async def test_proxycommand_still_verifies_the_host_key(sshd: Sshd, tmp_path: Path) -> None:
+    other = tmp_path / "other_key"
+    keygen(other)
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{sshd.port} " + other.with_suffix(".pub").read_text())
+    cfg, marker = _proxy_config(sshd, tmp_path, known)
+    t = SshTransport("tsd", "tsd-proxy", config_path=cfg)
+    with pytest.raises(HostKeyError):
+        await t.run(f"touch {tmp_path / 'canary'}", on_line=Lines())
+    await t.close()
+    assert marker.exists(), "the relay was not used"
+    assert not (tmp_path / "canary").exists()
+    await _wait_for(lambda: _gone(int(marker.read_text())))
+
+
+@pytest.fixture
+def agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A real ssh-agent (foreground, our child) on its own socket, as SSH_AUTH_SOCK."""
+    sock = tmp_path / "agent.sock"
+    proc = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists():
+            assert time.monotonic() < deadline, "ssh-agent did not start"
+            time.sleep(0.02)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        yield sock
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def test_a_key_held_by_ssh_agent_authenticates(
+    sshd: Sshd, agent: Path, tmp_path: Path
+) -> None:
+    """Operators keep their keys in ssh-agent: with no usable identity file, the agent's key
+    logs in (and without it, the same config is refused)."""
+    cfg = tmp_path / "config"
+    write_ssh_config(sshd, cfg, sshd.known_hosts)
+    cfg.write_text(
+        cfg.read_text()
+        .replace(f"IdentityFile {sshd.client_key}", f"IdentityFile {tmp_path / 'no-such-key'}")
+        .replace("IdentitiesOnly yes", "IdentitiesOnly no")
+    )
+    t = SshTransport("tsd", "tsd", config_path=cfg)
+    with pytest.raises(TransportError, match="authentication failed"):
+        await t.run("true", on_line=Lines())
+    await t.close()
+    env = {**os.environ, "SSH_AUTH_SOCK": str(agent)}
+    subprocess.run(["ssh-add", "-q", str(sshd.client_key)], env=env, check=True)
+    t = SshTransport("tsd", "tsd", config_path=cfg)
+    try:
+        got = Lines()
+        r = await t.run("echo agent-key", on_line=got)
+        assert r.exit_code == 0 and got.out == ["agent-key"]
+    finally:
+        await t.close()
