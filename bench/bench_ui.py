@@ -129,6 +129,8 @@ async def _press_t(app: Any, frames: list[tuple[float, bool, Any]]) -> tuple[flo
     t0 = time.perf_counter()
     app.simulate_key("t")
     while not (shown := [f for f in frames if f[1] != before]):
+        if time.perf_counter() - t0 > 10:
+            raise TimeoutError("no frame showed the status panel toggled within 10 s")
         await asyncio.sleep(0.0005)
     answered = shown[0][0] - t0
     painted = asyncio.Event()
