@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,19 @@ def banner_text(app: ReviewApp) -> str:
 
 def verified(app: ReviewApp) -> bool:
     return isinstance(app.screen, AuditViewerScreen) and app.screen.verdict is not None
+
+
+@asynccontextmanager
+async def sample_viewer(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[ReviewApp, Pilot, AuditViewerScreen]]:
+    """The viewer on the sample log (tmp_path/audit.jsonl) at 80x24, verified and ready."""
+    log = tmp_path / "audit.jsonl"
+    write_sample(log)
+    app = ReviewApp(log)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: verified(app))
+        yield app, pilot, viewer(app)
 
 
 def shown_steps(app: ReviewApp) -> list[str]:
@@ -184,12 +198,7 @@ async def test_torn_tail_is_reported(tmp_path: Path) -> None:
 
 
 async def test_filters_narrow_the_timeline(tmp_path: Path) -> None:
-    log = tmp_path / "audit.jsonl"
-    write_sample(log)
-    app = ReviewApp(log)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: verified(app))
-        screen = viewer(app)
+    async with sample_viewer(tmp_path) as (app, pilot, screen):
         total = len(shown_steps(app))
         assert total == len(screen.index.entries) > 20
 
@@ -216,12 +225,7 @@ async def test_filters_narrow_the_timeline(tmp_path: Path) -> None:
 
 
 async def test_step_detail_and_full_output(tmp_path: Path) -> None:
-    log = tmp_path / "audit.jsonl"
-    write_sample(log)
-    app = ReviewApp(log)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: verified(app))
-        screen = viewer(app)
+    async with sample_viewer(tmp_path) as (app, pilot, screen):
         table = screen.query_one(Timeline)
         table.move_cursor(row=table.get_row_index("16"))  # step.shown of stop-anno
         await pilot.pause()
@@ -314,12 +318,7 @@ async def test_export_writes_a_report_and_leaves_the_log_alone(tmp_path: Path) -
 async def test_enter_pressed_twice_on_export_keeps_the_viewer(tmp_path: Path) -> None:
     """Both Enters reach the path's input before the dialog closes: the second answer must not
     close the viewer below it (Textual's dismiss pops whatever screen is on top)."""
-    log = tmp_path / "audit.jsonl"
-    write_sample(log)
-    app = ReviewApp(log)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: verified(app))
-        screen = viewer(app)
+    async with sample_viewer(tmp_path) as (app, pilot, screen):
         await pilot.press("m")
         assert isinstance(app.screen, ExportScreen)
         app.simulate_key("enter")
