@@ -124,6 +124,8 @@ class StatusPanel(Static):
         self.refresh_text()
 
     def refresh_text(self) -> None:
+        if self.has_class("-hidden"):
+            return  # nothing to draw; sync() brings the text up to date when it shows again
         clock = self.clock or getattr(self.app, "clock", time.time)
         text = render_snapshot(self.snapshot, clock())
         if text == self._text:
