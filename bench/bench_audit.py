@@ -21,7 +21,7 @@ from pathlib import Path
 from annotui.audit.chain import ZERO_HASH, canonical
 from annotui.audit.verify import verify
 from annotui.audit.writer import AuditWriter
-from annotui.engine import events as ev
+from annotui import events as ev
 
 TARGET = 200_000.0
 EVENTS = 1_000_000

@@ -35,7 +35,7 @@ from sshd_fixture import Sshd, running_sshd
 
 from annotui.audit.reader import output_lines, read_records
 from annotui.audit.writer import AuditWriter
-from annotui.engine.events import SessionStarted
+from annotui.events import SessionStarted
 from annotui.engine.output import OutputCollector
 from annotui.engine.redact import Redactor
 from annotui.transport.base import Stream

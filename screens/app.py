@@ -14,7 +14,6 @@ import os
 import shlex
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -35,29 +34,22 @@ from screens.widgets.banner import Banner
 from screens.widgets.status_panel import StatusPanel
 
 if TYPE_CHECKING:
+    from annotui import events as ev
     from annotui.checklist.loader import LoadedChecklist
-    from annotui.engine import events as ev
     from annotui.engine.options import RunOptions
-    from annotui.engine.plan import PlannedStep
+    from annotui.engine.planned import PlannedStep
     from annotui.engine.session import Session
     from annotui.status.poller import Poller, Snapshot
     from screens.bridge import EventBridge
     from screens.modals import AskModal
-    from screens.operator import Question, TuiOperator
+    from screens.operator import TuiOperator
+    from screens.question import Question
     from screens.walk import WalkScreen
 
 NARROW = 100
 """Below this many columns the status panel hides itself (toggle with t)."""
 OUTPUT_FRAME = 0.1
 """Seconds between two writes of streamed output to the screen."""
-
-
-def shown_path(path: Path) -> str:
-    """A path as the operator would type it: relative to the working directory when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 class CockpitApp(App[int]):
@@ -203,7 +195,7 @@ class CockpitApp(App[int]):
     # ---- the engine thread ----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def run_engine(self, session: Session) -> None:
-        from annotui.engine.session import SessionError
+        from annotui.engine.errors import SessionError
 
         try:
             code = asyncio.run(self._engine_main(session))
@@ -220,7 +212,7 @@ class CockpitApp(App[int]):
 
     def _engine_sink(self, event: ev.Event) -> None:
         """Runs on the engine thread: starts and stops the status poller with the run."""
-        from annotui.engine import events as ev
+        from annotui import events as ev
 
         if isinstance(event, ev.RunPlanned) and self.session is not None:
             from annotui.status.poller import Poller
@@ -242,7 +234,7 @@ class CockpitApp(App[int]):
             self._poller_stop = asyncio.ensure_future(poller.stop())
 
     def on_engine_event(self, message: EngineEvent) -> None:
-        from annotui.engine import events as ev
+        from annotui import events as ev
 
         event = message.event
         if isinstance(event, ev.StageStarted):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from annotui.engine.events import Event, StepOutput
+from annotui.events import Event, StepOutput
 from screens.messages import EngineEvent, OutputBatch, OutputReady
 
 DISPLAY_LINES = 5000

@@ -1,6 +1,6 @@
 """Entry points of the UI: `annotui run` (the cockpit), `annotui demo`, `annotui review`.
 
-`annotui.engine.commands.run` calls `run_cockpit(args)` lazily when `--plain` is not given.
+`annotui.cli` calls `run_cockpit(args)` lazily when `--plain` is not given.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from annotui.engine.commands import prepare
+from annotui.engine.prepare import prepare
 
 DEMO_CHECKLIST = "anno-release"
 
@@ -28,7 +28,13 @@ def terminal_size() -> tuple[int, int]:
 
 
 def run_cockpit(args: argparse.Namespace, *, resumable: bool = True) -> int:
-    """Open the cockpit on `args.file` with the `run` options; returns the run's exit code."""
+    """Open the cockpit on `args.file` with the `run` options; returns the run's exit code.
+
+    It validates before it takes the terminal, and paints its first frame before the engine is
+    imported."""
+    if not _has_terminal():
+        print("annotui: the cockpit needs a terminal; use --plain for line mode", file=sys.stderr)
+        return 2
     from screens.app import CockpitApp
 
     prepared = prepare(args)

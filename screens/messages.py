@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from annotui.engine.events import Event
+    from annotui.events import Event
     from annotui.status.poller import Snapshot
-    from screens.operator import Question
+    from screens.question import Question
 
 
 class EngineEvent(Message):

@@ -21,8 +21,8 @@ from annotui.engine.operator import Decision
 
 if TYPE_CHECKING:
     from annotui.checklist.models import Var
-    from annotui.engine.events import StepFinished
-    from annotui.engine.plan import PlannedStep
+    from annotui.engine.planned import PlannedStep
+    from annotui.events import StepFinished
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -376,7 +376,7 @@ class YesNoModal(AskModal[bool]):
 
 
 def question_modal(kind: str, step: PlannedStep | None, error: str | None, data: dict[str, Any]):
-    """The modal screen for an engine question (see `screens.operator.Question`)."""
+    """The modal screen for an engine question (see `screens.question.Question`)."""
     if kind == "confirm" and step is not None:
         return ConfirmModal(step, error)
     if kind == "var":

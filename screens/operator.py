@@ -1,7 +1,8 @@
 """The TUI's `Operator`: the engine (its own thread and loop) asks, the UI answers.
 
-Each question creates a future on the engine loop and posts an `OperatorAsk` message to the app.
-The UI answers with `Question.answer(value)`, which resolves the future thread-safely. No engine
+Each question (`screens.question.Question`) creates a future on the engine loop and posts an
+`OperatorAsk` message to the app. The UI answers with `Question.answer(value)`, which resolves
+the future thread-safely. No engine
 logic here: the engine validates the answers and asks again with `error` set.
 """
 
@@ -10,52 +11,18 @@ from __future__ import annotations
 import asyncio
 import getpass
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from annotui.engine.operator import QUIT, Decision
+from annotui.engine.operator import Decision
 from screens.messages import OperatorAsk
+from screens.question import Question
 
 if TYPE_CHECKING:
     from annotui.checklist.models import Var
-    from annotui.engine.events import StepFinished
-    from annotui.engine.plan import PlannedStep
-
-QuestionKind = Literal["var", "confirm", "evidence", "unknown", "failure", "lock"]
-
-
-@dataclass(eq=False)
-class Question:
-    kind: QuestionKind
-    step: PlannedStep | None = None
-    error: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    """var: name, var; evidence: prompt; unknown: reason; failure: result; lock: holder, word."""
-    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
-    _future: asyncio.Future[Any] | None = field(default=None, repr=False)
-
-    @property
-    def answered(self) -> bool:
-        return self._future is None or self._future.done()
-
-    def answer(self, value: Any) -> None:
-        """Resolve the question (any thread). A second answer is ignored."""
-        if self._loop is None or self._future is None:
-            return
-        fut = self._future
-
-        def settle() -> None:
-            if not fut.done():
-                fut.set_result(value)
-
-        if not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(settle)
-
-    def quit_answer(self) -> Any:
-        """The answer that stops the run for this kind of question."""
-        return {"var": None, "evidence": None, "lock": False}.get(self.kind, QUIT)
+    from annotui.engine.planned import PlannedStep
+    from annotui.events import StepFinished
 
 
 class TuiOperator:

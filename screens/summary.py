@@ -61,7 +61,7 @@ class SummaryScreen(Screen[None]):
         return text
 
     def facts(self) -> str:
-        from screens.app import shown_path
+        from screens.paths import shown_path
 
         app = self.app
         session = app.session  # type: ignore[attr-defined]

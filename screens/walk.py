@@ -19,13 +19,13 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Log, OptionList, Static
 
-from annotui.engine import events as ev
+from annotui import events as ev
 from screens.bridge import DISPLAY_LINES
 from screens.widgets.status_panel import StatusPanel
 from screens.widgets.step_list import StepList
 
 if TYPE_CHECKING:
-    from annotui.engine.plan import PlannedStep
+    from annotui.engine.planned import PlannedStep
 
 KIND_LABELS = {
     "manual": "manual step",

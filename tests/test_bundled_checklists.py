@@ -19,7 +19,8 @@ from annotui.checklist.models import (
 )
 from annotui.checklist.tables import is_mutating
 from annotui.engine.expect import evaluate
-from annotui.engine.plan import PlannedStep, plan, stage_keys
+from annotui.engine.plan import plan, stage_keys
+from annotui.engine.planned import PlannedStep
 
 CHECKLISTS = Path(__file__).resolve().parents[1] / "checklists"
 BUNDLED = ["anno-release", "anno-review", "multiomix-deploy", "mgnify-deploy"]

@@ -18,7 +18,8 @@ ROOT = Path(annotui.__file__).parent
 def all_modules() -> list[str]:
     names = ["annotui"]
     for info in pkgutil.walk_packages([str(ROOT)], prefix="annotui."):
-        names.append(info.name)
+        if not info.name.endswith(".__main__"):  # `python -m annotui.cli`: runs, not imported
+            names.append(info.name)
     return sorted(names)
 
 

@@ -5,8 +5,11 @@ A record is written as one line of UTF-8 JSON in a fixed layout::
 
     {"seq":N,"ts":"...","event":"...",<event fields, sorted>,"prev":"<64 hex>","hash":"<64 hex>"}
 
-The event fields (nested objects too) use ``sort_keys=True, separators=(",", ":"),
-ensure_ascii=False``. ``hash`` is the sha256 hex of the *body*: the same line without the
+The event fields (nested objects too) are canonical JSON with sorted keys, no spaces and UTF-8
+text as is: since format 2, orjson's output (``OPT_SORT_KEYS``); format 1 (annotui 0.1) was
+``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, which differs only in
+how some floats are written. Both verify: the chain is checked on the bytes as written.
+``hash`` is the sha256 hex of the *body*: the same line without the
 ``,"hash":"..."`` member (that is, ending in ``"prev":"..."}``). Because seq comes first and prev
 and hash have a fixed width at the end, the verifier can check the chain by slicing the raw bytes
 and hashing exactly the bytes the writer wrote; a record is parsed in full only to explain a
@@ -20,6 +23,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 ZERO_HASH = "0" * 64
 RESERVED = ("seq", "ts", "event", "prev", "hash")
 HASH_KEY = b',"hash":"'
@@ -27,12 +32,11 @@ PREV_KEY = b',"prev":"'
 HASH_SUFFIX_LEN = len(HASH_KEY) + 64 + 2
 """Length of ``,"hash":"<64 hex>"}`` at the end of a line."""
 
-_encode = json.JSONEncoder(
+_legacy = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
 ).encode
-FAST_STRING = 4096
-"""Strings from this length on are escaped by ``_escaped`` (shorter ones are not worth it)."""
-ESCAPE_STEP = 1 << 16
+"""Format 1's encoder; still the fallback for what orjson refuses (see ``encode``)."""
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -46,59 +50,27 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "replace")
 
 
-def _escaped(value: str) -> list[bytes] | None:
-    """The inside of ``_encode(value)`` (without the quotes) in UTF-8, in pieces of at most
-    ``ESCAPE_STEP`` characters' worth, for ASCII text without a backslash; else None.
-
-    The ``unicode_escape`` codec writes printable ASCII as is and tab, newline and carriage return
-    as ``\\t \\n \\r``, exactly as JSON does, in one pass about three times as fast as the
-    JSON encoder's; it does not escape ``"`` (added here) and writes any other control character
-    as ``\\xNN`` (not JSON: such text is left to the JSON encoder). Without a backslash in the
-    input, a ``\\x`` in the output can only be such an escape. Slices keep each allocation small
-    (the codec first allocates four bytes per character), which is measurably faster.
-    """
-    if not value.isascii() or "\\" in value:
-        return None
-    pieces = []
-    for start in range(0, len(value), ESCAPE_STEP):
-        out = value[start : start + ESCAPE_STEP].encode("unicode_escape")
-        if b"x" in out and b"\\x" in out:  # the first test is much the faster
-            return None
-        pieces.append(out.replace(b'"', b'\\"'))
-    return pieces
+def encode(value: Any) -> bytes:
+    """Canonical JSON of a value in UTF-8: orjson with sorted keys (format 2). What orjson
+    refuses (a lone surrogate, an integer beyond 64 bits, a non-string key) is encoded by
+    format 1's ``json.dumps`` instead, lone surrogates as "?"; both parse back to the same
+    value."""
+    try:
+        return orjson.dumps(value, default=str, option=_OPTIONS)
+    except (orjson.JSONEncodeError, TypeError):
+        return _utf8(_legacy(value))
 
 
 def encode_fields(fields: dict[str, Any]) -> list[bytes]:
     """Canonical JSON of an event's fields (keys sorted) without the enclosing braces, in UTF-8,
-    as pieces to concatenate (none for no fields).
-
-    A long ASCII string (a step's output) is escaped by ``_escaped`` into pieces of their own, so
-    that its megabyte is neither re-encoded nor copied to be joined; the pieces around them end
-    with its opening quote and start with its closing quote.
-    """
-    long = {k for k, v in fields.items() if type(v) is str and len(v) >= FAST_STRING}
-    if not long:
-        inner = _utf8(_encode(fields))[1:-1]
-        return [inner] if inner else []
-    pieces: list[bytes] = []
-    text, sep = "", ""
-    for key in sorted(fields):
-        value = fields[key]
-        text += f"{sep}{_encode(key)}:"
-        sep = ","
-        escaped = _escaped(value) if key in long else None
-        if escaped is None:
-            text += _encode(value)
-        else:
-            pieces += (_utf8(text + '"'), *escaped)
-            text = '"'
-    pieces.append(_utf8(text))
-    return pieces
+    as pieces to concatenate (none for no fields)."""
+    inner = encode(fields)[1:-1]
+    return [inner] if inner else []
 
 
 def _unclosed(seq: int, ts: str, event: str, members: list[bytes], prev: str) -> list[bytes]:
     """A record's pieces up to its closing brace, without the hash member."""
-    head = _utf8(f'{{"seq":{seq:d},"ts":{_encode(ts)},"event":{_encode(event)}')
+    head = b'{"seq":%d,"ts":%b,"event":%b' % (seq, encode(ts), encode(event))
     prev_member = f',"prev":"{prev}"'.encode()
     return [head, b",", *members, prev_member] if members else [head, prev_member]
 
@@ -120,9 +92,17 @@ def seal(seq: int, ts: str, event: str, members: list[bytes], prev: str) -> tupl
     return pieces, digest
 
 
-def canonical(record: dict[str, Any]) -> bytes:
-    """The body of a parsed record (without its hash), in canonical form."""
+def canonical(record: dict[str, Any], legacy: bool = False) -> bytes:
+    """The body of a parsed record (without its hash), in canonical form: format 2 (orjson), or
+    with ``legacy`` format 1 (``json.dumps``, which writes some floats differently: ``1e-07``
+    where orjson writes ``1e-7``)."""
     fields = {k: v for k, v in record.items() if k not in RESERVED}
+    if legacy:
+        inner = _utf8(_legacy(fields))[1:-1]
+        head = _utf8(f'{{"seq":{record["seq"]:d},"ts":{_legacy(record["ts"])},')
+        head += _utf8(f'"event":{_legacy(record["event"])}')
+        prev = f',"prev":"{record["prev"]}"}}'.encode()
+        return head + (b"," + inner if inner else b"") + prev
     return body(record["seq"], record["ts"], record["event"], encode_fields(fields), record["prev"])
 
 
@@ -148,9 +128,13 @@ def parse_line(line: bytes) -> dict[str, Any]:
     for name, value in (("prev", prev), ("hash", digest)):
         if not isinstance(value, str) or not _HEX64.fullmatch(value):
             raise LineError(f"{name} is not a sha256 hex digest")
-    expected_body = canonical({k: v for k, v in record.items() if k != "hash"})
-    if expected_body[:-1] + HASH_KEY + digest.encode() + b'"}' != line:
-        raise LineError("not in canonical form (the record was re-serialized or edited)")
+    unhashed = {k: v for k, v in record.items() if k != "hash"}
+    tail = HASH_KEY + digest.encode() + b'"}'
+    expected_body = canonical(unhashed)
+    if expected_body[:-1] + tail != line:
+        expected_body = canonical(unhashed, legacy=True)  # a log written by annotui before 0.2
+        if expected_body[:-1] + tail != line:
+            raise LineError("not in canonical form (the record was re-serialized or edited)")
     if hashlib.sha256(expected_body).hexdigest() != digest:
         raise LineError("hash mismatch (the record was changed)")
     return record

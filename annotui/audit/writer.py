@@ -7,7 +7,6 @@ every record. Nothing of the log's content is kept in memory but the last hash.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,10 +18,9 @@ from annotui.audit import chain
 from annotui.audit.errors import AuditError
 from annotui.audit.lock import LogLock, acquire
 from annotui.audit.verify import verify
-from annotui.engine.events import Event
+from annotui.events import Event
 
 REDACTED = "***"
-_IOV_MAX = os.sysconf("SC_IOV_MAX")
 _RESERVED = frozenset(chain.RESERVED)
 
 
@@ -85,10 +83,7 @@ class AuditWriter:
         self._seq = seq
         self._prev = prev
         self._secrets = [s for s in secrets if s]
-        self._escaped = [
-            json.dumps(s, ensure_ascii=False)[1:-1].encode("utf-8", "replace")
-            for s in self._secrets
-        ]
+        self._escaped = [chain.encode(s)[1:-1] for s in self._secrets]
         """The secrets as they would appear in a line (in nested values too)."""
         self._fsync = fsync
         """False only for benchmarks and tests that generate large logs."""
@@ -192,7 +187,7 @@ class AuditWriter:
         if clash:
             raise AuditError(f"event {event.event} uses reserved field(s) {sorted(clash)}")
         members = chain.encode_fields(fields)
-        if self._secrets and self._reveals(fields, members):
+        if self._secrets and any(s in m for m in members for s in self._escaped):
             members = chain.encode_fields(_redact(fields, self._secrets))
         pieces, digest = chain.seal(self._seq, _utc_now(), event.event, members, self._prev)
         try:
@@ -207,24 +202,14 @@ class AuditWriter:
         self._prev = digest
         return digest
 
-    def _reveals(self, fields: dict[str, Any], members: list[bytes]) -> bool:
-        """Whether a secret is in the encoded fields. A long string is cut into several pieces
-        (see ``chain.encode_fields``), so top-level strings are searched as they are too."""
-        return any(s in m for m in members for s in self._escaped) or any(
-            s in v for v in fields.values() if type(v) is str for s in self._secrets
-        )
-
     def _write(self, pieces: list[bytes]) -> None:
-        """``writev`` the line's pieces (a step's output is not copied to join them), at most
-        ``_IOV_MAX`` at a time."""
+        """``writev`` the line's pieces (a step's output is not copied to join them)."""
         assert self._fd is not None
-        for start in range(0, len(pieces), _IOV_MAX):
-            batch = pieces[start : start + _IOV_MAX]
-            written = os.writev(self._fd, batch)
-            if written < sum(map(len, batch)):  # a short write: write the rest
-                rest = memoryview(b"".join(batch))[written:]
-                while rest:
-                    rest = rest[os.write(self._fd, rest) :]
+        written = os.writev(self._fd, pieces)
+        if written < sum(map(len, pieces)):  # a short write: write the rest
+            rest = memoryview(b"".join(pieces))[written:]
+            while rest:
+                rest = rest[os.write(self._fd, rest) :]
 
     def close(self) -> None:
         if self._fd is not None:

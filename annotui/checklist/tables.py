@@ -12,7 +12,9 @@ uses a table is annotated with the model it mirrors; dispatch on a step's ``kind
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
 
 
 class Table:
@@ -49,11 +51,21 @@ class Table:
         return dict(self.__dict__)
 
 
+def replace(table: T, **changes: Any) -> T:
+    """A copy of a table (typed as the model it mirrors) with some fields changed."""
+    return cast(T, Table.replace(cast(Table, table), **changes))
+
+
+def fields(table: object, exclude_none: bool = False) -> dict[str, Any]:
+    """A table's fields in declaration order (without the ones that are None, if asked)."""
+    return Table.fields(cast(Table, table), exclude_none)
+
+
 def is_mutating(step: Any) -> bool:
     """Whether a step (its model or its table) changes the target: simulated in rehearsal."""
     if step.kind == "command":
         return bool(step.changes)
-    return step.kind == "supervisor"
+    return bool(step.kind == "supervisor")
 
 
 def from_model(value: Any) -> Any:

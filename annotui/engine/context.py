@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from annotui.engine.events import Event
 from annotui.engine.operator import Operator
-from annotui.engine.plan import PlannedStep
+from annotui.engine.planned import PlannedStep
 from annotui.engine.redact import Redactor
+from annotui.events import Event
 from annotui.transport.pool import TransportPool
 
 if TYPE_CHECKING:
@@ -30,3 +30,5 @@ class StepContext:
     """Probe definitions with `run`/`cwd` already rendered (shell-quoted)."""
     operator: Operator
     rehearse: bool
+    yes: bool = False
+    """--yes was given (a rehearsal answers evidence prompts with it)."""

@@ -6,6 +6,8 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
+from annotui.checklist.tables import fields
+
 if TYPE_CHECKING:
     from annotui.checklist.models import Expect
 
@@ -53,5 +55,5 @@ def evaluate(expect: Expect, exit_code: int | None, stdout: str) -> tuple[bool, 
             return False, problem
     if expect.symlink_to is not None and not _same_target(stdout.strip(), expect.symlink_to):
         return False, f"expected a symlink to {expect.symlink_to!r}, got {_short(stdout)}"
-    held = [f"{name} {value}" for name, value in expect.fields(exclude_none=True).items()]
+    held = [f"{name} {value}" for name, value in fields(expect, exclude_none=True).items()]
     return True, "held: " + ", ".join(held)

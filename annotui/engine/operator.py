@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from annotui.checklist.models import Var
-    from annotui.engine.events import StepFinished
-    from annotui.engine.plan import PlannedStep
+    from annotui.engine.planned import PlannedStep
+    from annotui.events import StepFinished
 
 
 @dataclass(frozen=True, slots=True)

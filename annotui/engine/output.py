@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from annotui.engine.events import Event, StepOutput
 from annotui.engine.redact import Redactor
+from annotui.events import Event, StepOutput
 from annotui.transport.base import Stream
 
 CHUNK_BYTES = 256 * 1024

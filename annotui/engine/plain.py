@@ -14,9 +14,9 @@ import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
 
-from annotui.engine import events as ev
+from annotui import events as ev
 from annotui.engine.operator import QUIT, Decision
-from annotui.engine.plan import PlannedStep
+from annotui.engine.planned import PlannedStep
 
 if TYPE_CHECKING:
     from annotui.checklist.models import Var

@@ -4,56 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from annotui.checklist.tables import is_mutating
+from annotui.checklist.tables import is_mutating, replace
 from annotui.checklist.template import render
+from annotui.engine.kinds import Shown, step_kind
+from annotui.engine.planned import PlannedStage, PlannedStep
 
 if TYPE_CHECKING:
     from annotui.checklist.models import Checklist, Expect, Probe, Step, Supervisor
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedStep:
-    key: str
-    """'<stage_key>/<step id>', unique in the run."""
-    stage_key: str
-    step: Step
-    title: str
-    host: str | None
-    """Checklist host id for command/check steps; 'supervisor:<id>' for supervisor steps."""
-    cwd: str | None
-    """Rendered directory (the transport quotes it as one word)."""
-    command: str | None
-    """The exact rendered shell command (values shell-quoted), or a description of the action."""
-    instructions: str
-    confirm_word: str | None
-    """Word to type before it runs; None unless confirm = 'typed'."""
-    mutating: bool
-    simulated: bool
-    """Rehearsal simulates it (mutating)."""
-    values: Mapping[str, str] = field(repr=False)
-    """Var values in scope (including the stage's for_each value)."""
-    expect: Expect | None = None
-    """The step's expectations with templates rendered (regex-escaped in stdout_matches)."""
-
-    @property
-    def kind(self) -> str:
-        return self.step.kind
-
-    @property
-    def critical(self) -> bool:
-        return self.step.critical
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedStage:
-    key: str
-    title: str
-    description: str
-    steps: list[PlannedStep]
-    values: Mapping[str, str] = field(repr=False)
 
 
 def stage_keys(checklist: Checklist) -> list[tuple[int, str, dict[str, str]]]:
@@ -68,14 +27,13 @@ def stage_keys(checklist: Checklist) -> list[tuple[int, str, dict[str, str]]]:
     return out
 
 
-def _default_word(step: Step, binding: Mapping[str, str], values: Mapping[str, str]) -> str:
+def _default_word(binding: Mapping[str, str], values: Mapping[str, str], shown: Shown) -> str:
+    """The stage's bound value, else the environment, else what the kind proposes."""
     if binding:
         return next(iter(binding.values()))
     if "environment" in values:
         return values["environment"]
-    if step.kind == "supervisor":
-        return step.supervisor
-    return getattr(step, "host", "local")
+    return shown.default_word
 
 
 def render_expect(expect: Expect | None, scope: Mapping[str, str]) -> Expect | None:
@@ -89,7 +47,7 @@ def render_expect(expect: Expect | None, scope: Mapping[str, str]) -> Expect | N
             update[name] = render(value, scope, shell=False)
     if expect.stdout_matches is not None:
         update["stdout_matches"] = render(expect.stdout_matches, escaped, shell=False)
-    return expect.replace(**update)
+    return replace(expect, **update)
 
 
 def plan_step(
@@ -100,35 +58,21 @@ def plan_step(
     rehearse: bool,
 ) -> PlannedStep:
     scope = {**values, **binding}
-    host = cwd = command = None
-    if step.kind in ("command", "check"):
-        host = step.host
-        command = render(step.run, scope, shell=True)
-        cwd = render(step.cwd, scope, shell=False) if step.cwd else None
-    elif step.kind == "supervisor":
-        host = f"supervisor:{step.supervisor}"
-        command = f"{step.action} {render(step.process, scope, shell=False)}"
-    elif step.kind == "gate":
-        command = f"wait until {step.probe} {step.until.strip()} ({step.hold} polls in a row)"
-    text = step.instructions
-    if step.kind == "announce":
-        text = step.text
-    elif step.kind == "manual" and not text:
-        text = step.description
+    shown = step_kind(step.kind).show(step, scope)
     word = None
     if step.confirm == "typed":
         word = render(step.confirm_word, scope, shell=False) if step.confirm_word else None
-        word = word or _default_word(step, binding, scope)
+        word = word or _default_word(binding, values, shown)
     mutating = is_mutating(step)
     return PlannedStep(
         key=f"{stage_key}/{step.id}",
         stage_key=stage_key,
         step=step,
         title=render(step.title or step.id, scope, shell=False),
-        host=host,
-        cwd=cwd,
-        command=command,
-        instructions=render(text, scope, shell=False),
+        host=shown.host,
+        cwd=shown.cwd,
+        command=shown.command,
+        instructions=render(shown.instructions, scope, shell=False),
         confirm_word=word,
         mutating=mutating,
         simulated=rehearse and mutating,
@@ -165,11 +109,11 @@ def render_sources(
 
     targets = {h: render(spec.ssh, values, shell=False) for h, spec in checklist.hosts.items()}
     probes = {
-        n: p.replace(run=render(p.run, values, shell=True), cwd=opt(p.cwd))
+        n: replace(p, run=render(p.run, values, shell=True), cwd=opt(p.cwd))
         for n, p in checklist.probes.items()
     }
     supervisors = {
-        n: s.replace(url=opt(s.url), username=opt(s.username), password=opt(s.password))
+        n: replace(s, url=opt(s.url), username=opt(s.username), password=opt(s.password))
         for n, s in checklist.supervisors.items()
     }
     return targets, probes, supervisors

@@ -17,16 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annotui import __version__
+from annotui import events as ev
+from annotui.audit.errors import AuditError
 from annotui.audit.reader import RunState, load_run_state
-from annotui.audit.writer import AuditError, AuditWriter
+from annotui.audit.writer import AuditWriter
 from annotui.checklist.template import render
-from annotui.engine import events as ev
 from annotui.engine.context import StepContext
+from annotui.engine.errors import SessionError, StopRun
+from annotui.engine.kinds import step_kind
 from annotui.engine.operator import Decision, Operator
 from annotui.engine.options import RunOptions
-from annotui.engine.plan import PlannedStage, PlannedStep, plan, render_sources
+from annotui.engine.plan import plan, render_sources
+from annotui.engine.planned import PlannedStage, PlannedStep
 from annotui.engine.redact import MASK, Redactor
-from annotui.engine.steps import run_shell_step
 from annotui.engine.vars import (
     VarError,
     load_vars_file,
@@ -42,14 +45,6 @@ if TYPE_CHECKING:
     from annotui.status.supervisor import SupervisorPool
 
 DONE_OUTCOMES = {"ok", "would-run", "unverified", "done"}
-
-
-class SessionError(Exception):
-    """Bad input found before any step ran (exit 2)."""
-
-
-class StopRun(Exception):
-    """The operator chose to stop, or the session was interrupted (exit 3)."""
 
 
 def state_dir() -> Path:
@@ -86,7 +81,7 @@ class Session:
         self._writer: AuditWriter | None = None
         self._step_task: asyncio.Task[ev.StepFinished] | None = None
         self._stop_reason: str | None = None
-        self._run_task: asyncio.Task[int] | None = None
+        self._run_task: asyncio.Task[object] | None = None
         self._lock_held: tuple[str, str] | None = None
         self._counts = {"ok": 0, "skipped": 0}
         self._current_key: str | None = None
@@ -116,7 +111,7 @@ class Session:
 
     # ---- the run --------------------------------------------------------------------------
     async def run(self) -> int:
-        self._run_task = asyncio.current_task()  # type: ignore[assignment]
+        self._run_task = asyncio.current_task()
         try:
             return await self._run()
         finally:
@@ -260,18 +255,18 @@ class Session:
                 self.redact.add(res.values[name])
         for name in res.missing:
             var = declared[name]
-            error = None
+            error: str | None = None
             while True:
-                value = await self.operator.ask_var(name, var, error)
-                if value is None:
+                answer = await self.operator.ask_var(name, var, error)
+                if answer is None:
                     raise StopRun("stopped while asking for vars")
-                error = validate_value(var, value)
+                error = validate_value(var, answer)
                 if error is None:
                     break
-            res.values[name] = value
+            res.values[name] = answer
             res.sources[name] = "prompt"
             if var.secret:
-                self.redact.add(value)
+                self.redact.add(answer)
         self.values = res.values
         recorded = state.vars if state is not None else {}
         for name, value in res.values.items():
@@ -485,30 +480,7 @@ class Session:
                 error = f"unexpected answer {d.action!r}"
 
     async def _execute(self, step: PlannedStep, attempt: int) -> ev.StepFinished:
-        s = step.step
-        if s.kind == "manual":
-            if s.evidence:
-                error = None
-                while True:
-                    if self.options.yes and self.options.rehearse:
-                        text = "(rehearsal: answered by --yes)"
-                        break
-                    text = await self.operator.evidence(step, s.evidence, error)
-                    if text is None:
-                        raise StopRun("stopped while asking for evidence")
-                    if text.strip():
-                        break
-                    error = "evidence is required for this step"
-                self.emit(
-                    ev.EvidenceRecorded(
-                        step.key, s.evidence, self.redact(text.strip()), self.operator.name
-                    )
-                )
-            return ev.StepFinished(step.key, "ok", message="confirmed done by the operator")
-        if s.kind == "announce":
-            self.emit(ev.Announcement(step.key, self.redact(step.instructions)))
-            return ev.StepFinished(step.key, "ok")
-        self.emit(ev.StepStarted(step.key, simulated=step.simulated, attempt=attempt))
+        kind = step_kind(step.kind)
         ctx = StepContext(
             planned=step,
             emit=self.emit,
@@ -518,19 +490,12 @@ class Session:
             probes=self.probes,
             operator=self.operator,
             rehearse=self.options.rehearse,
+            yes=self.options.yes,
         )
-        if s.kind in ("command", "check"):
-            coro = run_shell_step(ctx)
-        elif s.kind == "gate":
-            from annotui.engine.gate import run_gate
-
-            coro = run_gate(ctx)
-        elif s.kind == "supervisor":
-            from annotui.engine.supervise import run_supervisor
-
-            coro = run_supervisor(ctx)
-        else:  # pragma: no cover - the models admit no other kind
-            raise AssertionError(s)
+        coro = kind.rehearse(ctx) if step.simulated else kind.run(ctx)
+        if not kind.starts:
+            return await coro
+        self.emit(ev.StepStarted(step.key, simulated=step.simulated, attempt=attempt))
         self._step_task = asyncio.ensure_future(coro)
         try:
             result = await asyncio.shield(self._step_task)

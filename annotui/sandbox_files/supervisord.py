@@ -14,6 +14,7 @@ import time
 import xmlrpc.client
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -103,10 +104,11 @@ def wait_ready(
     while time.monotonic() < deadline:
         try:
             proxy = xmlrpc.client.ServerProxy(rpc_url(port, username, password))
-            if proxy.supervisor.getState()["statename"] == "RUNNING":
+            state: dict[str, Any] = proxy.supervisor.getState()  # type: ignore[assignment]
+            if state["statename"] == "RUNNING":
                 if not programs:
                     return
-                states = {p["name"]: p["statename"] for p in proxy.supervisor.getAllProcessInfo()}
+                states = {p["name"]: p["statename"] for p in _process_info(proxy)}
                 if set(states.values()) <= {"RUNNING"}:
                     return
                 last = ", ".join(f"{n} {s}" for n, s in states.items())
@@ -116,11 +118,17 @@ def wait_ready(
     raise TimeoutError(f"supervisord on 127.0.0.1:{port} not ready after {timeout:g} s ({last})")
 
 
+def _process_info(proxy: xmlrpc.client.ServerProxy) -> list[dict[str, Any]]:
+    """supervisor.getAllProcessInfo(): one dict per program (xmlrpc.client returns it untyped)."""
+    infos: list[dict[str, Any]] = proxy.supervisor.getAllProcessInfo()  # type: ignore[assignment]
+    return infos
+
+
 def child_pids(port: int, username: str, password: str) -> list[int]:
     """PIDs of the running programs (best effort: [] when supervisord does not answer)."""
     try:
         proxy = xmlrpc.client.ServerProxy(rpc_url(port, username, password))
-        return [p["pid"] for p in proxy.supervisor.getAllProcessInfo() if p["pid"]]
+        return [int(p["pid"]) for p in _process_info(proxy) if p["pid"]]
     except (OSError, xmlrpc.client.Error):
         return []
 

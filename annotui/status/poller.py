@@ -49,7 +49,7 @@ class Reading:
     def next_delay(self, max_backoff: float) -> float:
         if not self.failures:
             return self.every
-        return min(self.every * 2**self.failures, max(max_backoff, self.every))
+        return float(min(self.every * 2**self.failures, max(max_backoff, self.every)))
 
 
 @dataclass(frozen=True, slots=True)

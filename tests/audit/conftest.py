@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from annotui import events as ev
 from annotui.audit.writer import AuditWriter
-from annotui.engine import events as ev
 
 SECRET = "s3cr3t-Pa55"
 STAGING = "deploy[staging]"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from annotui import events as ev
 from annotui.audit.show import show
 from annotui.audit.verify import verify
 from annotui.audit.writer import AuditWriter
 from annotui.cli import main as cli
-from annotui.engine import events as ev
 
 from .conftest import STAGING, header, write_run
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from annotui.engine.events import StepOutput
 from annotui.engine.output import OutputCollector
 from annotui.engine.redact import Redactor
+from annotui.events import StepOutput
 from annotui.transport.local import LocalTransport
 
 

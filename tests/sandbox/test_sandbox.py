@@ -157,8 +157,8 @@ async def test_gate_waits_on_the_sandbox_job_count(tree: Path) -> None:
     from status_helpers import make_ctx
 
     from annotui.checklist.models import GateStep, Probe
-    from annotui.engine.events import GateEvaluated
-    from annotui.engine.gate import run_gate
+    from annotui.engine.kinds.gate import run_gate
+    from annotui.events import GateEvaluated
 
     (tree / "state/active_jobs").write_text("3\n")
     probe = Probe(host="local", run=str(tree / "tsd/anno/ops/num_active_jobs.sh"), every=0.1)

@@ -7,8 +7,8 @@ from typing import Any
 
 from annotui.checklist.models import Probe, Supervisor
 from annotui.engine.context import StepContext
-from annotui.engine.events import Event
 from annotui.engine.plan import plan_step
+from annotui.events import Event
 from annotui.status.supervisor import SupervisorPool
 from annotui.transport.pool import TransportPool
 

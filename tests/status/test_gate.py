@@ -9,8 +9,8 @@ import pytest
 from status_helpers import make_ctx
 
 from annotui.checklist.models import GateStep, Probe
-from annotui.engine.events import GateEvaluated
-from annotui.engine.gate import parse_condition, run_gate
+from annotui.engine.kinds.gate import parse_condition, run_gate
+from annotui.events import GateEvaluated
 
 
 def _gate(until: str = "== 0", hold: int = 2, timeout: float | None = 10) -> GateStep:

@@ -6,8 +6,8 @@ from status_helpers import make_ctx
 from supervisord_fixture import Supervisord
 
 from annotui.checklist.models import Supervisor, SupervisorStep
-from annotui.engine.events import SupervisorState
-from annotui.engine.supervise import run_supervisor
+from annotui.engine.kinds.supervisor import run_supervisor
+from annotui.events import SupervisorState
 from annotui.status.supervisor import SupervisorClient
 
 

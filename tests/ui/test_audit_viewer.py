@@ -16,8 +16,8 @@ from audit_samples import sample_events, sealed_lines, write_sample
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
+from annotui import events as ev
 from annotui.audit.writer import AuditWriter
-from annotui.engine import events as ev
 from screens.audit_index import LogIndex, LogReader, read_output_page
 from screens.audit_viewer import AuditViewerScreen, ExportScreen, ReviewApp
 from screens.widgets.timeline import Timeline

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from annotui.engine.events import StepOutput, StepStarted
+from annotui.events import StepOutput, StepStarted
 from screens.bridge import EventBridge
 from screens.messages import EngineEvent, OutputBatch, OutputReady
 

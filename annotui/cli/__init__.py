@@ -1,6 +1,7 @@
-"""Command-line parsing. Handlers live beside the code they drive and are imported lazily, so
-`annotui check` never pays for paramiko or textual; only `run` (without --plain), `demo` and
-`review` import the Textual screens.
+"""Command-line parsing and dispatch. Handlers are imported lazily, so `annotui check` never pays
+for paramiko or textual. A handler that drives one room lives in it (`check`, `audit`,
+`sandbox`); one that needs several lives here (`run --plain`, `status`). The UI is reached from
+this table only (`UI_HANDLERS`): no other part of `annotui` imports the screens.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from annotui import __version__
 HANDLERS = {
     "check": "annotui.checklist.commands:check",
     "schema": "annotui.checklist.commands:schema",
-    "run": "annotui.engine.commands:run",
+    "run": "annotui.cli.run:run",
     "audit": "annotui.audit.commands:main",
     "sandbox": "annotui.sandbox:main",
-    "status": "annotui.status.commands:status",
+    "status": "annotui.cli.status:status",
+}
+UI_HANDLERS = {
+    "run": "screens.launch:run_cockpit",
     "demo": "screens.launch:demo",
     "review": "screens.launch:review",
 }
@@ -97,9 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def handler_name(args: argparse.Namespace) -> str:
+    """`module:function` of the command's handler: `run` opens the cockpit unless --plain."""
+    if args.command == "run" and args.plain:
+        return HANDLERS["run"]
+    return UI_HANDLERS.get(args.command) or HANDLERS[args.command]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    module, func = HANDLERS[args.command].split(":")
+    module, func = handler_name(args).split(":")
     handler = getattr(importlib.import_module(module), func)
     try:
         return int(handler(args) or 0)

@@ -1,8 +1,12 @@
-"""Typed engine events: the one stream that the audit writer, plain mode and the TUI consume.
+"""The shared contract of annotui: the typed events the engine emits, the audit log records and
+the presenters (plain mode, the cockpit) render.
 
-Every event is a frozen record of typed fields with a dotted ``event`` name. ``to_fields()`` gives
+Every event is a frozen, slotted dataclass with a dotted ``event`` name. ``to_fields()`` gives
 the JSON fields written to the audit log (the writer adds seq, ts, prev and hash). Values are
 already redacted when an event is built: no consumer ever sees a secret.
+
+This module imports no other part of annotui: the engine, the audit package and the screens all
+depend on it, and it on none of them.
 
 Step keys: ``stage_key`` is the expanded stage id (``deploy[staging]`` for a ``for_each`` stage,
 else the stage id) and ``step_key`` is ``"<stage_key>/<step id>"``.
@@ -10,8 +14,9 @@ else the stage id) and ``step_key`` is ``"<stage_key>/<step id>"``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar, Literal, dataclass_transform
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Self
 
 Mode = Literal["live", "rehearsal"]
 Outcome = Literal[
@@ -22,82 +27,21 @@ after a simulated change in its stage (it may depend on that change). done: mark
 operator after an unknown outcome."""
 
 
-class _Factory:
-    __slots__ = ("make",)
-
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self.make = make
-
-
-def field(*, default_factory: Callable[[], Any]) -> Any:
-    """A default made anew for every event (a list, say)."""
-    return _Factory(default_factory)
-
-
-@dataclass_transform(frozen_default=True, field_specifiers=(field,))
-class _EventType(type):
-    """Makes every event class a frozen, slotted record of its annotated fields.
-
-    What @dataclass(frozen=True, slots=True) gave, without its code generation: that cost ~1 ms
-    per class, ~20 ms of every `annotui` start on a 2-core machine, more than a step."""
-
-    def __new__(mcs, name: str, bases: tuple[type, ...], ns: dict[str, Any]) -> _EventType:
-        own = [k for k, v in ns.get("__annotations__", {}).items() if not v.startswith("ClassVar")]
-        defaults = {k: ns.pop(k) for k in own if k in ns}
-        ns["__slots__"] = tuple(own)
-        cls = super().__new__(mcs, name, bases, ns)
-        cls._fields = (*getattr(cls, "_fields", ()), *own)
-        cls._defaults = {**getattr(cls, "_defaults", {}), **defaults}
-        cls.__match_args__ = cls._fields
-        return cls
-
-
-class Event(metaclass=_EventType):
+@dataclass(frozen=True, slots=True)
+class Event:
     event: ClassVar[str] = "event"
-    _fields: ClassVar[tuple[str, ...]]
-    _defaults: ClassVar[dict[str, Any]]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        name, fields = type(self).__name__, self._fields
-        if len(args) > len(fields):
-            raise TypeError(f"{name} takes {len(fields)} fields, {len(args)} were given")
-        values = dict(zip(fields, args, strict=False))
-        for key, value in kwargs.items():
-            if key not in fields or key in values:
-                raise TypeError(f"{name}: unexpected or repeated field {key!r}")
-            values[key] = value
-        for f in fields:
-            if f not in values:
-                if f not in self._defaults:
-                    raise TypeError(f"{name}: missing field {f!r}")
-                default = self._defaults[f]
-                values[f] = default.make() if isinstance(default, _Factory) else default
-            object.__setattr__(self, f, values[f])
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"an event is frozen (setting {name!r})")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"an event is frozen (deleting {name!r})")
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.to_fields() == other.to_fields()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), *(getattr(self, f) for f in self._fields)))
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
-        return f"{type(self).__name__}({inner})"
-
-    def replace(self, **changes: Any) -> Any:
+    def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed."""
-        return type(self)(**{**self.to_fields(), **changes})
+        return dataclasses.replace(self, **changes)
 
     def to_fields(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self._fields}
+        """The event's fields by name, in declaration order."""
+        names: tuple[str, ...] = self.__match_args__
+        return {name: getattr(self, name) for name in names}
 
 
+@dataclass(frozen=True, slots=True)
 class SessionStarted(Event):
     """The session header (first record of an audit log)."""
 
@@ -115,6 +59,7 @@ class SessionStarted(Event):
     argv: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
 class SessionResumed(Event):
     event: ClassVar[str] = "session.resume"
     operator: str
@@ -128,6 +73,7 @@ class SessionResumed(Event):
     unknown_steps: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
 class VarSet(Event):
     event: ClassVar[str] = "var.set"
     name: str
@@ -137,6 +83,7 @@ class VarSet(Event):
     secret: bool = False
 
 
+@dataclass(frozen=True, slots=True)
 class RunPlanned(Event):
     """Every expanded stage and step of the run, rendered, before the first one is shown.
 
@@ -148,6 +95,7 @@ class RunPlanned(Event):
     stages: list[dict[str, Any]]
 
 
+@dataclass(frozen=True, slots=True)
 class StageStarted(Event):
     event: ClassVar[str] = "stage.start"
     stage_key: str
@@ -156,12 +104,14 @@ class StageStarted(Event):
     total: int
 
 
+@dataclass(frozen=True, slots=True)
 class StageFinished(Event):
     event: ClassVar[str] = "stage.end"
     stage_key: str
     outcome: Literal["ok", "failed", "stopped"]
 
 
+@dataclass(frozen=True, slots=True)
 class StepShown(Event):
     """A step is presented: exactly what will run, where."""
 
@@ -182,6 +132,7 @@ class StepShown(Event):
     """True when rehearsal will simulate this step instead of running it."""
 
 
+@dataclass(frozen=True, slots=True)
 class StepConfirmed(Event):
     event: ClassVar[str] = "step.confirmed"
     step_key: str
@@ -191,6 +142,7 @@ class StepConfirmed(Event):
     """True when --yes answered."""
 
 
+@dataclass(frozen=True, slots=True)
 class StepStarted(Event):
     event: ClassVar[str] = "step.started"
     step_key: str
@@ -198,6 +150,7 @@ class StepStarted(Event):
     attempt: int = 1
 
 
+@dataclass(frozen=True, slots=True)
 class StepOutput(Event):
     """A chunk of output of one stream, in arrival order: whole lines joined by newlines (no
     trailing newline). Stored as one string: a flood is encoded and hashed at string speed."""
@@ -212,6 +165,7 @@ class StepOutput(Event):
         return self.text.split("\n")
 
 
+@dataclass(frozen=True, slots=True)
 class StepFinished(Event):
     event: ClassVar[str] = "step.finished"
     step_key: str
@@ -223,6 +177,7 @@ class StepFinished(Event):
     message: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
 class StepSkipped(Event):
     event: ClassVar[str] = "step.skipped"
     step_key: str
@@ -230,6 +185,7 @@ class StepSkipped(Event):
     operator: str
 
 
+@dataclass(frozen=True, slots=True)
 class EvidenceRecorded(Event):
     event: ClassVar[str] = "step.evidence"
     step_key: str
@@ -238,6 +194,7 @@ class EvidenceRecorded(Event):
     operator: str
 
 
+@dataclass(frozen=True, slots=True)
 class OutcomeUnknown(Event):
     """On resume: a step started and never finished. The operator must decide."""
 
@@ -246,6 +203,7 @@ class OutcomeUnknown(Event):
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
 class SupervisorState(Event):
     event: ClassVar[str] = "supervisor.state"
     step_key: str
@@ -255,6 +213,7 @@ class SupervisorState(Event):
     """process full name (group:name) -> state name (RUNNING, STOPPED, ...)."""
 
 
+@dataclass(frozen=True, slots=True)
 class GateEvaluated(Event):
     event: ClassVar[str] = "gate.eval"
     step_key: str
@@ -266,24 +225,28 @@ class GateEvaluated(Event):
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
 class Announcement(Event):
     event: ClassVar[str] = "announce"
     step_key: str
     text: str
 
 
+@dataclass(frozen=True, slots=True)
 class Interrupted(Event):
     event: ClassVar[str] = "session.interrupted"
     reason: str
     step_key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
 class ErrorEvent(Event):
     event: ClassVar[str] = "error"
     message: str
     step_key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
 class SessionEnded(Event):
     event: ClassVar[str] = "session.end"
     outcome: Literal["done", "failed", "stopped"]

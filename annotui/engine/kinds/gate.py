@@ -10,10 +10,12 @@ import asyncio
 import operator
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from annotui.engine.context import StepContext
-from annotui.engine.events import GateEvaluated, StepFinished
+from annotui.engine.kinds.base import Shown
+from annotui.events import Event, GateEvaluated, StepFinished
 from annotui.status.probes import run_probe
 
 OPERATORS: dict[str, Callable[[int, int], bool]] = {
@@ -88,3 +90,22 @@ async def run_gate(ctx: StepContext) -> StepFinished:
                 f"within {step.timeout:g} s ({last})",
             )
         await asyncio.sleep(probe.every)
+
+
+class GateKind:
+    name = "gate"
+    starts = True
+    records: tuple[type[Event], ...] = (GateEvaluated,)
+
+    def show(self, step: Any, scope: Mapping[str, str]) -> Shown:
+        command = f"wait until {step.probe} {step.until.strip()} ({step.hold} polls in a row)"
+        return Shown(command=command, instructions=step.instructions)
+
+    async def run(self, ctx: StepContext) -> StepFinished:
+        return await run_gate(ctx)
+
+    rehearse = run
+    """A probe is read-only: a gate waits for real in rehearsal too."""
+
+
+KIND = GateKind()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from annotui.checklist.template import render
 from annotui.engine.context import StepContext
-from annotui.engine.events import StepFinished, StepOutput, SupervisorState
+from annotui.engine.kinds.base import Shown
+from annotui.events import Event, StepFinished, StepOutput, SupervisorState
 from annotui.status.supervisor import (
     RUNNING_STATES,
     STOPPED_STATES,
@@ -148,3 +149,26 @@ async def _settle(
         if not pending or time.monotonic() >= deadline:
             return infos
         await asyncio.sleep(SETTLE)
+
+
+class SupervisorKind:
+    name = "supervisor"
+    starts = True
+    records: tuple[type[Event], ...] = (SupervisorState, StepOutput)
+
+    def show(self, step: Any, scope: Mapping[str, str]) -> Shown:
+        return Shown(
+            host=f"supervisor:{step.supervisor}",
+            command=f"{step.action} {render(step.process, scope, shell=False)}",
+            instructions=step.instructions,
+            default_word=step.supervisor,
+        )
+
+    async def run(self, ctx: StepContext) -> StepFinished:
+        return await run_supervisor(ctx)
+
+    rehearse = run
+    """`run_supervisor` reads the states for real in rehearsal and only says what it would do."""
+
+
+KIND = SupervisorKind()

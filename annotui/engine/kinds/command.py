@@ -1,12 +1,53 @@
-"""Running `command` and `check` steps through their host's transport."""
+"""The `command` step: a shell command on a host, through the host's transport.
+
+Shared with `check` (:mod:`annotui.engine.kinds.check`), which runs the same way but never
+changes anything. In rehearsal a command that changes the target is only described.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from annotui.checklist.template import render
 from annotui.engine.context import StepContext
-from annotui.engine.events import StepFinished
 from annotui.engine.expect import evaluate
+from annotui.engine.kinds.base import Shown
 from annotui.engine.output import OutputCollector
+from annotui.events import Event, StepFinished, StepOutput
 from annotui.transport.base import ConnectionLost
+
+
+class ShellKind:
+    """A command string run by the step's host (the `command` and `check` kinds)."""
+
+    starts = True
+    records: tuple[type[Event], ...] = (StepOutput,)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def show(self, step: Any, scope: Mapping[str, str]) -> Shown:
+        return Shown(
+            host=step.host,
+            cwd=render(step.cwd, scope, shell=False) if step.cwd else None,
+            command=render(step.run, scope, shell=True),
+            instructions=step.instructions,
+            default_word=step.host,
+        )
+
+    async def run(self, ctx: StepContext) -> StepFinished:
+        return await run_shell_step(ctx)
+
+    async def rehearse(self, ctx: StepContext) -> StepFinished:
+        planned = ctx.planned
+        where = f"{planned.host}" + (f" in {planned.cwd}" if planned.cwd else "")
+        return StepFinished(
+            planned.key, "would-run", message=ctx.redact(f"would run on {where}: {planned.command}")
+        )
+
+
+KIND = ShellKind("command")
 
 
 async def run_shell_step(ctx: StepContext) -> StepFinished:
@@ -14,11 +55,6 @@ async def run_shell_step(ctx: StepContext) -> StepFinished:
     step = planned.step
     assert step.kind in ("command", "check") and planned.command is not None
     key = planned.key
-    if planned.simulated:
-        where = f"{planned.host}" + (f" in {planned.cwd}" if planned.cwd else "")
-        return StepFinished(
-            key, "would-run", message=ctx.redact(f"would run on {where}: {planned.command}")
-        )
     out = OutputCollector(key, ctx.emit, ctx.redact, keep_stdout=planned.expect is not None)
     transport = ctx.transports.get(planned.host or "local")
     try:

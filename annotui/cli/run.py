@@ -1,0 +1,72 @@
+"""`annotui run --plain`: line mode, driven by the engine's session with a plain operator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from annotui.engine.prepare import prepare
+
+if TYPE_CHECKING:
+    from annotui.checklist.loader import LoadedChecklist
+    from annotui.engine.options import RunOptions
+
+DOUBLE_CTRL_C = 3.0
+
+
+def run(args: argparse.Namespace) -> int:
+    """`annotui run --plain` (the cockpit is `screens.launch.run_cockpit`, chosen by the CLI)."""
+    prepared = prepare(args)
+    if prepared is None:
+        return 2
+    loaded, options = prepared
+    if sys.stdin.isatty():
+        options.ssh_options["passphrase_prompt"] = getpass.getpass  # never echoed, never logged
+    return asyncio.run(run_plain(loaded, options))
+
+
+async def run_plain(loaded: LoadedChecklist, options: RunOptions) -> int:
+    from annotui.engine.errors import SessionError
+    from annotui.engine.plain import PlainOperator, PlainPresenter, StdinLines
+    from annotui.engine.session import Session, operator_name
+
+    loop = asyncio.get_running_loop()
+    out = sys.stdout
+    operator = PlainOperator(operator_name(), out, StdinLines(loop), options.yes)
+    session = Session(loaded, options, operator, [PlainPresenter(out)])
+    last_int = [0.0]
+
+    def on_sigint() -> None:
+        now = time.monotonic()
+        if not session.step_running:
+            session.request_stop("Ctrl-C")
+        elif now - last_int[0] <= DOUBLE_CTRL_C:
+            session.cancel_step()
+        else:
+            last_int[0] = now
+            print(
+                "\n  ! Ctrl-C: press it again within 3 s to cancel the running step",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, session.request_stop, f"{signal.Signals(sig).name} received")
+    try:
+        code = await session.run()
+    except SessionError as e:
+        print(f"annotui: {e}", file=sys.stderr)
+        return 2
+    print(f"audit log: {session.audit_path}", file=sys.stderr)
+    if code == 3:
+        print(
+            f"resume with: annotui run {loaded.path} --plain --resume --audit {session.audit_path}",
+            file=sys.stderr,
+        )
+    return code

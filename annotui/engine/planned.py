@@ -1,0 +1,52 @@
+"""The concrete, rendered steps and stages of one run (what the plan makes of a checklist)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from annotui.checklist.models import Expect, Step
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    key: str
+    """'<stage_key>/<step id>', unique in the run."""
+    stage_key: str
+    step: Step
+    title: str
+    host: str | None
+    """Checklist host id for command/check steps; 'supervisor:<id>' for supervisor steps."""
+    cwd: str | None
+    """Rendered directory (the transport quotes it as one word)."""
+    command: str | None
+    """The exact rendered shell command (values shell-quoted), or a description of the action."""
+    instructions: str
+    confirm_word: str | None
+    """Word to type before it runs; None unless confirm = 'typed'."""
+    mutating: bool
+    simulated: bool
+    """Rehearsal simulates it (mutating)."""
+    values: Mapping[str, str] = field(repr=False)
+    """Var values in scope (including the stage's for_each value)."""
+    expect: Expect | None = None
+    """The step's expectations with templates rendered (regex-escaped in stdout_matches)."""
+
+    @property
+    def kind(self) -> str:
+        return self.step.kind
+
+    @property
+    def critical(self) -> bool:
+        return self.step.critical
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStage:
+    key: str
+    title: str
+    description: str
+    steps: list[PlannedStep]
+    values: Mapping[str, str] = field(repr=False)
