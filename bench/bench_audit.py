@@ -18,10 +18,10 @@ import time
 from itertools import islice
 from pathlib import Path
 
+from annotui import events as ev
 from annotui.audit.chain import ZERO_HASH, canonical
 from annotui.audit.verify import verify
 from annotui.audit.writer import AuditWriter
-from annotui import events as ev
 
 TARGET = 200_000.0
 EVENTS = 1_000_000

@@ -35,9 +35,9 @@ from sshd_fixture import Sshd, running_sshd
 
 from annotui.audit.reader import output_lines, read_records
 from annotui.audit.writer import AuditWriter
-from annotui.events import SessionStarted
 from annotui.engine.output import OutputCollector
 from annotui.engine.redact import Redactor
+from annotui.events import SessionStarted
 from annotui.transport.base import Stream
 from annotui.transport.ssh import SshTransport
 
