@@ -1,0 +1,204 @@
+"""The redactor masks a secret in every form the programs around a command write it in."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shlex
+import subprocess
+from collections.abc import Callable
+from urllib.parse import quote, quote_plus
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from annotui.checklist.template import render
+from annotui.engine.redact import MASK, MIN_LINE, Redactor, forms
+from annotui.transport.ssh import wrap_command
+
+TRICKY = [
+    "a'b",
+    'it\'s "quoted"',
+    "back\\slash",
+    "tab\there",
+    "new\nline",
+    "caf\u00e9 \u2603 \U0001f511",
+    "p@ss:w/rd?&=#%",
+    "<tag> & 'x'",
+    "$HOME `id` $(id)",
+    "ctl\x01\x1b[31m\x7f",
+    "'",
+    "''''",
+    "\\",
+    "x",
+    "ab",
+]
+
+secrets = st.text(st.characters(blacklist_characters="\0"), min_size=1, max_size=16).filter(
+    lambda s: bool(s.strip())
+)
+texts = st.text(st.characters(blacklist_characters="\0"), max_size=40)
+
+
+def nul_mask(masked: str) -> str:
+    return "\0" * len(masked)
+
+
+def producers(secret: str) -> dict[str, str]:
+    """The secret as Python programs and annotui itself write it (what surrounds a value in
+    such text is the producer's, so each is its whole output)."""
+    b = secret.encode("utf-8", "surrogatepass")
+    return {
+        "template": render("echo {{ v }}", {"v": secret}, shell=True),
+        "shlex": shlex.quote(secret),
+        "ssh wrapper": wrap_command(render("echo {{ v }}", {"v": secret}, shell=True)),
+        "ssh env": wrap_command("true", env={"V": secret}),
+        "json": json.dumps(secret),
+        "json unicode": json.dumps(secret, ensure_ascii=False),
+        "json of json": json.dumps(json.dumps(secret)),
+        "json of a command": json.dumps({"argv": ["sh", "-c", shlex.quote(secret)]}),
+        "repr": repr(secret),
+        "repr in a list": repr([secret, "'\""]),
+        "ascii": ascii(secret),
+        "repr bytes": repr(b),
+        "url": quote(b, safe=""),
+        "url path": quote(b),
+        "url form": quote_plus(b),
+        "html": html.escape(secret),
+    }
+
+
+def test_every_producers_form_is_masked() -> None:
+    for secret in TRICKY:
+        r = Redactor([secret])
+        for name, text in producers(secret).items():
+            out = r(f"before {text} after")
+            assert MASK in out, (secret, name, text)
+            assert not any(f in out for f in forms(secret)), (secret, name, out)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(secret=secrets, before=texts, after=texts)
+@example(secret="a'b", before="x", after="y")
+def test_any_secret_any_producer_any_surroundings(secret: str, before: str, after: str) -> None:
+    r = Redactor([secret], mask=nul_mask)
+    for name, text in producers(secret).items():
+        whole = before + text + after
+        out = r(whole)
+        assert len(out) == len(whole)  # only masked, nothing moved
+        assert all(o in (c, "\0") for o, c in zip(out, whole, strict=True))
+        assert not any(f in out for f in r.forms), (name, out)
+        if secret.strip("\r\n") in text:
+            assert secret.strip("\r\n") not in out
+    # the secret inside a longer string, escaped with it
+    for text in (
+        json.dumps(before + secret + after),
+        json.dumps(before + secret + after, ensure_ascii=False),
+        repr(before + secret + after),
+        shlex.quote(before + secret + after),
+    ):
+        out = r(text)
+        assert not any(f in out for f in r.forms), (text, out)
+        assert "\0" in out
+
+
+@given(text=texts, secret=secrets)
+def test_text_without_a_secret_is_unchanged(text: str, secret: str) -> None:
+    r = Redactor([secret])
+    if not any(f in text for f in r.forms):
+        assert r(text) == text
+
+
+def test_no_secrets_costs_nothing() -> None:
+    r = Redactor()
+    text = "x" * 1000
+    assert r(text) is text
+    assert r.forms == () and r.longest == 0 and r.spans(text) == []
+    assert r.held_from(text, newline=False) == len(text)
+
+
+def test_longest_first_leaves_no_part_of_a_longer_secret() -> None:
+    r = Redactor(["abc", "abcdef"])
+    assert r("xabcdefy abc") == "x***y ***"
+
+
+def test_shell_quoted_form_is_masked_whole() -> None:
+    r = Redactor(["a'b"])
+    assert r(render("echo {{ v }}", {"v": "a'b"}, shell=True)) == "echo '***'"
+    wrapped = wrap_command(render("echo {{ v }}", {"v": "a'b"}, shell=True))
+    assert r(wrapped).endswith("""sh -c 'echo '"'"'***'"'"''""")
+
+
+def test_blank_secrets_are_not_masked_and_short_ones_are() -> None:
+    assert Redactor(["", " ", "\n", "\t \r\n"])("a b\n\tc") == "a b\n\tc"
+    assert Redactor(["x"])("a x b") == "a *** b"
+    assert Redactor(["ab"])("cab") == "c***"
+
+
+def test_a_trailing_newline_is_not_part_of_the_secret() -> None:
+    r = Redactor(["hunter22\n"])
+    assert r("pw hunter22 ok") == "pw *** ok"
+    assert r.forms and not any(f.endswith("\n") or f.startswith("\n") for f in r.forms)
+
+
+def test_lines_of_a_multiline_secret_are_masked_alone_when_long_enough() -> None:
+    key = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n}\n-----END KEY-----"
+    r = Redactor([key])
+    assert r(key) == MASK
+    assert r("x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC y") == "x *** y"
+    assert r("-----END KEY-----") == MASK
+    assert r("}") == "}"  # shorter than MIN_LINE: structure, not secret
+    assert len("}") < MIN_LINE
+    # CRLF line ends as well
+    assert Redactor(["line one!\r\nline two!"])("line one!\nline two!") == MASK
+
+
+def test_a_custom_mask() -> None:
+    assert Redactor(["s3cret"], mask="[hidden]")("a s3cret") == "a [hidden]"
+    assert Redactor(["s3cret"], mask="\\1")("a s3cret") == "a \\1"  # not a group reference
+
+
+def test_added_secrets_count_from_then_on() -> None:
+    r = Redactor()
+    r.add("tok3n")
+    r.add("tok3n")
+    assert r.secrets == ("tok3n",)
+    assert r("tok3n") == MASK
+
+
+def test_held_from_finds_the_earliest_possible_start() -> None:
+    r = Redactor(["hunter22", "ab\ncd"])
+    assert r.held_from("on the hun", newline=False) == len("on the ")
+    assert r.held_from("on the hunt", newline=True) == len("on the hunt")  # no line break next
+    assert r.held_from("x ab", newline=True) == 2
+    assert r.held_from("x ab", newline=False) == 2
+    assert r.held_from("nothing", newline=False) == 7
+
+
+def _bash(script: str, secret: str) -> str:
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "S": secret}
+    run = subprocess.run(["bash", "-c", script], env=env, capture_output=True, check=True)
+    return (run.stdout + run.stderr).decode("utf-8", "replace")  # no newline translation
+
+
+BASH_FORMS: dict[str, Callable[[], str]] = {
+    "printf %q": lambda: 'printf "%q\\n" "$S"',
+    "set -x": lambda: 'set -x; : "$S"',
+    "declare -p": lambda: "declare -p S",
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(secret=secrets)
+@example(secret="ctl\x01\x1b[31m\x7f")
+@example(secret="a'b\tc\nd")
+@example(secret="caf\u00e9 'q'")
+def test_bash_quoting_is_masked(secret: str) -> None:
+    if any("\ud800" <= c <= "\udfff" for c in secret):
+        return  # not passable through an environment
+    r = Redactor([secret], mask=nul_mask)
+    for name, script in BASH_FORMS.items():
+        out = _bash(script(), secret)
+        assert "\0" in r(out), (name, out)
+        assert not any(f in r(out) for f in r.forms), (name, out)
