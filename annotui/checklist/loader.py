@@ -7,12 +7,13 @@ Every problem of a file is collected and raised together as a :class:`ChecklistE
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from annotui.checklist import cache
+from annotui.checklist import cache, limits
 from annotui.checklist.bundled import bundled_checklists, bundled_path
 from annotui.checklist.diagnostics import ChecklistError, Diagnostic, Finding, listing
 from annotui.checklist.tables import from_model
@@ -34,6 +35,8 @@ __all__ = [
 
 EMPTY = "empty checklist: it needs a [checklist] table and at least one [[stages]] table"
 TOMLKIT_POSITION = re.compile(r" at line \d+ col \d+$")
+MAX_DIAGNOSTICS = 100
+"""Problems reported for one file; the rest are counted in one last line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +66,15 @@ def resolve_checklist(name_or_path: str) -> Path:
 
 
 def _read(path: Path, file: str) -> bytes:
+    """The file's bytes; never more than the size limit (a device or a pipe may never end)."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(limits.MAX_BYTES + 1)
+            size = max(len(raw), os.fstat(f.fileno()).st_size)
+        too_large = limits.too_large(size)
+        if too_large is None:
+            return raw
+        message = too_large
     except FileNotFoundError:
         message = "no such file"
     except IsADirectoryError:
@@ -139,9 +149,20 @@ def load_checklist(path: str | Path) -> LoadedChecklist:
     sha256 = hashlib.sha256(raw).hexdigest()
     tables = cache.lookup(sha256)
     if tables is None:
+        _check_limits(file, text)
         tables = from_model(_fast_load(text) or _load_with_positions(file, text))
         cache.store(sha256, tables)
     return LoadedChecklist(path, text, sha256, tables)
+
+
+def _check_limits(file: str, text: str) -> None:
+    """ChecklistError for text that exceeds a limit of :mod:`annotui.checklist.limits`: checked
+    before any parser sees it, because the parsers are what such text breaks."""
+    exceeded = limits.prescan(text)
+    if exceeded is not None:
+        line = text.count("\n", 0, exceeded.offset) + 1
+        col = exceeded.offset - (text.rfind("\n", 0, exceeded.offset) + 1) + 1
+        raise ChecklistError([Diagnostic(file, line, col, exceeded.message)])
 
 
 def _fast_load(text: str) -> Checklist | None:
@@ -154,7 +175,7 @@ def _fast_load(text: str) -> Checklist | None:
 
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError):
         return None
     if not data:
         return None
@@ -162,6 +183,17 @@ def _fast_load(text: str) -> Checklist | None:
     if findings or model is None or references.check(data):
         return None
     return model
+
+
+def _at_most(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The first MAX_DIAGNOSTICS in source order, and a last line that counts the others."""
+    if len(diagnostics) <= MAX_DIAGNOSTICS:
+        return diagnostics
+    ordered = sorted(diagnostics, key=lambda d: (d.line, d.col))
+    rest = ordered[MAX_DIAGNOSTICS]
+    more = len(ordered) - MAX_DIAGNOSTICS
+    message = f"... and {more:,} more problems not shown: fix the ones above first"
+    return [*ordered[:MAX_DIAGNOSTICS], Diagnostic(rest.file, rest.line, rest.col, message)]
 
 
 def _load_with_positions(file: str, text: str) -> Checklist:
@@ -177,11 +209,16 @@ def _load_with_positions(file: str, text: str) -> Checklist:
         data = parser.parse().unwrap()
     except TOMLKitError as exc:
         raise ChecklistError([_syntax_error(exc, parser.positions, file)]) from None
+    except (ValueError, RecursionError) as exc:  # within the limits this is not expected
+        message = f"TOML syntax error: cannot read this file ({type(exc).__name__}: {exc})"
+        raise ChecklistError([Diagnostic(file, 1, 1, message)]) from None
     if not data:
         raise ChecklistError([Diagnostic(file, 1, 1, EMPTY)])
     model, findings = validate(data)
     findings += references.check(data)
-    diagnostics = list(dict.fromkeys(_diagnostic(f, parser.positions, file) for f in findings))
+    diagnostics = _at_most(
+        list(dict.fromkeys(_diagnostic(f, parser.positions, file) for f in findings))
+    )
     if diagnostics or model is None:
         raise ChecklistError(diagnostics or [Diagnostic(file, 1, 1, "invalid checklist")])
     return model

@@ -31,6 +31,7 @@ class Positions:
     duplicates: list[tuple[Path, int]] = field(default_factory=list)
     """Keys and table headers defined a second time (path, offset of the repeat)."""
     _line_starts: list[int] = field(default_factory=list, repr=False)
+    _has_escapes: dict[Path, bool] = field(default_factory=dict, repr=False)
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""
@@ -44,7 +45,7 @@ class Positions:
             for table in tables:
                 hit = table.get(path[:n])
                 if hit is not None:
-                    return hit[0] if isinstance(hit, tuple) else hit
+                    return int(hit[0] if isinstance(hit, tuple) else hit)
         return 0
 
     def value(self, path: Path) -> int:
@@ -66,19 +67,30 @@ class Positions:
         if span is None:
             return self.value(path)
         start, end = span
-        raw = self.text[start:end]
+        text = self.text  # no slices: a file may have many findings in one long string
         for quote in ('"""', "'''", '"', "'"):
-            if len(raw) >= 2 * len(quote) and raw.startswith(quote) and raw.endswith(quote):
-                body_start = start + len(quote)
-                body = raw[len(quote) : len(raw) - len(quote)]
-                if len(quote) == 3 and body.startswith(("\n", "\r\n")):
-                    skip = 1 if body.startswith("\n") else 2
-                    body_start += skip
-                    body = body[skip:]
-                if quote.startswith("'") or "\\" not in body:
-                    return body_start + min(index, len(body))
+            q = len(quote)
+            if (
+                end - start >= 2 * q
+                and text.startswith(quote, start)
+                and text.endswith(quote, 0, end)
+            ):
+                body_start, body_end = start + q, end - q
+                if q == 3 and text.startswith("\n", body_start):
+                    body_start += 1
+                elif q == 3 and text.startswith("\r\n", body_start):
+                    body_start += 2
+                if quote.startswith("'") or not self._escapes(path, body_start, body_end):
+                    return body_start + min(index, max(body_end - body_start, 0))
                 return start
         return start
+
+    def _escapes(self, path: Path, start: int, end: int) -> bool:
+        """Whether the string body text[start:end] holds a backslash (remembered per path)."""
+        known = self._has_escapes.get(path)
+        if known is None:
+            known = self._has_escapes[path] = self.text.find("\\", start, end) >= 0
+        return known
 
 
 class _Frame:
