@@ -6,14 +6,68 @@ templates) are checked by :mod:`annotui.checklist.references`; positions are add
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from annotui.checklist import syntax
 
 Identifier = Annotated[
     str,
-    Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$", description="A name: letters, digits, _ and -"),
+    Field(pattern=syntax.IDENTIFIER, description="A name: letters, digits, _ and -"),
 ]
+
+MAX_TIMEOUT = 7 * 24 * 3600.0
+"""Seconds: the longest a step may be given (7 days)."""
+MAX_CALL_TIMEOUT = 3600.0
+"""Seconds: the longest one supervisord call may take."""
+MAX_EVERY = 24 * 3600.0
+"""Seconds: the longest time between two polls of a probe."""
+MAX_HOLD = 1000
+"""Consecutive polls a gate may require."""
+
+
+def _whole(value: Any) -> Any:
+    """2.0 is the whole number 2, as in JSON Schema (which cannot tell 2.0 from 2)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+"""An integer; a field's bounds go before the validator in its Annotated, or the JSON Schema
+loses them."""
+
+
+def _url(value: str, info: ValidationInfo) -> str:
+    problem = None if syntax.templated(value) else syntax.url_problem(value)
+    if problem:
+        raise ValueError(f"{info.field_name!r} is {problem}")
+    return value
+
+
+def _ssh(value: str, info: ValidationInfo) -> str:
+    problem = None if syntax.templated(value) else syntax.ssh_problem(value)
+    if problem:
+        raise ValueError(f"{info.field_name!r} is {problem}")
+    return value
+
+
+Url = Annotated[str, AfterValidator(_url)]
+"""An http(s) URL; with a placeholder, checked once rendered."""
+SshTarget = Annotated[str, AfterValidator(_ssh)]
+Command = Annotated[str, Field(pattern=r"[^ \t\r\n]")]
+"""A shell command: not empty or blank."""
+ForEachValue = Annotated[str, Field(pattern=syntax.FOR_EACH_VALUE)]
 
 ConfirmMode = Literal["yes", "typed", "none"]
 
@@ -34,7 +88,7 @@ class Lock(Strict):
 class Notify(Strict):
     """A webhook told about stage ends and failures (JSON POST)."""
 
-    url: str
+    url: Url
     on: list[Literal["stage_end", "failure", "session_end"]] = ["stage_end", "failure"]
 
 
@@ -53,47 +107,49 @@ class Var(Strict):
     prompt: str = ""
     description: str = ""
     pattern: str | None = Field(None, description="Regular expression the value must match fully")
-    choices: list[str] | None = None
+    choices: list[str] | None = Field(None, min_length=1)
     default: str | None = None
     example: str | None = None
     secret: bool = Field(False, description="Never echoed, never logged, redacted from output")
-    from_env: str | None = Field(None, description="Environment variable that supplies the value")
+    from_env: str | None = Field(
+        None, pattern=syntax.ENV_NAME, description="Environment variable that supplies the value"
+    )
 
 
 class Host(Strict):
     """Where commands run. `ssh` is a ~/.ssh/config Host alias or user@host:port; 'local' = here."""
 
-    ssh: str = Field(description="Host alias, user@host:port, or 'local' (templated)")
+    ssh: SshTarget = Field(description="Host alias, user@host:port, or 'local' (templated)")
     description: str = ""
 
 
 class Supervisor(Strict):
     """A supervisord XML-RPC endpoint (the server behind the web UI on :9000)."""
 
-    url: str
+    url: Url
     username: str | None = None
     password: str | None = None
     via: str | None = Field(None, description="Reach the endpoint through this host's SSH link")
-    timeout: float = 10.0
+    timeout: float = Field(10.0, gt=0, le=MAX_CALL_TIMEOUT, description="Seconds per call")
 
 
 class Probe(Strict):
     """A read-only command whose output is parsed as an integer, polled every N seconds."""
 
     host: str = "local"
-    run: str
+    run: Command
     cwd: str | None = None
-    every: float = Field(5.0, gt=0)
+    every: float = Field(5.0, ge=0.1, le=MAX_EVERY, description="Seconds between polls")
     title: str = ""
 
 
 class Expect(Strict):
     """Expectations of a `check` step; all given ones must hold."""
 
-    exit: int | None = 0
+    exit: Annotated[int, Field(ge=0, le=255), BeforeValidator(_whole)] | None = 0
     stdout_matches: str | None = None
     equals: str | None = None
-    mode_at_least: str | None = Field(None, pattern=r"^[0-7]{3,4}$")
+    mode_at_least: str | None = Field(default=None, pattern=r"^[0-7]{3,4}$")
     symlink_to: str | None = None
 
 
@@ -116,38 +172,40 @@ class ManualStep(StepBase):
 
 class CommandStep(StepBase):
     kind: Literal["command"]
-    run: str
+    run: Command
     host: str = "local"
     cwd: str | None = None
     changes: bool = Field(True, description="Mutating: simulated in rehearsal")
-    timeout: float | None = Field(None, gt=0)
+    timeout: float | None = Field(None, gt=0, le=MAX_TIMEOUT)
     pty: bool = False
     expect: Expect | None = None
 
 
 class CheckStep(StepBase):
     kind: Literal["check"]
-    run: str
+    run: Command
     host: str = "local"
     cwd: str | None = None
     expect: Expect = Expect()
-    timeout: float | None = Field(None, gt=0)
+    timeout: float | None = Field(None, gt=0, le=MAX_TIMEOUT)
 
 
 class GateStep(StepBase):
     kind: Literal["gate"]
     probe: str
-    until: str = Field(pattern=r"^\s*(==|!=|<=|>=|<|>)\s*-?\d+\s*$")
-    hold: int = Field(1, ge=1)
-    timeout: float | None = Field(None, gt=0)
+    until: str = Field(pattern=r"^[ \t]*(==|!=|<=|>=|<|>)[ \t]*-?[0-9]{1,18}[ \t]*$")
+    hold: WholeNumber = Field(1, ge=1, le=MAX_HOLD)
+    timeout: float | None = Field(None, gt=0, le=MAX_TIMEOUT)
 
 
 class SupervisorStep(StepBase):
     kind: Literal["supervisor"]
     supervisor: str
     action: Literal["stop", "start", "restart"]
-    process: str = Field(description="Process name, or group:* for a whole group")
-    timeout: float = Field(60.0, gt=0)
+    process: str = Field(
+        pattern=syntax.PROCESS, description="Process name, or group:* for a whole group"
+    )
+    timeout: float = Field(60.0, gt=0, le=MAX_TIMEOUT)
 
 
 class AnnounceStep(StepBase):
@@ -175,25 +233,31 @@ class Stage(Strict):
     id: Identifier
     title: str = ""
     description: str = ""
-    for_each: dict[str, list[str]] | None = None
+    for_each: dict[Identifier, list[ForEachValue]] | None = None
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("for_each")
     @classmethod
     def _one_var(cls, v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
-        if v is not None and len(v) != 1:
+        if v is None:
+            return v
+        if len(v) != 1:
             raise ValueError("for_each names exactly one var, e.g. { environment = [...] }")
-        if v is not None and not next(iter(v.values())):
+        values = next(iter(v.values()))
+        if not values:
             raise ValueError("for_each needs at least one value")
+        twice = next((x for i, x in enumerate(values) if x in values[:i]), None)
+        if twice is not None:
+            raise ValueError(f"for_each value {twice!r} is listed twice: each names one stage")
         return v
 
 
 class Checklist(Strict):
     checklist: ChecklistMeta
-    vars: dict[str, Var] = {}
-    hosts: dict[str, Host] = {}
-    supervisors: dict[str, Supervisor] = {}
-    probes: dict[str, Probe] = {}
+    vars: dict[Identifier, Var] = {}
+    hosts: dict[Identifier, Host] = {}
+    supervisors: dict[Identifier, Supervisor] = {}
+    probes: dict[Identifier, Probe] = {}
     stages: list[Stage] = Field(min_length=1)
 
     @model_validator(mode="after")

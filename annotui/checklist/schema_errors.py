@@ -10,6 +10,7 @@ from typing import Any, Union
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from annotui.checklist import syntax
 from annotui.checklist.diagnostics import Finding, did_you_mean, listing
 from annotui.checklist.models import STEP_KINDS, Checklist
 from annotui.checklist.positions import Path
@@ -20,6 +21,26 @@ PATTERN_HINTS = {
     "id": "must be a name of letters, digits, _ and - (not starting with a digit or -)",
     "until": "must be a comparison with a whole number, e.g. '== 0' or '< 5'",
     "mode_at_least": "must be an octal file mode of 3 or 4 digits, e.g. '774'",
+    "run": "must not be empty: write the command to run",
+    "from_env": "must be an environment variable name (letters, digits and _), e.g. 'API_TOKEN'",
+    "process": ("must be a process name, or group:* for a whole group, without control characters"),
+}
+"""What a pattern mismatch means, by the name of the key."""
+
+PATTERN_WORDS = {
+    syntax.FOR_EACH_VALUE: (
+        "must not be empty or hold '/', '[', ']' or control characters: each value names a "
+        "stage, as in deploy[staging]"
+    ),
+}
+"""What a pattern mismatch means, by the pattern (for values that have no key of their own)."""
+
+KEYED = {
+    "vars": "var",
+    "hosts": "host",
+    "supervisors": "supervisor",
+    "probes": "probe",
+    "for_each": "for_each var",
 }
 
 TYPE_WORDS = {
@@ -119,7 +140,8 @@ def describe(path: Path, data: Any) -> str:
     node: Any = data
     names: list[str] = []
     for k, part in enumerate(path):
-        node = node[part] if isinstance(node, dict | list) and _has(node, part) else None
+        container: Any = node
+        node = container[part] if isinstance(node, dict | list) and _has(node, part) else None
         if k in (1, 3) and path[0] == "stages" and path[k - 1 : k] in (("stages",), ("steps",)):
             ident = node.get("id") if isinstance(node, dict) else None
             what = "stage" if k == 1 else "step"
@@ -144,6 +166,11 @@ def translate(error: ErrorDetails, data: Any) -> tuple[Path, str, str]:
     ctx = error.get("ctx") or {}
     name = str(path[-1]) if path else ""
     value = error.get("input")
+    if name == "[key]":  # a table key that must be a name (vars, hosts, ...)
+        path = path[:-1]
+        what = KEYED.get(str(path[-2]) if len(path) > 1 else "", "name")
+        hint = "must be letters, digits, _ and - (not starting with a digit or -)"
+        return path, "key", f"{what} name {path[-1]!r} {hint}"
     if kind == "missing":
         owner = path[:-1]
         if path == ("stages",):
@@ -157,12 +184,12 @@ def translate(error: ErrorDetails, data: Any) -> tuple[Path, str, str]:
     if kind == "extra_forbidden":
         model = model_at(path[:-1], data)
         fields = [f for f in model.model_fields if f != "kind"] if model else []
-        owner = describe(path[:-1], data)
+        where = describe(path[:-1], data)
         hint = did_you_mean(name, fields) or f" (allowed: {listing(fields)})"
         if len(path) == 1:
             what = "table" if isinstance(value, dict | list) else "key"
             return path, "key", f"unknown top-level {what} {name!r}{hint}"
-        return path, "key", f"unknown key {name!r} in {owner}{hint}"
+        return path, "key", f"unknown key {name!r} in {where}{hint}"
     if kind == "union_tag_invalid":
         hint = did_you_mean(str(ctx.get("tag")), KINDS)
         return (
@@ -177,11 +204,18 @@ def translate(error: ErrorDetails, data: Any) -> tuple[Path, str, str]:
     if kind == "literal_error":
         return path, "value", f"{name!r} must be one of {ctx.get('expected')}, not {value!r}"
     if kind == "string_pattern_mismatch":
-        hint = PATTERN_HINTS.get(name, f"must match {ctx.get('pattern')}")
+        pattern = ctx.get("pattern")
+        if pattern in PATTERN_WORDS:
+            return path, "value", f"{value!r}: {PATTERN_WORDS[pattern]}"
+        hint = PATTERN_HINTS.get(name, f"must match {pattern}")
         return path, "value", f"{name!r} {hint}; got {value!r}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         words = {"gt": "greater than", "ge": "at least", "lt": "less than", "le": "at most"}
         ((bound, limit),) = ctx.items()
+        if isinstance(value, float) and value != value:
+            return path, "value", f"{name!r} must be a number, not nan"
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
         return path, "value", f"{name!r} must be {words[bound]} {limit}, not {value!r}"
     if kind == "too_short":
         if path == ("stages",):
