@@ -13,14 +13,63 @@ from collections.abc import Iterator
 from typing import Any
 
 from annotui.checklist.diagnostics import Finding, did_you_mean, listing
+from annotui.checklist.limits import REGEX_SECONDS, fullmatch_within
 from annotui.checklist.models import STEP_KINDS
 from annotui.checklist.positions import Path
+from annotui.checklist.shell import unsafe_placeholders
 from annotui.checklist.tables import is_mutating
 from annotui.checklist.template import PLACEHOLDER, names
 
 # Something written like a placeholder that is not one, e.g. `{{ release | upper }}`.
 MALFORMED = re.compile(r"\{\{\s*[A-Za-z_][^{}\n]*\}\}")
 NOT_TEMPLATED = {"id", "kind"}
+SHELL_KINDS = ("command", "check")
+"""Step kinds whose `run` is a shell context."""
+
+MAX_SHOWN_NAMES = 20
+"""Names listed in a message before '... (N in all)'."""
+MAX_SUGGESTED_FROM = 200
+"""Names beyond which no 'did you mean' is looked for (difflib is slow)."""
+MAX_SUGGESTED_LENGTH = 100
+MAX_SUGGESTIONS = 200
+"""'did you mean' lookups for one file: enough for every problem shown."""
+_suggestions_left = [MAX_SUGGESTIONS]
+MAX_PER_STRING = 10
+"""Template problems reported in one string before the rest are counted."""
+
+NUL = (
+    "a NUL character (\\u0000) cannot be passed to a command or shown: remove it "
+    "(write \\u0000 nowhere in a checklist)"
+)
+NESTED_QUOTING = (
+    "placeholder {{{{ {name} }}}} is {where}: annotui quotes a value as one word for the shell "
+    "that runs this command, not for quotes or a nested shell inside it, so a value holding "
+    "quotes could run commands there. Write the placeholder unquoted (ls {{{{ dir }}}}, not "
+    'ls "{{{{ dir }}}}"): annotui quotes every value. For a nested shell, pass the value as an '
+    "argument (sh -c 'echo \"$1\"' sh {{{{ {name} }}}}) or an environment variable "
+    "(X={{{{ {name} }}}} sh -c 'echo \"$X\"')"
+)
+
+
+def _hint(word: str, known: list[str]) -> str:
+    """'; did you mean ...?' when it can be found cheaply, else ''."""
+    if len(known) > MAX_SUGGESTED_FROM or len(word) > MAX_SUGGESTED_LENGTH:
+        return ""
+    if _suggestions_left[0] <= 0:
+        return ""
+    _suggestions_left[0] -= 1
+    return did_you_mean(word, known)
+
+
+def _short(word: str) -> str:
+    return word if len(word) <= MAX_SUGGESTED_LENGTH else word[:MAX_SUGGESTED_LENGTH] + "..."
+
+
+def _names(known: list[str]) -> str:
+    """The names, at most MAX_SHOWN_NAMES of them."""
+    if len(known) <= MAX_SHOWN_NAMES:
+        return listing(known)
+    return f"{listing(known[:MAX_SHOWN_NAMES])}, ... ({len(known)} in all)"
 
 
 def _table(value: Any) -> dict[str, Any]:
@@ -44,16 +93,28 @@ def _regex(pattern: Any, path: Path, what: str, out: list[Finding]) -> re.Patter
     except re.error as exc:
         msg = f"invalid regular expression in {what}: {exc.msg}"
         out.append(Finding(path, "inside", msg, exc.pos or 0))
-        return None
+    except OverflowError as exc:  # a{99999999999}
+        out.append(Finding(path, "value", f"invalid regular expression in {what}: {exc}"))
+    except RecursionError:
+        msg = f"invalid regular expression in {what}: groups nested too deeply"
+        out.append(Finding(path, "value", msg))
+    return None
 
 
 def _value_ok(value: str, var: dict[str, Any], regex: re.Pattern[str] | None) -> str | None:
     """Why value does not satisfy the var's choices/pattern, or None."""
     choices = var.get("choices")
     if isinstance(choices, list) and value not in choices:
-        return f"is not one of its choices ({listing(map(str, choices))})"
-    if regex is not None and not regex.fullmatch(value):
-        return f"does not match its pattern {regex.pattern}"
+        return f"is not one of its choices ({_names(list(map(str, choices)))})"
+    if regex is not None:
+        matched = fullmatch_within(regex, value)
+        if matched is None:
+            return (
+                f"took its pattern over {REGEX_SECONDS:g} s to match: the pattern backtracks "
+                "catastrophically (nested repeats such as (a+)+ or (a|a)*); simplify it"
+            )
+        if not matched:
+            return f"does not match its pattern {regex.pattern}"
     return None
 
 
@@ -78,10 +139,11 @@ def _ref(
     value: Any, known: list[str], path: Path, what: str, table: str, out: list[Finding]
 ) -> None:
     if isinstance(value, str) and value not in known:
-        hint = did_you_mean(value, known) or (
-            f" (declared: {listing(known)}); add a [{table}.{value}] table"
+        shown = _short(value)
+        hint = _hint(value, known) or (
+            f" (declared: {_names(known)}); add a [{table}.{shown}] table"
         )
-        out.append(Finding(path, "value", f"unknown {what} {value!r}{hint}"))
+        out.append(Finding(path, "value", f"unknown {what} {shown!r}{hint}"))
 
 
 def _check_steps(data: dict[str, Any], out: list[Finding]) -> None:
@@ -112,6 +174,9 @@ def _check_steps(data: dict[str, Any], out: list[Finding]) -> None:
             if kind == "supervisor":
                 sup = step.get("supervisor")
                 _ref(sup, supervisors, (*base, "supervisor"), "supervisor", "supervisors", out)
+            run = step.get("run")
+            if kind in SHELL_KINDS and isinstance(run, str):
+                _check_shell(run, (*base, "run"), out)
             expect = _table(step.get("expect"))
             _regex(expect.get("stdout_matches"), (*base, "expect", "stdout_matches"), "expect", out)
             model = STEP_KINDS.get(kind) if isinstance(kind, str) else None
@@ -133,6 +198,8 @@ def _check_hosts(data: dict[str, Any], out: list[Finding]) -> None:
     for name, probe in _table(data.get("probes")).items():
         if isinstance(probe, dict):
             _ref(probe.get("host", "local"), hosts, ("probes", name, "host"), "host", "hosts", out)
+            if isinstance(probe.get("run"), str):
+                _check_shell(probe["run"], ("probes", name, "run"), out)
     lock = _table(_table(data.get("checklist")).get("lock"))
     _ref(lock.get("host", "local"), hosts, ("checklist", "lock", "host"), "host", "hosts", out)
 
@@ -151,7 +218,7 @@ def _bindings(
         bound[i] = name
         path: Path = ("stages", i, "for_each", name)
         if name not in declared:
-            hint = did_you_mean(name, declared) or f"; declare it as [vars.{name}]"
+            hint = _hint(name, list(declared)) or f"; declare it as [vars.{name}]"
             msg = f"for_each over undeclared var {name!r}{hint}"
             out.append(Finding(path, "key", msg))
             continue
@@ -191,27 +258,77 @@ def _check_templates(data: dict[str, Any], bound: dict[int, str], out: list[Find
         places.append((("stages", i), content, scope))
     for base, value, scope in places:
         for path, text in _strings(value, base):
-            for name, index in names(text):
-                if name in scope:
-                    continue
-                if name in declared:
-                    msg = (
-                        f"var {name!r} is used before it can have a value: it is only set "
-                        "inside stages whose for_each is over it"
-                    )
-                else:
-                    hint = did_you_mean(name, scope) or f" (declared: {listing(scope)})"
-                    msg = f"unknown var {name!r} in template{hint}"
-                out.append(Finding(path, "inside", msg, index))
-            for m in MALFORMED.finditer(text):
-                if not PLACEHOLDER.fullmatch(m.group(0)):
-                    msg = f"malformed template {m.group(0)!r}: write {{{{ name }}}} with a var name"
-                    out.append(Finding(path, "inside", msg, m.start()))
+            if "{{" in text:
+                out += _capped(path, _template_problems(text, declared, scope))
+
+
+def _template_problems(text: str, declared: list[str], scope: list[str]) -> Iterator[Finding]:
+    for name, index in names(text):
+        if name in scope:
+            continue
+        if name in declared:
+            msg = (
+                f"var {name!r} is used before it can have a value: it is only set "
+                "inside stages whose for_each is over it"
+            )
+        else:
+            hint = _hint(name, scope) or f" (declared: {_names(scope)})"
+            msg = f"unknown var {_short(name)!r} in template{hint}"
+        yield Finding((), "inside", msg, index)
+    for m in MALFORMED.finditer(text):
+        if not PLACEHOLDER.fullmatch(m.group(0)):
+            shown = m.group(0) if len(m.group(0)) <= 60 else m.group(0)[:57] + "..."
+            msg = f"malformed template {shown!r}: write {{{{ name }}}} with a var name"
+            yield Finding((), "inside", msg, m.start())
+
+
+def _capped(path: Path, findings: Iterator[Finding]) -> list[Finding]:
+    """The findings of one string, placed at path; past MAX_PER_STRING only counted."""
+    out: list[Finding] = []
+    more, first = 0, 0
+    for f in findings:
+        if len(out) < MAX_PER_STRING:
+            out.append(f._replace(path=path))
+        else:
+            more += 1
+            first = first if more > 1 else f.index
+    if more:
+        msg = f"... and {more:,} more template problem{'s' * (more > 1)} in this string"
+        out.append(Finding(path, "inside", msg, first))
+    return out
+
+
+def _check_shell(command: str, path: Path, out: list[Finding]) -> None:
+    """Placeholders that the shell would not read as one plain word."""
+    if "{{" not in command:
+        return
+    found = (
+        Finding((), "inside", NESTED_QUOTING.format(name=m.group(1), where=where), offset)
+        for offset, where in unsafe_placeholders(command)
+        if (m := PLACEHOLDER.match(command, offset))
+    )
+    out += _capped(path, found)
+
+
+def _check_text(value: Any, path: Path, out: list[Finding]) -> None:
+    """NUL in any string (a key with one is never valid: the schema check names it)."""
+    stack: list[tuple[Path, Any]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                out.append(Finding(where, "inside", NUL, item.index("\x00")))
+        elif isinstance(item, dict):
+            stack += [((*where, k), v) for k, v in item.items()]
+        elif isinstance(item, list):
+            stack += [((*where, k), v) for k, v in enumerate(item)]
 
 
 def check(data: dict[str, Any]) -> list[Finding]:
     """Every reference, scope, regex, duplicate and safety problem in the parsed data."""
     out: list[Finding] = []
+    _suggestions_left[0] = MAX_SUGGESTIONS
+    _check_text(data, (), out)
     patterns = _check_vars(data, out)
     bound = _bindings(data, patterns, out)
     _check_hosts(data, out)
