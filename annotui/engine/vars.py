@@ -3,29 +3,78 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import shlex
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from annotui.checklist.limits import REGEX_SECONDS, fullmatch_within
+from annotui.checklist.template import names, render
+
 if TYPE_CHECKING:
     from annotui.checklist.models import Checklist, Var
+
+MAX_VALUE_BYTES = 64 * 1024
+"""A value is at most 64 KiB as the shell sees it (UTF-8, shell-quoted)."""
+MAX_COMMAND_BYTES = 120 * 1024
+"""A rendered command is at most 120 KiB: it is one argument of `sh -c`, and Linux refuses an
+argument over 128 KiB (MAX_ARG_STRLEN) with "Argument list too long"."""
+SHOWN = 40
+"""Characters of a bad value quoted in an error."""
 
 
 class VarError(ValueError):
     """Bad var input (exit 2)."""
 
 
+def value_problem(value: str) -> str | None:
+    """Why no command could be given `value` whatever the var, or None."""
+    if "\x00" in value:
+        return "contains a NUL character (\\u0000), which cannot be passed to a command"
+    try:
+        encoded = shlex.quote(value).encode("utf-8")
+    except UnicodeEncodeError as e:  # a byte that was not UTF-8 (argv, environ, a file)
+        byte = value[e.start]
+        shown = f"0x{ord(byte) - 0xDC00:02x}" if 0xDC80 <= ord(byte) <= 0xDCFF else repr(byte)
+        return f"is not UTF-8 text (it holds {shown}); give it as UTF-8"
+    if len(encoded) > MAX_VALUE_BYTES:
+        return (
+            f"is too long ({len(encoded):,} bytes as the shell sees it, quoted; a value is at most "
+            f"{MAX_VALUE_BYTES // 1024} KiB): put large data in a file and give its path"
+        )
+    return None
+
+
 def validate_value(var: Var, value: str) -> str | None:
     """Why `value` is not acceptable for `var`, or None when it is."""
+    problem = value_problem(value)
+    if problem:
+        return problem
     if var.choices is not None and value not in var.choices:
         return f"must be one of {', '.join(var.choices)}"
-    if var.pattern is not None and not re.fullmatch(var.pattern, value):
-        hint = f" (e.g. {var.example})" if var.example else ""
-        return f"must match {var.pattern}{hint}"
+    if var.pattern is not None:
+        matched = fullmatch_within(re.compile(var.pattern), value)
+        if matched is None:
+            return (
+                f"took the pattern {var.pattern} over {REGEX_SECONDS:g} s to match: the "
+                "checklist's pattern backtracks catastrophically; ask its author to simplify it"
+            )
+        if not matched:
+            hint = f" (e.g. {var.example})" if var.example else ""
+            return f"must match {var.pattern}{hint}"
     if value == "" and var.default != "":
         return "must not be empty"
     return None
+
+
+def shown_value(var: Var, value: str) -> str:
+    """How an error quotes a value: masked when secret, cut when long."""
+    if var.secret:
+        return "***"
+    return (
+        repr(value) if len(value) <= SHOWN else repr(value[:SHOWN]) + f"... ({len(value):,} chars)"
+    )
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:
@@ -101,8 +150,79 @@ def resolve_noninteractive(
             continue
         problem = validate_value(var, value)
         if problem:
-            shown = "***" if var.secret else repr(value)
-            raise VarError(f"var {name} = {shown} ({source}): {problem}")
+            raise VarError(f"var {name} = {shown_value(var, value)} ({source}): {problem}")
         res.values[name] = value
         res.sources[name] = source
+    check_rendered(checklist, res.values)
     return res
+
+
+def _rendered(
+    template: str | None, values: Mapping[str, str], shell: bool
+) -> tuple[str, list[str]] | None:
+    """(rendered text, vars it uses) when every var it names has a value; else None."""
+    if not template:
+        return None
+    used = list(dict.fromkeys(name for name, _ in names(template)))
+    if not used or any(name not in values for name in used):
+        return None
+    return render(template, values, shell=shell), used
+
+
+def _sources(checklist: Checklist, values: Mapping[str, str]) -> Iterator[tuple[str, str, str]]:
+    """(what, kind, template) for every rendered value that reaches another program."""
+    for name, host in checklist.hosts.items():
+        yield f"host {name}'s ssh", "ssh", host.ssh
+    for name, sup in checklist.supervisors.items():
+        yield f"supervisor {name}'s url", "url", sup.url
+    for k, notify in enumerate(checklist.checklist.notify):
+        yield f"notify #{k + 1}'s url", "url", notify.url
+    for name, probe in checklist.probes.items():
+        yield f"probe {name}'s command", "command", probe.run
+
+
+def check_rendered(checklist: Checklist, values: Mapping[str, str]) -> None:
+    """VarError when the values make a host target or a URL unusable, or a command longer than
+    the system allows. Templates that name a var without a value yet are left alone."""
+    from annotui.checklist.syntax import ssh_problem, url_problem
+
+    secret = {n for n, v in checklist.vars.items() if v.secret}
+
+    def fail(what: str, used: list[str], text: str, problem: str) -> VarError:
+        shown = "" if secret & set(used) else f" {text[:80]!r}"
+        label = ", ".join(used)
+        return VarError(f"var {label}: {what} would be{shown}, {problem}")
+
+    steps = [
+        (f"step {stage.id}/{step.id}'s command", step.run, stage.for_each or {})
+        for stage in checklist.stages
+        for step in stage.steps
+        if step.kind in ("command", "check")
+    ]
+    for what, kind, template in _sources(checklist, values):
+        done = _rendered(template, values, shell=kind == "command")
+        if done is None:
+            continue
+        text, used = done
+        if kind == "ssh" and text != "local" and (problem := ssh_problem(text)):
+            raise fail(what, used, text, f"which is {problem}")
+        if kind == "url" and (problem := url_problem(text)):
+            raise fail(what, used, text, f"which is {problem}")
+        if kind == "command":
+            _command_fits(what, text, used)
+    for what, template, for_each in steps:
+        bindings = [{var: v} for var, vs in for_each.items() for v in vs] or [{}]
+        for binding in bindings:
+            done = _rendered(template, {**values, **binding}, shell=True)
+            if done is not None:
+                _command_fits(what, *done)
+
+
+def _command_fits(what: str, command: str, used: list[str]) -> None:
+    size = len(command.encode("utf-8"))
+    if size > MAX_COMMAND_BYTES:
+        raise VarError(
+            f"var {', '.join(used)}: {what} would be {size:,} bytes long, more than the "
+            f"{MAX_COMMAND_BYTES // 1024} KiB a command may be; put large data in a file and "
+            "give its path"
+        )
