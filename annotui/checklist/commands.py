@@ -10,6 +10,7 @@ from typing import Any
 from annotui.checklist.diagnostics import ChecklistError, Diagnostic
 from annotui.checklist.loader import load_checklist, resolve_checklist
 from annotui.checklist.models import Checklist
+from annotui.checklist.schema_rules import tighten
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -40,7 +41,7 @@ def check(args: argparse.Namespace) -> int:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the checklist format."""
-    schema = Checklist.model_json_schema()
+    schema = tighten(Checklist.model_json_schema())
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": "https://annotui.invalid/checklist.schema.json",

@@ -1,0 +1,103 @@
+"""What `annotui check` enforces beyond the field types, added to the JSON Schema pydantic makes.
+
+pydantic writes a schema from the types and `Field` constraints of the models. Several rules of
+the language live elsewhere (validators, :mod:`annotui.checklist.references`) or come out of
+pydantic in a form JSON Schema validators ignore (constrained dict keys become
+``patternProperties``, which lets any other key through). :func:`tighten` says each of them in
+JSON Schema, so that an editor rejects what ``check`` rejects wherever JSON Schema can say it:
+``tests/checklist/test_schema_agreement.py`` feeds the same documents to both.
+
+What stays with ``check`` alone: references between tables, duplicate ids, templates and their
+scope, regular expressions and the values that must match them, quoting in shell commands, an
+IPv6 address's digits, and URLs or SSH targets that hold a placeholder (checked once rendered).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from annotui.checklist import syntax
+
+NO_NUL = {"not": {"pattern": "\\x00"}}
+"""No NUL character anywhere in a string."""
+
+
+def _subschemas(node: Any) -> Iterator[dict[str, Any]]:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _identifier_keys(schema: dict[str, Any]) -> None:
+    """`dict[Identifier, X]`: every key must be a name, every value an X."""
+    for node in list(_subschemas(schema)):
+        pattern_props = node.get("patternProperties")
+        if isinstance(pattern_props, dict) and list(pattern_props) == [syntax.IDENTIFIER]:
+            node["additionalProperties"] = pattern_props[syntax.IDENTIFIER]
+            del node["patternProperties"]
+            names = node.setdefault("propertyNames", {})
+            names["pattern"] = syntax.IDENTIFIER
+
+
+def _no_nul(schema: dict[str, Any]) -> None:
+    for node in list(_subschemas(schema)):
+        if node.get("type") == "string" and "enum" not in node and "const" not in node:
+            node.update(NO_NUL)
+
+
+def _either_templated(pattern: str, description: str) -> dict[str, Any]:
+    return {"anyOf": [{"pattern": syntax.TEMPLATED}, {"pattern": pattern}], "$comment": description}
+
+
+def tighten(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with the rules `check` enforces that pydantic's schema leaves out (in place)."""
+    defs = schema["$defs"]
+    url = _either_templated(syntax.URL, "an http(s) URL, port 1-65535; or a template")
+    defs["Supervisor"]["properties"]["url"].update(url)
+    defs["Notify"]["properties"]["url"].update(url)
+    ssh = _either_templated(syntax.SSH_TARGET, "local, a Host alias or user@host:port")
+    defs["Host"]["properties"]["ssh"].update(ssh)
+
+    # confirm = "none" only on a step that changes nothing
+    defs["CommandStep"]["if"] = {
+        "properties": {"confirm": {"const": "none"}},
+        "required": ["confirm"],
+    }
+    defs["CommandStep"]["then"] = {
+        "properties": {"changes": {"const": False}},
+        "required": ["changes"],
+        "$comment": 'confirm = "none" is allowed only with changes = false',
+    }
+    defs["SupervisorStep"]["not"] = {
+        "properties": {"confirm": {"const": "none"}},
+        "required": ["confirm"],
+        "$comment": 'a supervisor action changes something: confirm = "none" is not allowed',
+    }
+
+    # for_each: exactly one var, at least one value, each value once
+    for_each = defs["Stage"]["properties"]["for_each"]
+    for branch in for_each.get("anyOf", [for_each]):
+        if branch.get("type") == "object":
+            branch.update(minProperties=1, maxProperties=1)
+            for values in branch.get("patternProperties", {}).values():
+                values.update(minItems=1, uniqueItems=True)
+
+    _identifier_keys(schema)
+
+    # the host `local` is built in: it may only be redefined as itself
+    hosts = schema["properties"]["hosts"]
+    hosts["properties"] = {
+        "local": {
+            **hosts["additionalProperties"],
+            "properties": {"ssh": {"const": "local"}},
+            "$comment": "host 'local' is built in and always runs here",
+        }
+    }
+    _no_nul(schema)
+    return schema
