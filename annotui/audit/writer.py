@@ -1,11 +1,17 @@
 """The audit writer: an engine event sink that appends hash-chained, fsynced JSON lines.
 
-One record per event, written with ``os.writev`` on an ``O_APPEND`` descriptor, ``fsync`` after
-every record. Nothing of the log's content is kept in memory but the last hash.
+One record per event, written with ``os.writev`` on an ``O_APPEND`` descriptor. A written record
+survives a crash of annotui at once (it is in the kernel); ``fsync`` makes it survive a crash of
+the machine. Records that precede an action (a command starting, a step ending, the session's
+end, ...) are fsynced before ``__call__`` returns; the few that only describe (``DEFERRED``: a
+step shown, confirmed, a stage starting) are fsynced together with the next record or at the
+latest when the event loop next goes idle, so a step confirmed by --yes costs one fsync before
+its command starts, not three. Nothing of the log's content is kept in memory but the last hash.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Sequence
@@ -21,6 +27,8 @@ from annotui.audit.verify import verify
 from annotui.events import Event
 
 REDACTED = "***"
+DEFERRED = frozenset({"step.shown", "step.confirmed", "stage.start", "run.plan", "var.set"})
+"""Records whose fsync may wait for the next record or the loop's next idle turn."""
 _RESERVED = frozenset(chain.RESERVED)
 
 
@@ -86,6 +94,10 @@ class AuditWriter:
         self._escaped = [chain.encode(s)[1:-1] for s in self._secrets]
         """The secrets as they would appear in a line (in nested values too)."""
         self._fsync = fsync
+        self._dirty = False
+        """Written records wait for a deferred fsync."""
+        self._failed: str | None = None
+        """Why a deferred fsync failed: the next record raises it."""
         """False only for benchmarks and tests that generate large logs."""
 
     # -- opening -----------------------------------------------------------------------------
@@ -180,6 +192,8 @@ class AuditWriter:
         """Append one record for ``event``; durable when this returns. Returns its hash."""
         if self._fd is None:
             raise AuditError(f"audit log {self.path} is closed")
+        if self._failed is not None:
+            raise AuditError(self._failed)
         if self._seq == 0 and event.event != "session.start":
             raise AuditError(f"the first record must be session.start, not {event.event}")
         fields = event.to_fields()
@@ -193,7 +207,7 @@ class AuditWriter:
         try:
             self._write(pieces)
             if self._fsync:
-                os.fsync(self._fd)
+                self._sync(deferred=event.event in DEFERRED)
         except OSError as e:
             # The line may be half written: stop here, a resume will find and record the tail.
             self.close()
@@ -201,6 +215,30 @@ class AuditWriter:
         self._seq += 1
         self._prev = digest
         return digest
+
+    def _sync(self, deferred: bool) -> None:
+        """fsync now, or (``deferred``) when the event loop next goes idle."""
+        if deferred:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                if not self._dirty:
+                    self._dirty = True
+                    loop.call_soon(self._idle_sync)
+                return
+        assert self._fd is not None
+        os.fsync(self._fd)
+        self._dirty = False
+
+    def _idle_sync(self) -> None:
+        if self._dirty and self._fd is not None:
+            try:
+                os.fsync(self._fd)
+            except OSError as e:
+                self._failed = f"cannot write audit log {self.path}: {e.strerror}"
+        self._dirty = False
 
     def _write(self, pieces: list[bytes]) -> None:
         """``writev`` the line's pieces (a step's output is not copied to join them)."""
@@ -213,6 +251,10 @@ class AuditWriter:
 
     def close(self) -> None:
         if self._fd is not None:
+            if self._dirty:
+                with contextlib.suppress(OSError):
+                    os.fsync(self._fd)
+                self._dirty = False
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
