@@ -85,6 +85,8 @@ class Session:
         self._lock_held: tuple[str, str] | None = None
         self._counts = {"ok": 0, "skipped": 0}
         self._current_key: str | None = None
+        self._env_secrets: dict[str, str] = {}
+        """`from_env` secrets taken out of os.environ (read by var resolution from here)."""
 
     # ---- events -------------------------------------------------------------------------
     def emit(self, event: ev.Event) -> None:
@@ -117,7 +119,26 @@ class Session:
         finally:
             await self._cleanup()
 
+    def _known_secrets(self) -> None:
+        """Register every secret value given on the command line, in the vars file or in the
+        environment before anything is recorded: `session.start` holds the argv, which may
+        hold `--var token=...`. A `from_env` secret is then removed from this process's
+        environment, so that no child (a command, ssh, ansible) inherits it."""
+        given = dict(self.options.cli_vars)
+        if self.options.vars_file is not None:
+            with contextlib.suppress(VarError, OSError):
+                given = {**load_vars_file(self.options.vars_file), **given}
+        for name, var in self.checklist.vars.items():
+            if not var.secret:
+                continue
+            if name in given:
+                self.redact.add(given[name])
+            if var.from_env and var.from_env in os.environ:
+                self.redact.add(os.environ[var.from_env])
+                self._env_secrets[var.from_env] = os.environ.pop(var.from_env)
+
     async def _run(self) -> int:
+        self._known_secrets()
         try:
             state = self._open_audit()
         except (AuditError, SessionError, OSError) as e:
@@ -249,7 +270,8 @@ class Session:
                         "a resumed run keeps its values"
                     )
                 cli[name] = value
-        res = resolve_noninteractive(self.checklist, cli, file_vars, os.environ)
+        environ = {**os.environ, **self._env_secrets}
+        res = resolve_noninteractive(self.checklist, cli, file_vars, environ)
         for name in declared:
             if declared[name].secret and name in res.values:
                 self.redact.add(res.values[name])
@@ -289,19 +311,19 @@ class Session:
         stages = [
             {
                 "key": st.key,
-                "title": st.title,
+                "title": self.redact(st.title),
                 "steps": [
                     {
                         "key": p.key,
                         "id": p.step.id,
-                        "title": p.title,
+                        "title": self.redact(p.title),
                         "kind": p.kind,
                         "host": p.host,
                         "cwd": self.redact(p.cwd) if p.cwd else None,
                         "command": self.redact(p.command) if p.command else None,
                         "mutating": p.mutating,
                         "critical": p.critical,
-                        "confirm_word": p.confirm_word,
+                        "confirm_word": self.redact(p.confirm_word) if p.confirm_word else None,
                     }
                     for p in st.steps
                 ],
@@ -350,7 +372,7 @@ class Session:
                 self._counts["ok"] += sum(finished[p.key] != "skipped" for p in stage.steps)
                 self._counts["skipped"] += sum(finished[p.key] == "skipped" for p in stage.steps)
                 continue
-            self.emit(ev.StageStarted(stage.key, stage.title, index, total))
+            self.emit(ev.StageStarted(stage.key, self.redact(stage.title), index, total))
             for step in stage.steps:
                 done = finished.get(step.key)
                 if done in DONE_OUTCOMES:
@@ -444,7 +466,7 @@ class Session:
             changes=step.mutating,
             critical=step.critical,
             confirm=step.step.confirm,
-            confirm_word=step.confirm_word,
+            confirm_word=red(step.confirm_word) if step.confirm_word else None,
             simulated=step.simulated,
         )
 
@@ -456,7 +478,8 @@ class Session:
             self.emit(ev.StepConfirmed(step.key, self.operator.name, None, auto=True))
             return Decision("run")
         if auto:
-            self.emit(ev.StepConfirmed(step.key, self.operator.name, step.confirm_word, auto=True))
+            word = self.redact(step.confirm_word) if step.confirm_word else None
+            self.emit(ev.StepConfirmed(step.key, self.operator.name, word, auto=True))
             return Decision("run", step.confirm_word)
         error = None
         while True:
@@ -474,7 +497,14 @@ class Session:
                 if typed and (d.word or "").strip() != step.confirm_word:
                     error = f"type {step.confirm_word!r} exactly to run this step"
                 else:
-                    self.emit(ev.StepConfirmed(step.key, self.operator.name, d.word, auto=False))
+                    self.emit(
+                        ev.StepConfirmed(
+                            step.key,
+                            self.operator.name,
+                            self.redact(d.word) if d.word else d.word,
+                            auto=False,
+                        )
+                    )
                     return d
             else:
                 error = f"unexpected answer {d.action!r}"
