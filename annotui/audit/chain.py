@@ -106,6 +106,12 @@ def canonical(record: dict[str, Any], legacy: bool = False) -> bytes:
     return body(record["seq"], record["ts"], record["event"], encode_fields(fields), record["prev"])
 
 
+def _shown(value: Any, limit: int = 40) -> str:
+    """A value as a message quotes it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def parse_line(line: bytes) -> dict[str, Any]:
     """Check one line on its own (JSON, fields, canonical form, hash) and return the record.
 
@@ -115,6 +121,8 @@ def parse_line(line: bytes) -> dict[str, Any]:
         record = json.loads(line)
     except (UnicodeDecodeError, ValueError) as e:
         raise LineError(f"bad JSON: {e}") from None
+    except RecursionError:
+        raise LineError("bad JSON: nested too deeply to be read") from None
     if not isinstance(record, dict):
         raise LineError("not a JSON object")
     missing = [k for k in RESERVED if k not in record]
@@ -122,12 +130,13 @@ def parse_line(line: bytes) -> dict[str, Any]:
         raise LineError(f"missing field(s): {', '.join(missing)}")
     seq, ts, event, prev, digest = (record[k] for k in RESERVED)
     if type(seq) is not int or seq < 0:
-        raise LineError(f"seq is not a non-negative integer: {seq!r}")
-    if not isinstance(ts, str) or not isinstance(event, str):
-        raise LineError("ts and event must be strings")
+        raise LineError(f"field 'seq' is {_shown(seq)}, expected a non-negative integer")
+    for name, value in (("ts", ts), ("event", event)):
+        if not isinstance(value, str):
+            raise LineError(f"field {name!r} is {_shown(value)}, expected a string")
     for name, value in (("prev", prev), ("hash", digest)):
         if not isinstance(value, str) or not _HEX64.fullmatch(value):
-            raise LineError(f"{name} is not a sha256 hex digest")
+            raise LineError(f"field {name!r} is {_shown(value)}, expected a sha256 hex digest")
     unhashed = {k: v for k, v in record.items() if k != "hash"}
     tail = HASH_KEY + digest.encode() + b'"}'
     expected_body = canonical(unhashed)

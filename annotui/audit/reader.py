@@ -10,13 +10,16 @@ from typing import Any
 
 from annotui.audit.errors import AuditError
 from annotui.audit.lines import Lines
+from annotui.audit.shape import RecordError, check
 
 
 def read_records(path: Path | str) -> Iterator[dict[str, Any]]:
     """Every record of the log, in order, streamed with bounded memory.
 
-    Lines that are not a JSON object (a torn tail, damage) are skipped: judging integrity is
-    ``verify``'s job. Raises AuditError when the file cannot be read.
+    Lines that are not a JSON object (a torn tail, damage, nesting too deep to parse) are
+    skipped: judging integrity is ``verify``'s job, and it names them. A record is not checked
+    for its fields: a reader does that with ``annotui.audit.shape.problem`` before using it.
+    Raises AuditError when the file cannot be read.
     """
     path = Path(path)
     try:
@@ -27,7 +30,7 @@ def read_records(path: Path | str) -> Iterator[dict[str, Any]]:
         for line in Lines(f):
             try:
                 record = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(record, dict):
                 yield record
@@ -48,13 +51,18 @@ class StepHeader:
 
     def take(self, rec: dict[str, Any]) -> None:
         """Take what a plan entry or a step.shown record says (a later record wins; fields it
-        does not carry keep their value)."""
+        does not carry, or carry with a wrong type, keep their value: see ``shape.problem``)."""
         self.title = str(rec.get("title") or self.title)
         self.kind = str(rec.get("kind") or self.kind)
-        self.host = rec.get("host", self.host)
-        self.cwd = rec.get("cwd", self.cwd)
-        self.command = rec.get("command", self.command)
+        self.host = _str_or_none(rec, "host", self.host)
+        self.cwd = _str_or_none(rec, "cwd", self.cwd)
+        self.command = _str_or_none(rec, "command", self.command)
         self.critical = bool(rec.get("critical", self.critical))
+
+
+def _str_or_none(rec: dict[str, Any], name: str, default: str | None) -> str | None:
+    value = rec.get(name, default)
+    return value if value is None or isinstance(value, str) else default
 
 
 @dataclass(slots=True)
@@ -81,8 +89,9 @@ class RunState:
 
 
 def _apply(state: RunState, open_steps: dict[str, None], rec: dict[str, Any]) -> None:
+    """Apply one record (``shape.check`` passed: a step event has a string step_key)."""
     event = rec.get("event")
-    key = rec.get("step_key")
+    key: str = rec.get("step_key") or ""
     if event == "var.set":
         state.vars[rec["name"]] = rec["value"]
         if rec.get("secret"):
@@ -105,8 +114,9 @@ def _apply(state: RunState, open_steps: dict[str, None], rec: dict[str, Any]) ->
 
 
 def load_run_state(path: Path | str) -> RunState:
-    """Rebuild a run's state from its log (streamed). Raises AuditError if the log cannot be read
-    or does not start with session.start."""
+    """Rebuild a run's state from its log (streamed). Raises AuditError if the log cannot be read,
+    does not start with session.start, or holds a line that is not a record or a record without
+    the fields resume needs (``shape.RecordError``: its seq, the field, what was expected)."""
     path = Path(path)
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed by the with below
@@ -138,13 +148,17 @@ def _take(
         rec = json.loads(line)
         if not isinstance(rec, dict):
             raise ValueError("not an object")
-    except ValueError:
+    except (ValueError, RecursionError):
         if last and state is not None:
             state.torn_tail = line.decode("utf-8", "backslashreplace")
             return state
         raise AuditError(
             f"{path}: a line is not a JSON record; run `annotui audit verify`"
         ) from None
+    try:
+        check(rec)
+    except RecordError as e:
+        raise AuditError(f"{path}: {e}; cannot resume from this log") from None
     if state is None:
         if rec.get("event") != "session.start":
             raise AuditError(f"{path}: the first record is not session.start")
@@ -152,7 +166,8 @@ def _take(
         state = RunState(header=header)
     _apply(state, open_steps, rec)
     state.records += 1
-    state.last_hash = rec.get("hash")
+    digest = rec.get("hash")
+    state.last_hash = digest if isinstance(digest, str) else None
     return state
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from annotui.audit.reader import StepHeader, output_lines, read_records
+from annotui.audit.shape import problem
 from annotui.audit.show import clean, summarize
 from annotui.audit.verify import VerifyResult, verify
+from annotui.text import for_terminal, markdown_code_block, markdown_inline
 
 FAILED_OUTPUT_LINES = 10
 """Last output lines kept for a step that did not succeed."""
@@ -58,6 +60,8 @@ class RunReport:
     stages: dict[str, StageReport] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
     """Resumes, interruptions and errors, as 'time: text'."""
+    malformed: list[str] = field(default_factory=list)
+    """Records left out because their readers cannot use them (``shape.RecordError``)."""
     last_ts: str | None = None
 
     def step(self, key: str) -> StepReport:
@@ -82,6 +86,10 @@ def collect(path: Path) -> RunReport:
 
 
 def _add(report: RunReport, rec: dict[str, Any]) -> None:
+    bad = problem(rec)
+    if bad is not None:
+        report.malformed.append(str(bad))
+        return
     e, g, ts = rec.get("event"), rec.get, str(rec.get("ts", ""))
     report.last_ts = ts
     if e == "session.start":
@@ -99,10 +107,10 @@ def _add(report: RunReport, rec: dict[str, Any]) -> None:
     elif e == "stage.start":
         key = str(g("stage_key"))
         report.stages.setdefault(key, StageReport(key, str(g("title")))).title = str(g("title"))
-    key = g("step_key")
-    if not isinstance(key, str):
+    step_key: Any = g("step_key")
+    if not isinstance(step_key, str):
         return
-    step = report.step(key)
+    step = report.step(step_key)
     if e == "step.shown":
         step.take(rec)
     elif e == "step.confirmed":
@@ -196,20 +204,9 @@ def _verify_text(r: RunReport) -> str:
 # -- Markdown --------------------------------------------------------------------------------
 
 
-def _md(text: Any) -> str:
-    """A Markdown table cell: HTML-escaped, pipes escaped, newlines as <br>."""
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", "<br>")
-
-
-def _fence(text: str) -> str:
-    """A fenced code block longer than any run of backticks in ``text``."""
-    longest = 0
-    run = 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}\n{text}\n{ticks}"
+_md = markdown_inline
+"""Every text from the log goes through this (or into ``markdown_code_block``): it renders as
+the text on one line and creates no structure (see ``annotui.text``)."""
 
 
 def markdown(r: RunReport) -> str:
@@ -219,6 +216,7 @@ def markdown(r: RunReport) -> str:
         "",
         f"**Audit log:** {_md(r.path)}  ",
         f"**Verification:** {_md(_verify_text(r))}",
+        *_malformed_note(r),
         "",
         "## Session",
         "",
@@ -239,7 +237,8 @@ def markdown(r: RunReport) -> str:
         for s in stage.steps.values():
             dur = f"{s.duration:.2f} s" if s.duration is not None else ""
             ex = "" if s.exit_code is None else s.exit_code
-            out.append(f"| {_md(s.key)} | {_md(s.outcome)} | {_md(s.confirmed())} | {ex} | {dur} |")
+            cells = (s.key, s.outcome, s.confirmed(), ex, dur)
+            out.append("| " + " | ".join(map(_md, cells)) + " |")
     for stage in r.stages.values():
         out += ["", f"## Stage {_md(stage.key)}: {_md(stage.title)}"]
         for s in stage.steps.values():
@@ -247,17 +246,20 @@ def markdown(r: RunReport) -> str:
             out += ["", f"### {_md(s.key)}: {_md(s.title)} [{_md(s.kind)}]{crit}", ""]
             out += [f"- **{_md(k)}:** {_md(v)}" for k, v in _step_rows(s)]
             if s.command:
-                out += ["", _fence(s.command)]
+                out += ["", markdown_code_block(s.command)]
             if _failed(s) and s.last_output:
                 out += [
                     "",
                     f"Last output lines of {_md(s.key)}:",
                     "",
-                    _fence("\n".join(s.last_output)),
+                    markdown_code_block("\n".join(s.last_output)),
                 ]
     if r.events:
         out += ["", "## Resumes, interruptions and errors", ""]
         out += [f"- {_md(x)}" for x in r.events]
+    if r.malformed:
+        out += ["", "## Malformed records", ""]
+        out += [f"- {_md(x)}" for x in r.malformed]
     out += [
         "",
         "## Chain",
@@ -281,7 +283,15 @@ overflow-x:auto;white-space:pre-wrap}code{font-family:ui-monospace,monospace}
 
 
 def _h(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+    """Every text from the log, in an element or an attribute: no markup, no control character."""
+    return html.escape(for_terminal(text), quote=True)
+
+
+def _malformed_note(r: RunReport) -> list[str]:
+    if not r.malformed:
+        return []
+    n = len(r.malformed)
+    return [f"  \n**Malformed records:** {n} left out (listed at the end)"]
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -298,7 +308,14 @@ def html_page(r: RunReport) -> str:
         f"<title>Audit report: {_h(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>Audit report: {_h(title)}</h1>",
         f"<p>Audit log: <code>{_h(r.path)}</code><br>",
-        f'Verification: <span class="{cls}">{_h(_verify_text(r))}</span></p>',
+        f'Verification: <span class="{cls}">{_h(_verify_text(r))}</span>',
+        (
+            f'<br><span class="bad">Malformed records: {len(r.malformed)} left out (listed at '
+            "the end)</span>"
+            if r.malformed
+            else ""
+        )
+        + "</p>",
         "<h2>Session</h2>",
         _table(_header_rows(r)),
         "<h2>Variables</h2><table><tr><th>name</th><th>value</th><th>source</th></tr>",
@@ -334,6 +351,10 @@ def html_page(r: RunReport) -> str:
     if r.events:
         parts.append("<h2>Resumes, interruptions and errors</h2><ul>")
         parts += [f"<li>{_h(x)}</li>" for x in r.events]
+        parts.append("</ul>")
+    if r.malformed:
+        parts.append("<h2>Malformed records</h2><ul>")
+        parts += [f"<li>{_h(x)}</li>" for x in r.malformed]
         parts.append("</ul>")
     parts.append(
         f"<h2>Chain</h2><p>Final chain hash: <code>{_h(r.verify.last_hash)}</code> "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -11,17 +10,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from annotui.audit.reader import output_lines, read_records
+from annotui.audit.shape import problem
 from annotui.audit.verify import VerifyResult, verify
+from annotui.text import for_terminal, one_line
 
 OUTPUT_EDGE = 3
 """Output lines shown at the start and at the end of a step's output."""
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MALFORMED = "MALFORMED"
+"""How a row starts for a record its readers cannot use (see ``annotui.audit.shape``)."""
 
 
 def clean(text: Any) -> str:
-    """One printable line: newlines shown as '⏎', other control characters (terminal escape
-    sequences in command output) as '?'."""
-    return _CONTROL.sub("?", str(text).replace("\r\n", "⏎").replace("\n", "⏎")).replace("\t", " ")
+    """One printable line (``annotui.text.one_line``: newlines shown as '⏎', terminal escape
+    sequences and other control characters in a visible form), tabs as spaces."""
+    return one_line(text).replace("\t", " ")
 
 
 def _states(processes: dict[str, str]) -> str:
@@ -44,8 +46,9 @@ def summarize(rec: dict[str, Any]) -> str:
             extra.append(f"torn last line recorded: {g('torn_tail')!r}")
         if g("checklist_changed"):
             extra.append(f"checklist CHANGED (sha256 {g('checklist_sha256')})")
-        if g("unknown_steps"):
-            extra.append(f"outcome unknown: {', '.join(g('unknown_steps'))}")
+        unknown: list[str] = g("unknown_steps") or []
+        if unknown:
+            extra.append(f"outcome unknown: {', '.join(unknown)}")
         head = f"resumed by {g('operator')} on {g('host')} ({g('mode')})"
         return "; ".join([head, *extra])
     if e == "var.set":
@@ -148,8 +151,13 @@ class Row:
 
 def _row(rec: dict[str, Any], lines: list[str]) -> Row:
     ts = str(rec.get("ts", ""))
+    seq = rec.get("seq")
     return Row(
-        ts[11:23], rec.get("seq"), str(rec.get("event")), str(rec.get("step_key") or ""), lines
+        clean(ts[11:23]),
+        seq if type(seq) is int else clean(repr(seq)),
+        clean(rec.get("event")),
+        clean(rec.get("step_key") or ""),
+        lines,
     )
 
 
@@ -160,12 +168,17 @@ def rows(records: Iterable[dict[str, Any]], match: Callable[[str], bool] | None)
         key = rec.get("step_key")
         if match is not None and not (isinstance(key, str) and match(key)):
             continue
+        bad = problem(rec)
         if group is not None and (
-            rec.get("event") != "step.output" or key != group.first.get("step_key")
+            bad is not None
+            or rec.get("event") != "step.output"
+            or key != group.first.get("step_key")
         ):
             yield _row(group.first, group.render())
             group = None
-        if rec.get("event") == "step.output":
+        if bad is not None:
+            yield _row(rec, [f"{MALFORMED}: {bad}"])
+        elif rec.get("event") == "step.output":
             if group is None:
                 group = OutputGroup(rec)
             group.add(rec)
@@ -186,8 +199,8 @@ def step_matcher(step: str) -> Callable[[str], bool]:
 def planned_keys(path: Path) -> list[str]:
     keys: list[str] = []
     for rec in read_records(path):
-        if rec.get("event") == "run.plan":
-            keys = [s["key"] for st in rec.get("stages", []) for s in st.get("steps", [])]
+        if rec.get("event") == "run.plan" and problem(rec) is None:
+            keys = [s["key"] for st in rec["stages"] for s in st.get("steps", [])]
     return keys
 
 
@@ -217,13 +230,15 @@ def show(path: Path, step: str | None, out: TextIO | None = None) -> int:
         if any(match(k) for k in planned_keys(path)):
             _emit(out, printer, f"step {step}: planned but never reached", "yellow")
             return 0
-        print(f"annotui audit show: no step {step!r} in {path}", file=sys.stderr)
+        print(f"annotui audit show: no step {clean(repr(step))} in {clean(path)}", file=sys.stderr)
         return 2
     return 0
 
 
 def _style(row: Row) -> str:
     text = row.lines[0]
+    if text.startswith(MALFORMED):
+        return "bold red"
     if row.event in ("error", "session.interrupted", "step.unknown") or text.startswith(
         ("failed", "cancelled", "timeout")
     ):
@@ -244,6 +259,7 @@ def _rich_printer(out: TextIO) -> Callable[[str, str], None]:
 
 
 def _emit(out: TextIO, printer: Callable[[str, str], None] | None, line: str, style: str) -> None:
+    line = for_terminal(line)  # every row is built clean: this holds whatever a later change does
     if printer is None:
         out.write(line + "\n")
     else:

@@ -1,8 +1,11 @@
 """Verifying an audit log: every byte hashed, the chain unbroken, the tail complete.
 
 The fast path checks each line by slicing its raw bytes (see chain.py): the seq prefix, the prev
-member against the previous hash, and sha256 over exactly the bytes the writer hashed. Only a line
-that fails is parsed in full, to name the problem precisely.
+member against the previous hash, and sha256 over exactly the bytes the writer hashed; then that
+the line is a JSON object whose seq is that seq (orjson, the parser every reader tries first:
+see ``reader.parse_record``), so that a line someone hashed without writing JSON is never called
+intact, and what verify vouches for is what show, report and resume read. Only a line that fails
+is parsed in full, to name the problem precisely.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from annotui.audit.chain import (
     HASH_KEY,
@@ -21,6 +27,7 @@ from annotui.audit.chain import (
 )
 from annotui.audit.errors import AuditError
 from annotui.audit.lines import Lines
+from annotui.text import one_line
 
 PREV_TO_HASH = b'"' + HASH_KEY
 """Between the prev member's value and the hash member's value."""
@@ -44,18 +51,22 @@ class VerifyResult:
     """The last good record is session.end."""
 
     def describe(self, path: Path | str) -> str:
-        """'intact: N records, last hash H' or 'PATH:LINE: why'."""
+        """'intact: N records, last hash H' or 'PATH:LINE: why', on one printable line (the
+        path and the reason may quote anything: ``annotui.text.one_line``)."""
         if self.ok:
             end = "" if self.ended else " (no session.end: interrupted or still running)"
             return f"intact: {self.records} records, last hash {self.last_hash}{end}"
-        return f"{path}:{self.bad_line}: {self.reason}"
+        return f"{one_line(path)}:{self.bad_line}: {one_line(self.reason)}"
 
 
-def _explain(line: bytes, seq: int, prev: str) -> str:
-    """Why ``line`` is not the record expected at ``seq`` after ``prev``."""
+def _explain(line: bytes, seq: int, prev: str, hashed: bool) -> str:
+    """Why ``line`` is not the record expected at ``seq`` after ``prev`` (``hashed``: its hash
+    member is the sha256 of its bytes)."""
     try:
         record = parse_line(line)
     except LineError as e:
+        if hashed and str(e).startswith("bad JSON"):
+            return f"{e} (the line is hashed as written: not a torn write, a forged line)"
         return str(e)
     if record["seq"] < seq:
         return f"sequence goes backwards: seq {record['seq']} after {seq - 1} (lines reordered?)"
@@ -68,41 +79,75 @@ def _explain(line: bytes, seq: int, prev: str) -> str:
     return "malformed record"
 
 
+def _strict_record(line: bytes, seq: int) -> Any:
+    """The record of a line whose hash, prev and seq prefix are right, if it is the one JSON
+    object every reader sees with that seq (else None). orjson refuses a few things the JSON
+    module takes (an integer beyond 64 bits, a lone surrogate, very deep nesting): such a line
+    is judged by ``parse_line``, which checks its canonical form too."""
+    try:
+        rec = parse_line(line)
+    except LineError:
+        return None
+    return rec if rec["seq"] == seq else None
+
+
 def verify(path: Path | str) -> VerifyResult:
     """Verify the whole log. Raises AuditError when the file cannot be read."""
     path = Path(path)
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed below, the loop is the hot path
     except OSError as e:
-        raise AuditError(f"cannot read {path}: {e.strerror}") from None
+        raise AuditError(f"cannot read {one_line(path)}: {e.strerror}") from None
     sha256 = hashlib.sha256
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
     seq = 0
     prev = ZERO_HASH.encode()
     size = 0
-    last = b""
+    event: Any = None
     bad: tuple[int, str, bool] | None = None
+    end = PREV_KEY + prev + PREV_TO_HASH
+    """What a line holds between its fields and its hash, given the previous record's hash."""
     with f:
         lines = Lines(f)
-        it = iter(lines)
-        for line in it:
-            # Fast path: the hash over the exact bytes, then the line's fixed-width end (prev
-            # member, hash member) compared in one go, and the seq prefix.
-            digest = sha256(line[:-HASH_SUFFIX_LEN] + b"}").hexdigest().encode()
-            if (
-                line.endswith(PREV_KEY + prev + PREV_TO_HASH + digest + b'"}')
-                and line.startswith(b'{"seq":%d,"ts":"' % seq)
-                and (seq or _is_header(line))
-            ):
-                prev = digest
-                seq += 1
-                size += len(line) + 1
-                last = line
-                continue
-            reason = _explain(line, seq, prev.decode())
-            at_end = next(it, None) is None and not lines.tail
-            torn = at_end and reason.startswith("bad JSON")
-            bad = (seq + 1, f"torn last line: {reason}" if torn else reason, torn)
-            break
+        batches = lines.batches()
+        for batch in batches:
+            first = seq
+            for line in batch:
+                # Fast path: the hash over the exact bytes, the line's fixed-width end (prev
+                # member, hash member), the seq prefix, then the one JSON object with that seq.
+                digest = sha256(line[:-HASH_SUFFIX_LEN] + b"}").hexdigest().encode()
+                if (
+                    line.endswith(digest + b'"}')
+                    and line.endswith(end, 0, -66)
+                    and line.startswith(b'{"seq":%d,"ts":"' % seq)
+                ):
+                    try:
+                        rec = loads(line)
+                    except decode_error:
+                        rec = _strict_record(line, seq)
+                    if type(rec) is dict:
+                        number, kind = rec.get("seq"), rec.get("event")
+                        if (
+                            number == seq
+                            and type(number) is int
+                            and (seq or kind == "session.start")
+                        ):
+                            event = kind
+                            end = PREV_KEY + digest + PREV_TO_HASH
+                            prev = digest
+                            seq += 1
+                            size += len(line) + 1
+                            continue
+                hashed = line.endswith(PREV_TO_HASH + digest + b'"}')
+                reason = _explain(line, seq, prev.decode(), hashed)
+                last_in_batch = seq - first == len(batch) - 1
+                at_end = last_in_batch and next(batches, None) is None and not lines.tail
+                torn = at_end and not hashed and reason.startswith("bad JSON")
+                bad = (seq + 1, f"torn last line: {reason}" if torn else reason, torn)
+                break
+            if bad is not None:
+                break
         else:
             if lines.tail:
                 bad = (seq + 1, "torn last line: no trailing newline (cut short mid-write)", True)
@@ -116,12 +161,5 @@ def verify(path: Path | str) -> VerifyResult:
         reason=bad[1] if bad else None,
         torn_tail=bad[2] if bad else False,
         good_size=size,
-        ended=bool(last) and parse_line(last)["event"] == "session.end",
+        ended=seq > 0 and event == "session.end",
     )
-
-
-def _is_header(line: bytes) -> bool:
-    try:
-        return parse_line(line)["event"] == "session.start"
-    except LineError:
-        return False

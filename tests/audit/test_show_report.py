@@ -17,6 +17,7 @@ from annotui.audit.writer import AuditWriter
 from annotui.cli import main as cli
 
 from .conftest import STAGING, header, write_run
+from .markdown_view import shown
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -82,7 +83,7 @@ def test_show_neutralizes_terminal_escapes_and_reports_damage(tmp_path: Path) ->
     out = io.StringIO()
     assert show(path, None, out) == 0
     text = out.getvalue()
-    assert "\x1b" not in text and "\x07" not in text and "?]0;pwned??[2Jclear" in text
+    assert "\x1b" not in text and "\x07" not in text and "^[]0;pwned^G^[[2Jclear" in text
     assert text.startswith(f"verify: NOT INTACT: {path}:3: torn last line")
 
 
@@ -90,7 +91,7 @@ def test_markdown_report(log: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     target = tmp_path / "report.md"
     code, _, err = run(["audit", "report", str(log), "-o", str(target)], capsys)
     assert code == 0 and "report written" in err
-    md = target.read_text()
+    md = shown(target.read_text())
     result = verify(log)
     for expected in (
         "# Audit report: Release and deployment of the anno system",
@@ -111,7 +112,7 @@ def test_markdown_report(log: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
         "- **supervisor:** anno before: anno-staging:web RUNNING",
         "- **supervisor:** anno after: anno-staging:web STOPPED",
         "| deploy[prod]/stop-anno | not reached |",
-        "Notify \\| users",
+        "Notify | users",
         "```\nstop anno-staging:*\n```",
         "out line 4\nstat: warning <b>&amp;</b>\n```",  # literal inside a code fence
         f"Final chain hash: `{result.last_hash}`",
@@ -138,7 +139,7 @@ def test_report_of_a_tampered_log_says_so(log: Path, capsys: pytest.CaptureFixtu
     log.write_bytes(b"".join(lines))
     code, md, _ = run(["audit", "report", str(log)], capsys)
     assert code == 0
-    assert f"NOT INTACT: {log}:3: sequence gap" in md
+    assert f"NOT INTACT: {log}:3: sequence gap" in shown(md)
 
 
 MEASURE = """
