@@ -7,10 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from annotui.text import one_line
+
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One problem in a checklist file; line and column are 1-based."""
+    """One problem in a checklist file; line and column are 1-based. Printed as one line whatever
+    the file name or the message holds (a value quoted in it may hold a newline or a terminal
+    escape: see ``annotui.text.one_line``)."""
 
     file: str
     line: int
@@ -18,7 +22,7 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+        return f"{one_line(self.file)}:{self.line}:{self.col}: {one_line(self.message)}"
 
 
 class ChecklistError(Exception):
@@ -51,4 +55,4 @@ class Finding(NamedTuple):
     path: tuple[str | int, ...]
     where: str
     message: str
-    index: int = 0
+    index: int = 0  # type: ignore[assignment]  # a field, shadowing tuple.index on purpose

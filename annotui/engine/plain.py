@@ -59,8 +59,10 @@ class PlainOperator:
         self._yes = yes
 
     def _say(self, text: str) -> None:
+        from annotui.text import for_terminal  # no escape sequence reaches the terminal
+
         with contextlib.suppress(OSError, ValueError):
-            self._out.write(text)
+            self._out.write(for_terminal(text))
             self._out.flush()
 
     async def _ask(self, prompt: str, *, secret: bool = False) -> str | None:
@@ -150,8 +152,10 @@ class PlainPresenter:
         self._out = out
 
     def _w(self, text: str) -> None:
+        from annotui.text import for_terminal  # output and var values are shown, never obeyed
+
         with contextlib.suppress(OSError, ValueError):
-            self._out.write(text)
+            self._out.write(for_terminal(text))
             self._out.flush()
 
     def __call__(self, e: ev.Event) -> None:
