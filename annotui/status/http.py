@@ -18,7 +18,61 @@ import httpcore
 import httpx
 
 
-class AsyncioStream(httpcore.AsyncNetworkStream):
+class Stream(httpcore.AsyncNetworkStream):
+    """A pool's connection: `start_tls` within its timeout, over the stream's own `_tls`."""
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._tls(ssl_context, server_hostname)
+        except TimeoutError as e:
+            raise httpcore.ConnectTimeout("TLS handshake timed out") from e
+        except OSError as e:  # ssl.SSLError included
+            raise httpcore.ConnectError(str(e) or type(e).__name__) from e
+        return self
+
+    async def _tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None) -> None:
+        raise httpcore.ConnectError(f"TLS is not supported over {type(self).__name__}")
+
+
+class Backend(httpcore.AsyncNetworkBackend):
+    """A pool's network backend: `_open(host, port)` within the timeout, its failures (those of
+    `errors`) as httpcore's `ConnectTimeout` and `ConnectError`."""
+
+    errors: tuple[type[Exception], ...] = (OSError,)
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._open(host, port)
+        except TimeoutError as e:
+            raise httpcore.ConnectTimeout(self._timed_out(host, port)) from e
+        except self.errors as e:
+            raise httpcore.ConnectError(self._failed(host, port, e)) from e
+
+    async def _open(self, host: str, port: int) -> httpcore.AsyncNetworkStream:
+        raise NotImplementedError
+
+    def _timed_out(self, host: str, port: int) -> str:
+        return f"connecting to {host}:{port} timed out"
+
+    def _failed(self, host: str, port: int, e: Exception) -> str:
+        return str(e) or type(e).__name__
+
+
+class AsyncioStream(Stream):
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
         self._writer = writer
@@ -47,20 +101,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     async def aclose(self) -> None:
         self._writer.close()
 
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        except TimeoutError as e:
-            raise httpcore.ConnectTimeout("TLS handshake timed out") from e
-        except OSError as e:  # ssl.SSLError included
-            raise httpcore.ConnectError(str(e) or type(e).__name__) from e
-        return self
+    async def _tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None) -> None:
+        await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":  # asked of an idle connection: has the server closed it?
@@ -75,24 +117,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         return None
 
 
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """TCP only (the pool never asks for unix sockets, nor to sleep: it does not retry)."""
+class AsyncioBackend(Backend):
+    """TCP only (the pool never asks for unix sockets, nor to sleep: it does not retry).
+    Refused, DNS (socket.gaierror) and unreachable network are OSErrors."""
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(host, port)
-        except TimeoutError as e:
-            raise httpcore.ConnectTimeout(f"connecting to {host}:{port} timed out") from e
-        except OSError as e:  # refused, DNS (socket.gaierror), unreachable network
-            raise httpcore.ConnectError(str(e) or type(e).__name__) from e
+    async def _open(self, host: str, port: int) -> httpcore.AsyncNetworkStream:
+        reader, writer = await asyncio.open_connection(host, port)
         return AsyncioStream(reader, writer)
 
 

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import httpcore
 
+from annotui.status.http import Backend, Stream
+
 
 class Channel(Protocol):
     def recv(self, nbytes: int) -> bytes: ...
@@ -31,7 +33,7 @@ class TcpOpener(Protocol):
     def open_tcp(self, dest_host: str, dest_port: int) -> Channel: ...
 
 
-class ChannelStream(httpcore.AsyncNetworkStream):
+class ChannelStream(Stream):
     def __init__(self, channel: Channel) -> None:
         self._channel = channel
 
@@ -62,41 +64,27 @@ class ChannelStream(httpcore.AsyncNetworkStream):
     async def aclose(self) -> None:
         await asyncio.to_thread(self._channel.close)
 
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+    async def _tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None) -> None:
         raise httpcore.ConnectError("https through an SSH channel is not supported")
 
     def get_extra_info(self, info: str) -> Any:
         return None
 
 
-class ViaBackend(httpcore.AsyncNetworkBackend):
+class ViaBackend(Backend):
+    errors = (Exception,)  # TransportError, paramiko ChannelException, ...
+
     def __init__(self, opener: TcpOpener) -> None:
         self.opener = opener
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            channel = await asyncio.wait_for(
-                asyncio.to_thread(self.opener.open_tcp, host, port), timeout
-            )
-        except TimeoutError as e:
-            raise httpcore.ConnectTimeout(f"opening {host}:{port} through ssh timed out") from e
-        except Exception as e:  # TransportError, paramiko ChannelException, ...
-            raise httpcore.ConnectError(
-                f"cannot open {host}:{port} through {self.opener.name}: {e}"
-            ) from e
-        return ChannelStream(channel)
+    async def _open(self, host: str, port: int) -> httpcore.AsyncNetworkStream:
+        return ChannelStream(await asyncio.to_thread(self.opener.open_tcp, host, port))
+
+    def _timed_out(self, host: str, port: int) -> str:
+        return f"opening {host}:{port} through ssh timed out"
+
+    def _failed(self, host: str, port: int, e: Exception) -> str:
+        return f"cannot open {host}:{port} through {self.opener.name}: {e}"
 
     async def connect_unix_socket(
         self,
