@@ -9,9 +9,12 @@ the run's transports and supervisor clients) and posts snapshots.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import shlex
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -48,6 +51,10 @@ if TYPE_CHECKING:
 
 NARROW = 100
 """Below this many columns the status panel hides itself (toggle with t)."""
+ABANDON_ENGINE = 30.0
+"""Seconds the engine gets to stop after SIGHUP/SIGTERM before the process ends itself."""
+ABANDON_GRACE = 5.0
+"""Seconds Textual then gets to exit on its own."""
 OUTPUT_FRAME = 0.1
 """Seconds between two writes of streamed output to the screen."""
 
@@ -95,6 +102,10 @@ class CockpitApp(App[int]):
         self.ended: ev.SessionEnded | None = None
         self.step_running: str | None = None
         self.stopping = False
+        self.interrupted_by: str | None = None
+        """SIGHUP or SIGTERM, when one stopped the cockpit."""
+        self.on_abandon: list[Callable[[], object]] = []
+        """Run before the process ends itself after SIGHUP/SIGTERM (see `_abandon_watch`)."""
         self.exit_code: int | None = None
         self.error: str | None = None
         self.announcement: str | None = None
@@ -122,6 +133,12 @@ class CockpitApp(App[int]):
         return WelcomeScreen()
 
     def on_mount(self) -> None:
+        # A dropped SSH session (SIGHUP) or a kill (SIGTERM) stops the run as a quit does: the
+        # running command is stopped, the step recorded, the lock released; then exit 3.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.add_signal_handler(sig, self.on_terminal_signal, sig.name)
         if os.environ.get("ANNOTUI_EXIT_AFTER_FIRST_FRAME") == "1":
             self.call_after_refresh(self.exit)  # bench/bench_ui.py: start to first frame
 
@@ -391,6 +408,30 @@ class CockpitApp(App[int]):
             ),
             decided,
         )
+
+    def on_terminal_signal(self, name: str) -> None:
+        """SIGHUP or SIGTERM: stop safely without asking anyone (nobody may be watching)."""
+        self.interrupted_by = name
+        threading.Thread(target=self._abandon_watch, name="annotui-hangup", daemon=True).start()
+        if not self.running:
+            self.exit(3)
+            return
+        self.stopping = True
+        self.stop_engine(f"{name} received")
+
+    def _abandon_watch(self) -> None:
+        """After SIGHUP/SIGTERM the terminal may be gone, and Textual cannot always shut down
+        without one. Give the engine time to stop and record the step, and Textual time to
+        exit; then run the cleanups (the demo's sandbox) and end the process with exit 3. The
+        log is closed by then: the session ended, or never started."""
+        deadline = time.monotonic() + ABANDON_ENGINE
+        while self.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(ABANDON_GRACE)
+        for cleanup in self.on_abandon:
+            with contextlib.suppress(Exception):
+                cleanup()
+        os._exit(3)
 
     def stop_run(self) -> None:
         self.stopping = True

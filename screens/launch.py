@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from annotui.engine.prepare import prepare
@@ -27,7 +29,12 @@ def terminal_size() -> tuple[int, int]:
     return columns, lines
 
 
-def run_cockpit(args: argparse.Namespace, *, resumable: bool = True) -> int:
+def run_cockpit(
+    args: argparse.Namespace,
+    *,
+    resumable: bool = True,
+    on_abandon: Callable[[], object] | None = None,
+) -> int:
     """Open the cockpit on `args.file` with the `run` options; returns the run's exit code.
 
     It validates before it takes the terminal, and paints its first frame before the engine is
@@ -43,20 +50,23 @@ def run_cockpit(args: argparse.Namespace, *, resumable: bool = True) -> int:
     _, options = prepared  # the Welcome loads the file again on Start (a cache hit)
     app = CockpitApp(args.file, options)
     app.resumable = resumable
+    if on_abandon is not None:
+        app.on_abandon.append(on_abandon)
     code = app.run(size=terminal_size())
-    session = app.session
-    if session is not None:
-        print(f"audit log: {session.audit_path}", file=sys.stderr)
-        if (app.exit_code is None or app.exit_code == 3) and resumable:
-            print(f"resume with: {app.resume_command()}", file=sys.stderr)
-        elif app.exit_code is None or app.exit_code == 3:
-            print(
-                "the demo's sandbox is removed on exit, so this run cannot be resumed; "
-                "build a lasting one with `annotui sandbox DIR`",
-                file=sys.stderr,
-            )
-    if app.error:
-        print(f"annotui: {app.error}", file=sys.stderr)
+    with contextlib.suppress(OSError):  # after SIGHUP there may be no terminal to write to
+        session = app.session
+        if session is not None:
+            print(f"audit log: {session.audit_path}", file=sys.stderr)
+            if (app.exit_code is None or app.exit_code == 3) and resumable:
+                print(f"resume with: {app.resume_command()}", file=sys.stderr)
+            elif app.exit_code is None or app.exit_code == 3:
+                print(
+                    "the demo's sandbox is removed on exit, so this run cannot be resumed; "
+                    "build a lasting one with `annotui sandbox DIR`",
+                    file=sys.stderr,
+                )
+        if app.error:
+            print(f"annotui: {app.error}", file=sys.stderr)
     if code is None:  # the app ended without an exit code (closed before the run finished)
         return app.exit_code if app.exit_code is not None else 3
     return int(code)
@@ -84,7 +94,7 @@ def demo(args: argparse.Namespace) -> int:
             yes=False,
             allow_changed_checklist=False,
         )
-        return run_cockpit(run_args, resumable=False)
+        return run_cockpit(run_args, resumable=False, on_abandon=lambda: sandbox.stop(where))
     finally:
         sandbox.stop(where)
         shutil.rmtree(where, ignore_errors=True)

@@ -416,7 +416,9 @@ class Session:
         attempt = 0
         while True:
             attempt += 1
-            decision = await self._confirm(step)
+            # a step whose effect may already have happened is confirmed by a person, never
+            # by --yes
+            decision = await self._confirm(step, ask=unknown and attempt == 1)
             if decision.action == "skip":
                 self.emit(
                     ev.StepSkipped(step.key, self.redact(decision.text or ""), self.operator.name)
@@ -470,11 +472,12 @@ class Session:
             simulated=step.simulated,
         )
 
-    async def _confirm(self, step: PlannedStep) -> Decision:
-        """Ask until the answer is acceptable; record the confirmation."""
+    async def _confirm(self, step: PlannedStep, ask: bool = False) -> Decision:
+        """Ask until the answer is acceptable; record the confirmation. ``ask``: a person must
+        answer (neither --yes nor ``confirm = "none"`` does)."""
         typed = step.confirm_word is not None
-        auto = self.options.yes and (not typed or self.options.rehearse)
-        if step.step.confirm == "none" and not step.mutating:
+        auto = self.options.yes and (not typed or self.options.rehearse) and not ask
+        if step.step.confirm == "none" and not step.mutating and not ask:
             self.emit(ev.StepConfirmed(step.key, self.operator.name, None, auto=True))
             return Decision("run")
         if auto:
@@ -538,7 +541,12 @@ class Session:
                 with contextlib.suppress(BaseException):
                     await self._step_task
                 why = self._stop_reason or "interrupted"
-                self.emit(ev.StepFinished(step.key, "cancelled", message=f"stopped: {why}"))
+                if step.mutating and not step.simulated:
+                    # cut off midway, it may have had its effect: resume asks the operator
+                    message = f"interrupted ({why}): outcome unknown, the command was stopped"
+                    self.emit(ev.StepFinished(step.key, "unknown", message=message))
+                else:
+                    self.emit(ev.StepFinished(step.key, "cancelled", message=f"stopped: {why}"))
                 raise
         except HostKeyError as e:
             # nothing ran, and nothing should run against a host we cannot trust: the run ends
