@@ -22,7 +22,7 @@ from typing import Any
 
 from annotui.audit import chain
 from annotui.audit.errors import AuditError
-from annotui.audit.lock import LogLock, acquire
+from annotui.audit.lock import LogLock, acquire, save_torn
 from annotui.audit.verify import verify
 from annotui.events import Event
 
@@ -110,12 +110,15 @@ class AuditWriter:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise AuditError(f"cannot create the directory of {path}: {e.strerror}") from None
-        lock = acquire(path)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as e:
-            lock.release()
             raise AuditError(f"cannot create audit log {path}: {e.strerror}") from None
+        try:
+            lock = acquire(path, fd)  # keyed on the file: any path to it is refused
+        except AuditError:
+            os.close(fd)
+            raise
         if os.fstat(fd).st_size:
             os.close(fd)
             lock.release()
@@ -135,15 +138,24 @@ class AuditWriter:
         path = Path(path)
         if not path.is_file():
             raise AuditError(f"no audit log at {path}: nothing to resume")
-        lock = acquire(path)
         try:
-            torn, torn_copy, result = cls._repair_tail(path)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         except OSError as e:
+            raise AuditError(f"cannot open audit log {path}: {e.strerror}") from None
+        try:
+            lock = acquire(path, fd)  # keyed on the file: any path to it is refused
+        except AuditError:
+            os.close(fd)
+            raise
+        try:
+            torn, torn_copy, result = cls._repair_tail(path, fd)
+        except OSError as e:
             lock.release()
+            os.close(fd)
             raise AuditError(f"cannot open audit log {path}: {e.strerror}") from None
         except AuditError:
             lock.release()
+            os.close(fd)
             raise
         assert result.last_hash is not None
         writer = cls(
@@ -152,8 +164,11 @@ class AuditWriter:
         return writer, TailState(result.records, result.last_hash, torn, torn_copy)
 
     @staticmethod
-    def _repair_tail(path: Path) -> tuple[str | None, Path | None, Any]:
+    def _repair_tail(path: Path, fd: int) -> tuple[str | None, Path | None, Any]:
+        """Verify the log (the file locked on ``fd``) and move a torn tail out of it."""
         result = verify(path)
+        if not os.path.samestat(os.stat(path), os.fstat(fd)):
+            raise AuditError(f"{path} was replaced while it was being opened; try again")
         if not result.ok and not result.torn_tail:
             raise AuditError(
                 f"{path}:{result.bad_line}: {result.reason}; refusing to append to a broken log"
@@ -163,17 +178,16 @@ class AuditWriter:
         if result.ok:
             return None, None, result
         with open(path, "rb") as f:
+            if not os.path.samestat(os.fstat(f.fileno()), os.fstat(fd)):
+                raise AuditError(f"{path} was replaced while it was being opened; try again")
             f.seek(result.good_size)
             raw = f.read()
-        copy = path.with_name(f"{path.name}.torn-{result.good_size}")
-        copy.write_bytes(raw)
-        with open(copy, "rb+") as f:
-            os.fsync(f.fileno())
+        copy = save_torn(path, result.good_size, raw)
         # Only now that the torn bytes are safe elsewhere (and the engine will record them in
-        # the next session.resume) is the log cut back to its last good line.
-        os.truncate(path, result.good_size)
-        with open(path, "rb+") as f:
-            os.fsync(f.fileno())
+        # the next session.resume) is the log cut back to its last good line: the file locked,
+        # whatever its name points to by now.
+        os.ftruncate(fd, result.good_size)
+        os.fsync(fd)
         _fsync_dir(path)
         return raw.decode("utf-8", "backslashreplace"), copy, result
 
