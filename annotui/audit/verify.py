@@ -116,14 +116,15 @@ def verify(path: Path | str) -> VerifyResult:
             for line in batch:
                 # Fast path: the hash over the exact bytes, the line's fixed-width end (prev
                 # member, hash member), the seq prefix, then the one JSON object with that seq.
-                digest = sha256(line[:-HASH_SUFFIX_LEN] + b"}").hexdigest().encode()
+                body = line[:-HASH_SUFFIX_LEN] + b"}"
+                digest = sha256(body).hexdigest().encode()
                 if (
                     line.endswith(digest + b'"}')
                     and line.endswith(end, 0, -66)
                     and line.startswith(b'{"seq":%d,"ts":"' % seq)
                 ):
                     try:
-                        rec = loads(line)
+                        rec = loads(body)  # the line but its hash member, checked above
                     except decode_error:
                         rec = _strict_record(line, seq)
                     if type(rec) is dict:
