@@ -1,10 +1,19 @@
-"""The transport interface: where a command runs (local, ssh, ...)."""
+"""The transport interface: where a command runs (local, ssh, ...).
+
+`Transport.run` is written once, here: it starts the command through the transport's `_start`
+(which returns a `Job`), waits for it within the timeout, and stops it (its whole process group)
+on a timeout, a cancellation or a failing consumer. Transports only say how to start, wait for,
+stop and read the outcome of one command.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 Stream = Literal["stdout", "stderr"]
 OnLine = Callable[[Stream, str], None]
@@ -13,6 +22,25 @@ OnLine = Callable[[Stream, str], None]
 A sink may also have `text(stream, text)`: transports then hand over whole blocks of complete
 lines joined by newlines (no trailing newline), one call per block read, so a flood of output
 costs one call per 64 KiB or more rather than one per line."""
+Deliver = Callable[[Stream, str], None]
+"""Hands over one block of whole lines joined by newlines (see `block_sink`)."""
+OnSpawn = Callable[[int], None]
+"""Called once with the command's process-group id as soon as it is known (see `run`)."""
+
+KILL_GRACE = 3.0
+"""Seconds between SIGTERM and SIGKILL when a command is stopped."""
+MAX_LINE = 1 << 20
+"""A line longer than this is delivered in pieces rather than held whole."""
+
+HostStateName = Literal["idle", "connecting", "connected", "failed", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class HostState:
+    state: HostStateName
+    detail: str = ""
+    since: float = 0.0
+    """time.time() of the last change."""
 
 
 class TransportError(Exception):
@@ -36,12 +64,58 @@ class RunResult:
     signal: str | None = None
 
 
-class Transport(Protocol):
-    """Runs shell command strings on one host. Implementations stream lines via `on_line`.
+def block_sink(on_line: OnLine) -> Deliver:
+    """How a transport hands over a block of whole lines joined by newlines: to the sink's
+    `text(stream, text)` when it has one, else line by line."""
+    text: Deliver | None = getattr(on_line, "text", None)
+    if text is not None:
+        return text
 
-    Cancelling the awaiting task stops the command (process group / channel) and re-raises
-    `asyncio.CancelledError`.
-    """
+    def lines(stream: Stream, block: str) -> None:
+        for line in block.split("\n"):
+            on_line(stream, line)
+
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """What `Transport.run` was asked to run (handed to `Transport._start`)."""
+
+    text: str
+    on_line: OnLine
+    cwd: str | None
+    env: dict[str, str] | None
+    pty: bool
+    on_spawn: OnSpawn | None
+
+
+class Job(ABC):
+    """One started command of a transport."""
+
+    @abstractmethod
+    async def finish(self) -> None:
+        """Wait until its output has ended and its exit status is known; raises what a consumer
+        (`on_line`, `on_spawn`) raised."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop the command's whole process group: SIGTERM, SIGKILL after `KILL_GRACE`."""
+
+    @abstractmethod
+    def result(self, duration: float) -> RunResult:
+        """The outcome, after `finish` returned."""
+
+    def stop_signal(self) -> str:
+        """The signal reported for a command stopped on its timeout."""
+        return "SIGTERM"
+
+    async def release(self) -> None:  # noqa: B027 (a hook: most jobs have nothing to release)
+        """Called last, however the run ended."""
+
+
+class Transport(ABC):
+    """Runs shell command strings on one host. Implementations stream lines via `on_line`."""
 
     name: str
 
@@ -54,6 +128,50 @@ class Transport(Protocol):
         env: dict[str, str] | None = None,
         timeout: float | None = None,
         pty: bool = False,
-    ) -> RunResult: ...
+        on_spawn: OnSpawn | None = None,
+    ) -> RunResult:
+        """Run `command` with a POSIX sh, its text handed over on a pipe (never in any argv),
+        stdin at /dev/null (a pty with `pty=True`), in a process group of its own that dies with
+        annotui however annotui ends.
 
+        `on_spawn(pgid)` is called once, as soon as the group is known (before the command's text
+        is handed over, locally); what it raises stops the command and is raised here, as is
+        what `on_line` raises. Cancelling the awaiting task stops the command's process group
+        and re-raises `asyncio.CancelledError`.
+        """
+        start = time.monotonic()
+        job = await self._start(Command(command, on_line, cwd, env, pty, on_spawn))
+        try:
+            await asyncio.wait_for(job.finish(), timeout)
+        except TimeoutError:
+            await job.stop()
+            return RunResult(
+                None, time.monotonic() - start, timed_out=True, signal=job.stop_signal()
+            )
+        except BaseException:
+            await job.stop()
+            raise
+        finally:
+            await job.release()
+        return job.result(time.monotonic() - start)
+
+    @abstractmethod
+    async def _start(self, command: Command) -> Job:
+        """Start `command` (raise `TransportError` when it cannot start)."""
+
+    @abstractmethod
+    async def group_alive(self, pgid: int) -> bool:
+        """Whether a process of the group `pgid` on this host is alive (see `is_alive`)."""
+
+    @abstractmethod
     async def close(self) -> None: ...
+
+
+async def is_alive(transport: Transport, pid: int) -> bool:
+    """Whether the command whose process-group id `on_spawn` reported is still running on the
+    transport's host: some process of that group is alive (the command itself, or anything it
+    started in its group). A group that exists but belongs to another user counts as alive.
+    Raises `TransportError` when the host cannot be asked, ValueError for a pid below 2."""
+    if pid < 2:
+        raise ValueError(f"not a process group id: {pid}")
+    return await transport.group_alive(pid)

@@ -1,50 +1,131 @@
-"""Local transport: an asyncio subprocess in its own process group, streamed line by line."""
+"""Local transport: /bin/sh in its own process group, its script on a pipe, streamed in blocks.
+
+The command's text never appears in an argv: `/bin/sh -c '. /dev/stdin'` reads it from a pipe
+that holds all of it (see `shell`). Its lifeline is one watcher process for the whole run
+(`_Lifeline`): a small sh loop in a session of its own, reading a pipe only annotui writes to;
+every command's process group is registered there before its script is handed over and
+unregistered when its run ends. When annotui ends in any way, `kill -9` included, the kernel
+closes that pipe and the watcher sends SIGTERM, then SIGKILL after `KILL_GRACE` seconds, to every
+group still registered: the commands die with annotui, their children too. It costs no extra
+process per step.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
-import time
 
-from annotui.transport.base import OnLine, RunResult, Stream, TransportError
+from annotui.transport.base import (
+    KILL_GRACE,
+    MAX_LINE,
+    Command,
+    Deliver,
+    Job,
+    RunResult,
+    Stream,
+    Transport,
+    TransportError,
+    block_sink,
+)
+from annotui.transport.shell import LOCAL_ARGV, script
 
-KILL_GRACE = 3.0
-"""Seconds between SIGTERM and SIGKILL when a command is stopped."""
+_WATCHER = (
+    "g=' '; while IFS= read -r l; do case $l in "
+    '+*) g="$g${l#+} " ;; '
+    '-*) n=${l#-}; case $g in *" $n "*) g="${g%% $n *} ${g#* $n }" ;; esac ;; '
+    "esac; done; [ \"$g\" = ' ' ] && exit 0; "
+    'for n in $g; do kill -s TERM -- -"$n"; done 2>/dev/null; '
+    f"sleep {KILL_GRACE:g}; "
+    'for n in $g; do kill -s KILL -- -"$n"; done 2>/dev/null'
+)
+"""The lifeline's loop: `+PGID` and `-PGID` lines (un)register a group; at EOF (annotui is gone)
+every group still registered is stopped."""
 
 
-MAX_LINE = 1 << 20
-"""A line longer than this is delivered in pieces rather than held whole."""
+class _Lifeline:
+    """The run's one watcher process (started on first use, again if it died)."""
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self.fd = -1
+        self.groups: set[int] = set()
+
+    def _spawn(self) -> None:
+        if self.pid:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, os.WNOHANG)
+        if self.fd >= 0:
+            os.close(self.fd)
+        r, w = os.pipe()
+        try:
+            self.pid = os.posix_spawn(
+                "/bin/sh",
+                ["/bin/sh", "-c", _WATCHER],
+                {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},  # none of annotui's secrets
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, r, 0),
+                    (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, 1, 2),
+                ],
+                setsid=True,  # out of the terminal's signals: it must outlive annotui
+            )
+        except BaseException:
+            os.close(w)
+            raise
+        finally:
+            os.close(r)
+        os.set_blocking(w, False)  # a stopped watcher must never block the event loop
+        self.fd = w
+
+    def _send(self, line: bytes) -> None:
+        for attempt in (1, 2):
+            try:
+                if self.fd < 0:
+                    self._spawn()
+                    line = b"".join(b"+%d\n" % g for g in self.groups)
+                os.write(self.fd, line)
+                return
+            except BlockingIOError:
+                return  # the watcher is stopped with a full pipe: nothing better to do
+            except OSError:  # the watcher died (EPIPE): start another, tell it every group
+                if attempt == 2:
+                    raise
+                os.close(self.fd)
+                self.fd = -1
+
+    def register(self, pgid: int) -> None:
+        self.groups.add(pgid)
+        self._send(b"+%d\n" % pgid)
+
+    def unregister(self, pgid: int) -> None:
+        self.groups.discard(pgid)
+        self._send(b"-%d\n" % pgid)
 
 
-async def _pump(reader: asyncio.StreamReader, stream: Stream, on_line: OnLine) -> None:
+_lifeline = _Lifeline()
+
+
+async def _pump(reader: asyncio.StreamReader, stream: Stream, deliver: Deliver) -> None:
     """Read big blocks and hand over every complete line (see `OnLine` for `text` sinks)."""
-    text_sink = getattr(on_line, "text", None)
-
-    def deliver(text: str) -> None:
-        if text_sink is not None:
-            text_sink(stream, text)
-        else:
-            for line in text.split("\n"):
-                on_line(stream, line)
-
     buf = b""
     while True:
         block = await reader.read(1 << 16)
         if not block:
             if buf:
-                deliver(buf.decode("utf-8", "replace"))
+                deliver(stream, buf.decode("utf-8", "replace"))
             return
         buf += block
         end = buf.rfind(b"\n")
         if end < 0:
             if len(buf) >= MAX_LINE:
-                deliver(buf.decode("utf-8", "replace"))
+                deliver(stream, buf.decode("utf-8", "replace"))
                 buf = b""
             continue
         text, buf = buf[:end].decode("utf-8", "replace"), buf[end + 1 :]
-        deliver(text)
+        deliver(stream, text)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
@@ -52,62 +133,63 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-class LocalTransport:
-    """Runs commands with /bin/sh on this machine."""
+def _hold(fd: int, size: int) -> None:
+    """Make the pipe `fd` hold `size` bytes, so that a script is written whole at once (and
+    never run cut short)."""
+    if size <= 4096 or fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) >= size:
+        return
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+    except OSError as e:
+        raise TransportError(
+            f"local: a pipe cannot hold this {size}-byte command here ({e.strerror})"
+        ) from e
 
-    name = "local"
 
-    def __init__(self, name: str = "local") -> None:
-        self.name = name
-
-    async def run(
-        self,
-        command: str,
-        *,
-        on_line: OnLine,
-        cwd: str | None = None,
-        env: dict[str, str] | None = None,
-        timeout: float | None = None,
-        pty: bool = False,
-    ) -> RunResult:
-        start = time.monotonic()
-        full_env = {**os.environ, **env} if env else None
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group `pgid` is alive, zombies aside (where nothing reaps them, a
+    finished command's would stay for ever): from /proc, else `killpg(pgid, 0)`."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        entries = []
+    if "self" not in entries:
         try:
-            proc = await asyncio.create_subprocess_exec(
-                "/bin/sh",
-                "-c",
-                command,
-                cwd=cwd,
-                env=full_env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
-        except (FileNotFoundError, NotADirectoryError, PermissionError) as e:
-            raise TransportError(f"local: cannot start command in {cwd or os.getcwd()}: {e}") from e
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    for name in entries:
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    fields = f.read().rpartition(b")")[2].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != b"Z":
+                return True
+    return False
+
+
+class _LocalJob(Job):
+    def __init__(self, proc: asyncio.subprocess.Process, deliver: Deliver) -> None:
         assert proc.stdout is not None and proc.stderr is not None
-        pumps = asyncio.gather(
-            _pump(proc.stdout, "stdout", on_line), _pump(proc.stderr, "stderr", on_line)
+        self.proc = proc
+        self.pumps = asyncio.gather(
+            _pump(proc.stdout, "stdout", deliver), _pump(proc.stderr, "stderr", deliver)
         )
-        try:
-            await asyncio.wait_for(asyncio.shield(pumps), timeout)
-            code = await proc.wait()
-        except TimeoutError:
-            await self._stop(proc)
-            await asyncio.gather(pumps, return_exceptions=True)
-            return RunResult(None, time.monotonic() - start, timed_out=True, signal="SIGTERM")
-        except asyncio.CancelledError:
-            await self._stop(proc)
-            with contextlib.suppress(BaseException):
-                await pumps
-            raise
-        sig = signal.Signals(-code).name if code < 0 else None
-        return RunResult(code, time.monotonic() - start, signal=sig)
+        self.code = 0
+        _lifeline.register(proc.pid)
 
-    @staticmethod
-    async def _stop(proc: asyncio.subprocess.Process) -> None:
-        """SIGTERM the process group, then SIGKILL after a grace period."""
+    async def finish(self) -> None:
+        await asyncio.shield(self.pumps)
+        self.code = await self.proc.wait()
+
+    async def stop(self) -> None:
+        """SIGTERM the process group, then SIGKILL after a grace period; drain the output."""
+        proc = self.proc
         _signal_group(proc.pid, signal.SIGTERM)
         try:
             await asyncio.wait_for(proc.wait(), KILL_GRACE)
@@ -115,6 +197,65 @@ class LocalTransport:
             _signal_group(proc.pid, signal.SIGKILL)
             await proc.wait()
         _signal_group(proc.pid, signal.SIGKILL)  # stragglers that ignored SIGTERM
+        with contextlib.suppress(BaseException):
+            await self.pumps
+
+    def result(self, duration: float) -> RunResult:
+        code = self.code
+        sig = signal.Signals(-code).name if code < 0 else None
+        return RunResult(code, duration, signal=sig)
+
+    async def release(self) -> None:
+        _lifeline.unregister(self.proc.pid)
+
+
+class LocalTransport(Transport):
+    """Runs commands with /bin/sh on this machine."""
+
+    name = "local"
+
+    def __init__(self, name: str = "local") -> None:
+        self.name = name
+
+    async def _start(self, command: Command) -> Job:
+        data = script(command.text, env=command.env, stdin_null=True)
+        cwd = command.cwd
+        r, w = os.pipe()
+        try:
+            _hold(w, len(data))
+            proc = await asyncio.create_subprocess_exec(
+                *LOCAL_ARGV,
+                cwd=cwd,
+                stdin=r,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except (OSError, ValueError) as e:  # a missing cwd, a NUL in it, ...
+            os.close(w)
+            raise TransportError(f"local: cannot start command in {cwd or os.getcwd()}: {e}") from e
+        except BaseException:
+            os.close(w)
+            raise
+        finally:
+            os.close(r)
+        job = _LocalJob(proc, block_sink(command.on_line))
+        try:
+            if command.on_spawn is not None:
+                command.on_spawn(proc.pid)
+            view = memoryview(data)
+            while view:  # at once: the pipe holds it all
+                view = view[os.write(w, view) :]
+        except BaseException:
+            os.close(w)
+            await job.stop()
+            await job.release()
+            raise
+        os.close(w)
+        return job
+
+    async def group_alive(self, pgid: int) -> bool:
+        return _group_alive(pgid)
 
     async def close(self) -> None:
         return None

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from annotui.transport.base import Transport
+from annotui.transport.base import HostState, Transport
 from annotui.transport.local import LocalTransport
 
-HostStateName = Literal["idle", "connecting", "connected", "failed", "closed"]
-
-
-@dataclass(frozen=True, slots=True)
-class HostState:
-    state: HostStateName
-    detail: str = ""
-    since: float = 0.0
-    """time.time() of the last change."""
+__all__ = ["HostState", "TransportPool"]
 
 
 class TransportPool:
@@ -52,7 +43,7 @@ class TransportPool:
             elif t is None:
                 out[host] = HostState("idle", target)
             else:
-                out[host] = t.state  # type: ignore[attr-defined]
+                out[host] = getattr(t, "state", HostState("connected", host, time.time()))
         return out
 
     async def close(self) -> None:

@@ -12,35 +12,38 @@ is sent; without an answer for ServerAliveCountMax (default 3) intervals the con
 closed. A `run` on a dropped connection reconnects first; a command whose connection drops
 while it runs raises `ConnectionLost` (its outcome is unknown).
 
-Commands. The command runs as `cd -- CWD && exec env NAME=VALUE ... sh -c COMMAND` (every part
-shell-quoted) in the user's login shell, which must be POSIX-like. paramiko's transport thread
-hands each packet of stdout and stderr straight to the event loop (in place of the channel's
-receive buffers: no reader threads), where `on_line` gets whole lines in order per stream; the SSH
-window is opened again only for output the loop has taken, so a slow consumer makes the server
-wait and memory stays bounded by the window whatever the output size. No pty unless asked; with
-a pty the two streams are merged by the terminal. If `on_line` has a `text(stream, text)` method,
-everything that arrived since the last hand-over is given to it as one block of whole lines
-instead of line by line (same order; a consumer that stores output in chunks, like the audit
-log's `StepOutput`, then avoids a million Python calls for a million lines).
+Commands. The exec request is a fixed bootstrap (`shell.remote_command`) run by the user's login
+shell, which must be POSIX-like; the command's text, cwd and environment follow on the channel's
+stdin (`shell.remote_payload`), so no argv on the host ever holds them. The bootstrap's first line
+(stderr; stdout with a pty) is the command's process group, handed to `on_spawn` and kept for
+signals; a pty session gets its payload only once that line has come (the terminal is then in raw
+mode without echo). paramiko's transport thread hands each packet of stdout and stderr straight
+to the event loop (in place of the channel's receive buffers: no reader threads), where
+`on_line` gets whole lines in order per stream; the SSH window is opened again only for output
+the loop has taken, so a slow consumer makes the server wait and memory stays bounded by the
+window whatever the output size. No pty unless asked; with a pty the two streams are merged by
+the terminal. If `on_line` has a `text(stream, text)` method, everything that arrived since the
+last hand-over is given to it as one block of whole lines instead of line by line (same order; a
+consumer that stores output in chunks, like the audit log's `StepOutput`, then avoids a million
+Python calls for a million lines).
 
-Cancellation and timeout (the limits). The SSH protocol can only ask the server to stop a
-command: we send a `signal` channel request (TERM, then KILL after a grace period) and then
-close the channel. OpenSSH's sshd (>= 7.9) delivers `signal` requests to the session's process
-group, which ends the command and its children; servers that ignore the request leave the
-command running until it next writes to the closed channel (SIGPIPE) — a pty session
-(`pty=True`) additionally gets a ^C and a hangup when the channel closes.
+Cancellation and timeout. A stopped command gets TERM, then KILL after a grace period, two
+ways: the RFC 4254 `signal` channel request (OpenSSH honours it only for non-root users) and
+`kill -s SIG -- -PGID` on a second channel; its process group gets a last KILL for what ignored
+TERM, then the channel is closed. The remote lifeline (see `shell`) stops the group when the
+channel or the connection closes while the command's shell is alive: on a cancel, a dropped link
+or annotui killed. A pty session additionally gets a ^C, and a hangup when the channel closes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-import shlex
 import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
@@ -48,36 +51,38 @@ from paramiko.buffered_pipe import BufferedPipe
 from paramiko.common import cMSG_CHANNEL_REQUEST, cMSG_CHANNEL_WINDOW_ADJUST
 
 from annotui.transport import hostkeys
-from annotui.transport.base import ConnectionLost, OnLine, RunResult, Stream, TransportError
-from annotui.transport.pool import HostState, HostStateName
+from annotui.transport.base import (
+    KILL_GRACE,
+    MAX_LINE,
+    Command,
+    ConnectionLost,
+    Deliver,
+    HostState,
+    HostStateName,
+    Job,
+    OnSpawn,
+    RunResult,
+    Stream,
+    Transport,
+    TransportError,
+    block_sink,
+)
+from annotui.transport.shell import (
+    PGID_MARKER,
+    group_alive_script,
+    parse_group_alive,
+    remote_command,
+    remote_payload,
+)
 from annotui.transport.sshconfig import SshTarget, config_file, load_config, resolve
 
 DEFAULT_CONNECT_TIMEOUT = 15.0
 DEFAULT_KEEPALIVE = 15
-KILL_GRACE = 3.0
-"""Seconds between the TERM and KILL signal requests when a command is stopped."""
-MAX_LINE = 1 << 20
-"""A line longer than this is delivered in pieces."""
-PGID_MARKER = "annotui:pgid="
-"""First stderr line of every command: the remote process group (sshd makes each session's
-shell a session leader), so a cancelled command can be killed through a second channel."""
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MARKER_SCAN = 1 << 16
+"""How far into its stream the bootstrap's process-group line is looked for (a login shell's
+rc file may print before it)."""
 
 PassphrasePrompt = Callable[[str], str | None]
-
-
-def wrap_command(command: str, cwd: str | None = None, env: dict[str, str] | None = None) -> str:
-    """The remote command line: cwd and environment set with every value shell-quoted."""
-    parts = [f"cd -- {shlex.quote(cwd)} &&"] if cwd else []
-    parts.append(f"echo {PGID_MARKER}$$ >&2 && exec")
-    if env:
-        bad = [k for k in env if not _ENV_NAME.match(k)]
-        if bad:
-            raise TransportError(f"invalid environment variable name(s): {', '.join(bad)}")
-        parts.append("env")
-        parts += [shlex.quote(f"{k}={v}") for k, v in env.items()]
-    parts += ["sh", "-c", shlex.quote(command)]
-    return " ".join(parts)
 
 
 def _channel_request(chan: paramiko.Channel, m: paramiko.Message) -> None:
@@ -85,14 +90,14 @@ def _channel_request(chan: paramiko.Channel, m: paramiko.Message) -> None:
     pos = m.packet.tell()
     if m.get_text() == "exit-signal":
         m.get_boolean()
-        chan.annotui_signal = "SIG" + m.get_text()  # type: ignore[attr-defined]
+        chan.annotui_signal = "SIG" + m.get_text()
         chan.status_event.set()
         return
     m.packet.seek(pos)
     paramiko.Channel._handle_request(chan, m)
 
 
-class _Transport(paramiko.Transport):
+class _Transport(paramiko.Transport):  # type: ignore[misc]  # paramiko has no types
     _channel_handler_table = {
         **paramiko.Transport._channel_handler_table,
         paramiko.common.MSG_CHANNEL_REQUEST: _channel_request,
@@ -110,7 +115,7 @@ class _Transport(paramiko.Transport):
             self._send_user_message(m)
 
 
-class _Inbox(BufferedPipe):
+class _Inbox(BufferedPipe):  # type: ignore[misc]
     """Stands in for one stream's receive buffer of a channel: paramiko's transport thread
     `feed`s it each packet's data, which is queued for the event loop as it is (no reader thread,
     no copying into and out of a buffer). `close` is paramiko's end of the stream."""
@@ -125,6 +130,7 @@ class _Inbox(BufferedPipe):
         # loop side
         self.tail = b""
         self.first = stream == pump.marker_stream
+        self.scanned = 0
         self.done: asyncio.Future[None] = pump.loop.create_future()
 
     def feed(self, data: bytes) -> None:  # transport thread: never block, never raise
@@ -159,13 +165,23 @@ class _Pump:
     again only for data the event loop has taken: a slow consumer makes the server wait, so
     memory is bounded by the channel's window whatever the output size."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_line: OnLine, *, strip_cr: bool) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        deliver: Deliver,
+        *,
+        strip_cr: bool,
+        on_spawn: OnSpawn | None = None,
+    ) -> None:
         self.loop = loop
-        self.on_line = on_line
-        self.text: Callable[[Stream, str], None] | None = getattr(on_line, "text", None)
+        self.deliver_block = deliver
         self.strip_cr = strip_cr
+        self.on_spawn = on_spawn
         self.error: BaseException | None = None
         self.pgid: int | None = None
+        self.spawned: asyncio.Future[None] = loop.create_future()
+        """Done when the process-group line came, or its stream ended or went past
+        `MARKER_SCAN` without it."""
         self.marker_stream: Stream = "stdout" if strip_cr else "stderr"
         self.chan: paramiko.Channel | None = None
         self.inboxes = (_Inbox(self, "stdout"), _Inbox(self, "stderr"))
@@ -182,14 +198,34 @@ class _Pump:
             text = text.replace("\r\n", "\n").removesuffix("\r")
         return text
 
-    def _take_marker(self, text: str) -> str | None:
-        """Remove the wrapper's process-group line (the first line of its stream); None when
-        nothing is left."""
-        first, nl, rest = text.partition("\n")
-        if first.startswith(PGID_MARKER) and first[len(PGID_MARKER) :].isdigit():
-            self.pgid = int(first[len(PGID_MARKER) :])
-            return rest if nl else None
-        return text
+    def _take_marker(self, box: _Inbox, text: str) -> str | None:
+        """Remove the bootstrap's process-group line, the first of its stream but for what a
+        login shell printed before it (passed on), and report the group to `on_spawn`; None
+        when nothing is left."""
+        if text.startswith(PGID_MARKER):
+            at = 0
+        else:
+            at = text.find("\n" + PGID_MARKER)
+            at = at + 1 if at >= 0 else -1
+        end = text.find("\n", at) if at >= 0 else -1
+        line = text[at : end if end >= 0 else None] if at >= 0 else ""
+        if not (line.startswith(PGID_MARKER) and line[len(PGID_MARKER) :].isdigit()):
+            box.scanned += len(text) + 1
+            if box.scanned > MARKER_SCAN:
+                box.first = False
+                _set_done(self.spawned)
+            return text
+        box.first = False
+        self.pgid = int(line[len(PGID_MARKER) :])
+        _set_done(self.spawned)
+        if self.on_spawn is not None:
+            self.on_spawn(self.pgid)
+        kept = [
+            part
+            for part in (text[: at - 1] if at > 0 else None, text[end + 1 :] if end >= 0 else None)
+            if part is not None
+        ]
+        return "\n".join(kept) if kept else None
 
     def _lines(self, box: _Inbox, chunks: list[bytes], ended: bool) -> str | None:
         """The whole lines of what arrived after the stream's unfinished line (and that line
@@ -209,28 +245,23 @@ class _Pump:
                 cut = len(data)
             box.tail = data[cut + 1 :]
         text = self._decode(memoryview(data)[:cut])
-        if box.first:
-            box.first = False
-            return self._take_marker(text)
-        return text
+        return self._take_marker(box, text) if box.first else text
 
     def deliver(self, box: _Inbox) -> None:
         chunks, ended = box.take()
         try:
             text = self._lines(box, chunks, ended) if self.error is None else None
-            if text is not None and self.text is not None:
-                self.text(box.stream, text)
-            elif text is not None:
-                on_line = self.on_line
-                for line in text.split("\n"):
-                    on_line(box.stream, line)
-        except Exception as e:  # the consumer failed: stop reading, report it from run()
+            if text is not None:
+                self.deliver_block(box.stream, text)
+        except Exception as e:  # a consumer failed: stop reading, report it from run()
             self.error = e
             assert self.chan is not None
             self.chan.close()
         if chunks and not ended:
             self._open_window(sum(map(len, chunks)))
         if ended:
+            if box.stream == self.marker_stream:
+                _set_done(self.spawned)
             _set_done(box.done)
 
     def _open_window(self, n: int) -> None:
@@ -266,7 +297,82 @@ def _set_done(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
-class SshTransport:
+@dataclass(eq=False)
+class _SshJob(Job):
+    """A command on a channel (see `Job`)."""
+
+    owner: SshTransport
+    chan: paramiko.Channel
+    pump: _Pump
+    command: Command
+    payload: bytes | None
+    """Still to send (a pty session's, once its bootstrap is ready)."""
+
+    async def finish(self) -> None:
+        chan, pump = self.chan, self.pump
+        if self.payload is not None:
+            await asyncio.shield(pump.spawned)
+            payload, self.payload = self.payload, None
+            if pump.pgid is not None and not pump.done.done():
+                try:
+                    await asyncio.to_thread(chan.sendall, payload)
+                except (paramiko.SSHException, EOFError, OSError) as e:
+                    raise TransportError(
+                        f"{self.owner.name}: cannot hand the command over: {e}"
+                    ) from e
+            elif not pump.done.done():
+                raise TransportError(
+                    f"{self.owner.name} ({self.owner.target}): the remote shell did not start "
+                    "the command (no process-group line)"
+                )
+        await asyncio.shield(pump.done)
+        if not chan.status_event.is_set():
+            await asyncio.to_thread(chan.status_event.wait)
+        if pump.error is not None:
+            raise pump.error
+
+    async def stop(self) -> None:
+        """TERM, then KILL after a grace period, a last KILL for the group's stragglers, then
+        close the channel."""
+        chan, pump = self.chan, self.pump
+        if self.command.pty:
+            with contextlib.suppress(OSError, paramiko.SSHException):
+                chan.send(b"\x03")
+        for sig in ("TERM", "KILL"):
+            await asyncio.to_thread(self.owner._signal, chan, pump.pgid, sig)
+            try:
+                await asyncio.wait_for(asyncio.shield(pump.done), KILL_GRACE)
+                break
+            except TimeoutError:
+                continue
+        if sig == "TERM" and pump.pgid is not None:  # what ignored TERM and left the output
+            await asyncio.to_thread(self.owner._signal, chan, pump.pgid, "KILL")
+        chan.close()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(asyncio.shield(pump.done), KILL_GRACE)
+
+    def stop_signal(self) -> str:
+        sig: str | None = self.chan.annotui_signal
+        return sig or "SIGTERM"
+
+    def result(self, duration: float) -> RunResult:
+        chan = self.chan
+        sig: str | None = chan.annotui_signal
+        code: int = chan.exit_status
+        if code == -1 and sig is None:
+            owner = self.owner
+            if not chan.get_transport().is_active():
+                raise owner._lost(f"while running {self.command.text!r}: its outcome is unknown")
+            raise TransportError(
+                f"{owner.name}: the server closed the channel without an exit status"
+            )
+        return RunResult(None if sig else code, duration, signal=sig)
+
+    async def release(self) -> None:
+        self.chan.close()
+
+
+class SshTransport(Transport):
     """Runs commands on one host over one reused, verified SSH connection."""
 
     def __init__(
@@ -324,7 +430,7 @@ class SshTransport:
             final = self._chain[-1]
             self._set_state(
                 "connected", f"{final.annotui_target.user}@{final.annotui_target.address}"
-            )  # type: ignore[attr-defined]
+            )
             self._stop_keepalive = threading.Event()
             threading.Thread(
                 target=self._keepalive, args=(final, self._stop_keepalive), daemon=True
@@ -355,7 +461,7 @@ class SshTransport:
                     "direct-tcpip", (t.hostname, t.port), ("127.0.0.1", 0), timeout=timeout
                 )
             except (paramiko.SSHException, EOFError, OSError) as e:
-                hop = via.annotui_target.spec  # type: ignore[attr-defined]
+                hop = via.annotui_target.spec
                 raise TransportError(f"{where}: the jump host {hop} cannot reach it: {e}") from e
         if t.proxy_command:
             try:
@@ -384,8 +490,8 @@ class SshTransport:
         timeout = t.connect_timeout or DEFAULT_CONNECT_TIMEOUT
         files = self.known_hosts if self.known_hosts is not None else t.known_hosts
         sock = self._open_socket(t, via, timeout)
-        tr = _Transport(sock)  # type: ignore[arg-type]
-        tr.annotui_target = t  # type: ignore[attr-defined]
+        tr = _Transport(sock)
+        tr.annotui_target = t
         tr.banner_timeout = tr.handshake_timeout = tr.auth_timeout = timeout
         name = hostkeys.lookup_name(t.hostname, t.port, t.host_key_alias)
         opts = tr.get_security_options()
@@ -404,7 +510,7 @@ class SshTransport:
                 alias=t.host_key_alias,
                 files=files,
                 where=where,
-                via=via.annotui_target.spec if via else None,  # type: ignore[attr-defined]
+                via=via.annotui_target.spec if via else None,
             )
             self._authenticate(tr, t, where)
         except BaseException:
@@ -441,7 +547,7 @@ class SshTransport:
                 return False
             except (paramiko.SSHException, EOFError, OSError) as e:
                 raise TransportError(f"{where}: connection lost during authentication: {e}") from e
-            return tr.is_authenticated()
+            return bool(tr.is_authenticated())
 
         for key in self._agent_keys(t):
             if attempt(key, f"agent key {hostkeys.fingerprint(key)}"):
@@ -489,7 +595,7 @@ class SshTransport:
         return False
 
     def _keepalive(self, tr: _Transport, stop: threading.Event) -> None:
-        t: SshTarget = tr.annotui_target  # type: ignore[attr-defined]
+        t: SshTarget = tr.annotui_target
         interval = t.keepalive_interval or DEFAULT_KEEPALIVE
         while not stop.wait(interval) and tr.is_active():
             answered = threading.Event()
@@ -516,9 +622,9 @@ class SshTransport:
         self._set_state("failed", msg)
         return ConnectionLost(msg)
 
-    def _start(self, wrapped: str, pty: bool, pump: _Pump) -> paramiko.Channel:
+    def _open(self, pty: bool, pump: _Pump, payload: bytes | None) -> paramiko.Channel:
         """Open a session channel (reconnecting if the link dropped), let `pump` receive its
-        output and start the command."""
+        output, start the bootstrap and send it `payload` (unless it is None). Blocking."""
         for attempt in (1, 2):
             tr = self._ensure()
             try:
@@ -529,12 +635,14 @@ class SshTransport:
                     raise TransportError(
                         f"{self.name} ({self.target}): cannot open a channel: {e}"
                     ) from e
-        chan.annotui_signal = None  # type: ignore[attr-defined]
+        chan.annotui_signal = None
         pump.attach(chan)
         try:
             if pty:
                 chan.get_pty()
-            chan.exec_command(wrapped)
+            chan.exec_command(remote_command())
+            if payload is not None:
+                chan.sendall(payload)
         except (paramiko.SSHException, EOFError, OSError) as e:
             chan.close()
             if not tr.is_active():
@@ -565,79 +673,58 @@ class SshTransport:
                 f"{self.name} ({self.target}): cannot open a tunnel to {dest_host}:{dest_port}: {e}"
             ) from e
 
-    async def run(
-        self,
-        command: str,
-        *,
-        on_line: OnLine,
-        cwd: str | None = None,
-        env: dict[str, str] | None = None,
-        timeout: float | None = None,
-        pty: bool = False,
-    ) -> RunResult:
-        wrapped = wrap_command(command, cwd, env)
-        start = time.monotonic()
-        pump = _Pump(asyncio.get_running_loop(), on_line, strip_cr=pty)
-        chan = await asyncio.to_thread(self._start, wrapped, pty, pump)
+    async def _start(self, command: Command) -> Job:
+        payload = remote_payload(command.text, command.cwd, command.env)
+        pty = command.pty
+        loop = asyncio.get_running_loop()
+        pump = _Pump(loop, block_sink(command.on_line), strip_cr=pty, on_spawn=command.on_spawn)
+        # With a pty, the payload waits for the bootstrap's first line (raw mode, no echo).
+        opening = asyncio.ensure_future(
+            asyncio.to_thread(self._open, pty, pump, None if pty else payload)
+        )
         try:
-            await asyncio.wait_for(self._finish(chan, pump), timeout)
-        except TimeoutError:
-            await self._stop(chan, pump, pty)
-            sig = chan.annotui_signal or "SIGTERM"  # type: ignore[attr-defined]
-            return RunResult(None, time.monotonic() - start, timed_out=True, signal=sig)
-        except asyncio.CancelledError:
-            await self._stop(chan, pump, pty)
+            chan = await asyncio.shield(opening)
+        except asyncio.CancelledError:  # the command may start anyway: stop it once it has
+            with contextlib.suppress(Exception):
+                job = _SshJob(self, await opening, pump, command, None)
+                await job.stop()
+                await job.release()
             raise
-        finally:
-            chan.close()
-        if pump.error is not None:
-            raise pump.error
-        sig: str | None = chan.annotui_signal  # type: ignore[attr-defined]
-        code = chan.exit_status
-        if code == -1 and sig is None:
-            if not chan.get_transport().is_active():
-                raise self._lost(f"while running {command!r}: its outcome is unknown")
-            raise TransportError(
-                f"{self.name}: the server closed the channel without an exit status"
-            )
-        return RunResult(None if sig else code, time.monotonic() - start, signal=sig)
-
-    @staticmethod
-    async def _finish(chan: paramiko.Channel, pump: _Pump) -> None:
-        await asyncio.shield(pump.done)
-        if not chan.status_event.is_set():
-            await asyncio.to_thread(chan.status_event.wait)
-
-    async def _stop(self, chan: paramiko.Channel, pump: _Pump, pty: bool) -> None:
-        """Stop the command: TERM, then KILL after a grace period, then close the channel."""
-        if pty:
-            with contextlib.suppress(OSError, paramiko.SSHException):
-                chan.send(b"\x03")
-        for sig in ("TERM", "KILL"):
-            await asyncio.to_thread(self._signal, chan, pump.pgid, sig)
-            try:
-                await asyncio.wait_for(asyncio.shield(pump.done), KILL_GRACE)
-                break
-            except TimeoutError:
-                continue
-        chan.close()
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(asyncio.shield(pump.done), KILL_GRACE)
+        return _SshJob(self, chan, pump, command, payload if pty else None)
 
     def _signal(self, chan: paramiko.Channel, pgid: int | None, sig: str) -> None:
-        """Signal the command's process group: a `signal` channel request (which OpenSSH only
-        honours for non-root users) and `kill -SIG -- -PGID` through a second channel."""
+        """Signal the command's process group: a `signal` channel request while the command
+        runs (OpenSSH honours it only for non-root users) and `kill -s SIG -- -PGID` through a
+        second channel (also once the command's shell is gone: what it left in its group)."""
         tr = chan.get_transport()
-        if not isinstance(tr, _Transport) or not tr.is_active() or chan.status_event.is_set():
+        if not isinstance(tr, _Transport) or not tr.is_active():
             return
-        tr.send_signal(chan, sig)
+        if not chan.closed and not chan.status_event.is_set():
+            tr.send_signal(chan, sig)
         if pgid is None:
             return
         with contextlib.suppress(paramiko.SSHException, EOFError, OSError):
             killer = tr.open_session(timeout=KILL_GRACE)
-            killer.exec_command(f"kill -{sig} -- -{pgid} 2>/dev/null")
+            killer.exec_command(f"kill -s {sig} -- -{pgid} 2>/dev/null")
             killer.status_event.wait(KILL_GRACE)
             killer.close()
+
+    async def group_alive(self, pgid: int) -> bool:
+        out: list[str] = []
+
+        def on_line(stream: Stream, line: str) -> None:
+            if stream == "stdout":
+                out.append(line)
+
+        result = await self.run(group_alive_script(pgid), on_line=on_line, timeout=30)
+        alive = parse_group_alive(out)
+        if alive is None:
+            how = "no answer" if result.timed_out else f"exit {result.exit_code}"
+            raise TransportError(
+                f"{self.name} ({self.target}): cannot tell whether process group {pgid} "
+                f"is alive ({how})"
+            )
+        return alive
 
     async def close(self) -> None:
         def shut() -> None:

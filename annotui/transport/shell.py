@@ -1,0 +1,129 @@
+"""How a command's text reaches the shell: on a pipe, never in an argv.
+
+`ps` (and /proc/PID/cmdline) shows every process's argv to every user, so a secret inlined in a
+command must not be there. Every command therefore starts as a fixed bootstrap in argv that reads
+the command's text (its script, with the cwd and environment the run asked for) from its stdin:
+
+- Local (`LOCAL_ARGV`): `/bin/sh -c '. /dev/stdin'`. The script is written whole into the pipe
+  (sized to hold it, so it can never be cut short) and the pipe closed before the shell reads
+  it; the script's first words point stdin at /dev/null. No extra process per step.
+- Remote (`remote_command`): the exec request is `exec sh -c BOOTSTRAP sh`. The bootstrap prints
+  the process group (`PGID_MARKER`, on stderr; on stdout with a pty), reads a header line
+  `LENGTH NONCE` and LENGTH bytes (`head -c`: exact on pipes and ttys; the random NONCE ends the
+  payload, so `$(...)` strips no trailing newline and a truncated payload never runs), and
+  evaluates the script in the same shell: `$$`, exit codes and death by a signal are the
+  command's own, as with `sh -c`. With a pty, the terminal is put in raw mode without echo
+  before the marker is printed (annotui sends the payload only after it), and restored before
+  the script runs.
+
+The lifeline (remote, without a pty): before the script runs, the bootstrap starts a watcher in
+the command's process group, outside the shell's jobs (a `wait` in the script does not wait for
+it), ignoring SIGTERM and SIGHUP, holding the session's stdin. sshd closes that stdin when the
+command's shell exits, when the channel is closed (cancel, timeout) and when the connection dies
+(annotui killed, link lost); if the command's shell is then still alive, the watcher sends SIGTERM
+to the whole group, then SIGKILL after `KILL_GRACE` seconds. A command that ended by itself leaves
+what it started in the background alone, as before. With a pty, the terminal's hangup signals
+the session instead (the watcher would hold the terminal open). Local commands have their
+lifeline in `local` (one watcher process for the whole run).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shlex
+
+from annotui.transport.base import KILL_GRACE, TransportError
+
+MAX_SCRIPT = 1 << 20
+"""The longest command text (with its cwd and environment) that is run, in bytes."""
+PGID_MARKER = "annotui:pgid="
+"""First line the remote bootstrap prints (stderr; stdout with a pty): the command's process
+group (sshd makes each session's shell a session leader)."""
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+LOCAL_ARGV = ("/bin/sh", "-c", ". /dev/stdin")
+
+_WATCHER = (
+    "( ( trap '' TERM HUP; while read -r __l; do :; done; "
+    'kill -s 0 -- "$__p" 2>/dev/null || exit 0; kill -s TERM -- -"$__p"; '
+    f'sleep {KILL_GRACE:g}; kill -s KILL -- -"$__p" ) <&3 >/dev/null 2>&1 & )'
+)
+REMOTE_BOOTSTRAP = (
+    f"if [ -t 0 ]; then __t=$(stty -g) && stty raw -echo; echo {PGID_MARKER}$$; "
+    f"else echo {PGID_MARKER}$$ >&2; fi; "
+    "IFS=' ' read -r __n __e && __s=$(head -c \"$__n\") || exit 125; "
+    'case $__s in *"$__e") ;; *) exit 125 ;; esac; '
+    'if [ -t 0 ]; then stty "$__t"; '
+    f"else __p=$$; exec 3<&0; {_WATCHER}; exec 3<&- </dev/null; fi; "
+    'eval "unset -v __t __n __e __s __p; ${__s%"$__e"}"'
+)
+"""Fixed text: the only thing of a remote command in any argv (one line, so that the shell's
+line numbers in messages about the script are the script's own)."""
+
+
+def _encode(text: str, what: str) -> bytes:
+    """The bytes of `text` (lone surrogates from undecodable bytes become those bytes again)."""
+    data = text.encode("utf-8", "surrogateescape")
+    if b"\0" in data:
+        raise TransportError(f"the {what} contains a NUL byte, which no shell command can hold")
+    return data
+
+
+def script(
+    command: str, *, cwd: str | None = None, env: dict[str, str] | None = None, stdin_null: bool
+) -> bytes:
+    """The shell text that runs `command`: optionally `cd -- CWD || exit`, stdin at /dev/null,
+    `export NAME=VALUE` (every value shell-quoted; names must be identifiers), then `command` as
+    it is. Raises `TransportError` for a NUL byte, a bad name or a text over `MAX_SCRIPT`."""
+    parts: list[str] = []
+    if cwd:
+        parts.append(f"cd -- {shlex.quote(cwd)} || exit; ")
+    if stdin_null:
+        parts.append("exec </dev/null; ")
+    if env:
+        bad = [k for k in env if not _ENV_NAME.match(k)]
+        if bad:
+            raise TransportError(f"invalid environment variable name(s): {', '.join(bad)}")
+        parts += [f"export {k}={shlex.quote(v)}; " for k, v in env.items()]
+    head = _encode("".join(parts), "working directory or environment")
+    data = head + _encode(command, "command")
+    if len(data) > MAX_SCRIPT:
+        raise TransportError(
+            f"the command is too long: {len(data)} bytes (at most {MAX_SCRIPT} with its "
+            "working directory and environment)"
+        )
+    return data
+
+
+def remote_command() -> str:
+    """The exec request of every remote command (run by the user's login shell)."""
+    return f"exec sh -c {shlex.quote(REMOTE_BOOTSTRAP)} sh"
+
+
+def remote_payload(command: str, cwd: str | None, env: dict[str, str] | None) -> bytes:
+    """What the remote bootstrap reads from stdin: the header line and the script + nonce."""
+    nonce = secrets.token_hex(8).encode()
+    body = script(command, cwd=cwd, env=env, stdin_null=False) + nonce
+    return b"%d %s\n" % (len(body), nonce) + body
+
+
+def group_alive_script(pgid: int) -> str:
+    """A command that prints `alive` if a process of group `pgid` is alive, else `dead`
+    (`parse_group_alive`). Zombies do not count (where nothing reaps them, a finished command's
+    would stay for ever): with /proc, its processes' states are read; without it, `kill -s 0`
+    answers (and a group of another user's, EPERM, is alive)."""
+    n = int(pgid)
+    return (
+        "if [ -r /proc/self/stat ]; then for __f in /proc/[0-9]*/stat; do "
+        'IFS= read -r __l 2>/dev/null <"$__f" || continue; set -- ${__l##*) }; '
+        f'if [ "$3" = {n} ] && [ "$1" != Z ]; then echo alive; exit 0; fi; done; echo dead; '
+        f"else __m=$(LC_ALL=C kill -s 0 -- -{n} 2>&1) && echo alive || case $__m in "
+        '*"No such process"*) echo dead ;; *) echo alive ;; esac; fi'
+    )
+
+
+def parse_group_alive(stdout: list[str]) -> bool | None:
+    """What `group_alive_script` said, None if it said neither."""
+    answer = stdout[-1].strip() if stdout else ""
+    return True if answer == "alive" else False if answer == "dead" else None
