@@ -87,43 +87,57 @@ class Sshd:
             time.sleep(0.02)
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after `comm` (state, ppid, pgrp, ...), None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # pid (comm) state ppid ...: comm may contain spaces, so split after the last ')'.
+    return stat.rsplit(")", 1)[1].split()
+
+
+def _pids() -> list[int]:
+    return [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()]
+
+
 def _children(ppid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may contain spaces, so split after the last ')'.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == ppid:
-            out.append(int(entry.name))
-    return out
+    return [pid for pid in _pids() if (f := _stat(pid)) is not None and int(f[1]) == ppid]
+
+
+def group_members(pgid: int) -> list[int]:
+    """Processes of the process group `pgid` that are alive (zombies are not: their parent may
+    be one that never reaps)."""
+    return [
+        pid
+        for pid in _pids()
+        if (f := _stat(pid)) is not None and int(f[2]) == pgid and f[0] != "Z"
+    ]
+
+
+def _cmdlines() -> Iterator[tuple[int, bytes]]:
+    for pid in _pids():
+        with contextlib.suppress(OSError):
+            yield pid, Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def pids_with_in_argv(needle: bytes) -> list[int]:
+    """Every process whose argv (/proc/PID/cmdline, readable by all users) contains `needle`."""
+    return [pid for pid, cmdline in _cmdlines() if needle in cmdline]
 
 
 def _pids_with_argv(argv: str) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                args = (entry / "cmdline").read_bytes().split(b"\0")[:-1]
-            except OSError:
-                continue
-            if b" ".join(args).decode(errors="replace") == argv:
-                out.append(int(entry.name))
-    return out
+    want = argv.encode()
+    return [pid for pid, cmdline in _cmdlines() if b" ".join(cmdline.split(b"\0")[:-1]) == want]
 
 
 def _ancestry(pid: int) -> list[int]:
     out = []
     while pid > 1:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
+        fields = _stat(pid)
+        if fields is None:
             return []
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        pid = int(fields[1])
         out.append(pid)
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -403,7 +404,7 @@ async def test_connection_lost_mid_command_then_reconnect(tsd: SshTransport, ssh
         await task
     assert got.out == ["started"]
     assert tsd.state.state == "failed" and "connection lost" in tsd.state.detail
-    os.kill(pid, signal.SIGKILL)  # the orphaned remote command (ours)
+    await _wait_for(lambda: _gone(pid))  # the remote lifeline ended the orphaned command
     # The next run (e.g. a probe) reconnects.
     r = await tsd.run("echo again", on_line=got)
     assert r.exit_code == 0 and got.out[-1] == "again"
@@ -429,7 +430,8 @@ async def test_keepalive_detects_a_silent_server(sshd: Sshd, tmp_path: Path) -> 
         assert t.state.state == "failed" and "no keepalive answer" in t.state.detail
     finally:
         os.kill(session, signal.SIGKILL)
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # the lifeline may have ended it first
+            os.kill(pid, signal.SIGKILL)
         await t.close()
 
 
