@@ -11,12 +11,14 @@ is parsed in full, to name the problem precisely.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
+from annotui.audit import records
 from annotui.audit.chain import (
     HASH_KEY,
     HASH_SUFFIX_LEN,
@@ -91,6 +93,11 @@ def _strict_record(line: bytes, seq: int) -> Any:
     return rec if rec["seq"] == seq else None
 
 
+PARALLEL_FROM = 32 << 20
+"""From this size on, the JSON check runs in a second process (``annotui.audit.records``) while
+this one hashes: each costs about as much as the other, and both are needed."""
+
+
 def verify(path: Path | str) -> VerifyResult:
     """Verify the whole log. Raises AuditError when the file cannot be read."""
     path = Path(path)
@@ -98,6 +105,24 @@ def verify(path: Path | str) -> VerifyResult:
         f = open(path, "rb")  # noqa: SIM115 - closed below, the loop is the hot path
     except OSError as e:
         raise AuditError(f"cannot read {one_line(path)}: {e.strerror}") from None
+    with f:
+        checker = records.start(path) if os.fstat(f.fileno()).st_size >= PARALLEL_FROM else None
+        if checker is None:
+            return _scan(f, parse=True)
+        try:
+            result = _scan(f, parse=False)
+            records_there = checker.result()
+        finally:
+            checker.stop()
+        if records_there is not None and records_there >= result.records:
+            return result
+        f.seek(0)  # a line that is not the record it should be (or no answer): find and name it
+        return _scan(f, parse=True)
+
+
+def _scan(f: BinaryIO, *, parse: bool) -> VerifyResult:
+    """Verify the log read from ``f``; without ``parse`` the lines are not checked to be JSON
+    objects with their seq (the caller has that done elsewhere), only the first and the last."""
     sha256 = hashlib.sha256
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
@@ -105,53 +130,61 @@ def verify(path: Path | str) -> VerifyResult:
     prev = ZERO_HASH.encode()
     size = 0
     event: Any = None
+    last = b""
     bad: tuple[int, str, bool] | None = None
     end = PREV_KEY + prev + PREV_TO_HASH
     """What a line holds between its fields and its hash, given the previous record's hash."""
-    with f:
-        lines = Lines(f)
-        batches = lines.batches()
-        for batch in batches:
-            first = seq
-            for line in batch:
-                # Fast path: the hash over the exact bytes, the line's fixed-width end (prev
-                # member, hash member), the seq prefix, then the one JSON object with that seq.
-                body = line[:-HASH_SUFFIX_LEN] + b"}"
-                digest = sha256(body).hexdigest().encode()
-                if (
-                    line.endswith(digest + b'"}')
-                    and line.endswith(end, 0, -66)
-                    and line.startswith(b'{"seq":%d,"ts":"' % seq)
-                ):
+    lines = Lines(f)
+    batches = lines.batches()
+    for batch in batches:
+        first = seq
+        for line in batch:
+            # Fast path: the hash over the exact bytes, the line's fixed-width end (prev
+            # member, hash member), the seq prefix, then the one JSON object with that seq.
+            body = line[:-HASH_SUFFIX_LEN] + b"}"
+            digest = sha256(body).hexdigest().encode()
+            if (
+                line.endswith(digest + b'"}')
+                and line.endswith(end, 0, -66)
+                and line.startswith(b'{"seq":%d,"ts":"' % seq)
+            ):
+                rec: Any = None
+                if parse or not seq:
                     try:
                         rec = loads(body)  # the line but its hash member, checked above
                     except decode_error:
                         rec = _strict_record(line, seq)
-                    if type(rec) is dict:
-                        number, kind = rec.get("seq"), rec.get("event")
-                        if (
-                            number == seq
-                            and type(number) is int
-                            and (seq or kind == "session.start")
-                        ):
-                            event = kind
-                            end = PREV_KEY + digest + PREV_TO_HASH
-                            prev = digest
-                            seq += 1
-                            size += len(line) + 1
-                            continue
-                hashed = line.endswith(PREV_TO_HASH + digest + b'"}')
-                reason = _explain(line, seq, prev.decode(), hashed)
-                last_in_batch = seq - first == len(batch) - 1
-                at_end = last_in_batch and next(batches, None) is None and not lines.tail
-                torn = at_end and not hashed and reason.startswith("bad JSON")
-                bad = (seq + 1, f"torn last line: {reason}" if torn else reason, torn)
-                break
-            if bad is not None:
-                break
-        else:
-            if lines.tail:
-                bad = (seq + 1, "torn last line: no trailing newline (cut short mid-write)", True)
+                if not parse and seq:
+                    last = line
+                    end = PREV_KEY + digest + PREV_TO_HASH
+                    prev = digest
+                    seq += 1
+                    size += len(line) + 1
+                    continue
+                if type(rec) is dict:
+                    number, kind = rec.get("seq"), rec.get("event")
+                    if number == seq and type(number) is int and (seq or kind == "session.start"):
+                        event = kind
+                        end = PREV_KEY + digest + PREV_TO_HASH
+                        prev = digest
+                        seq += 1
+                        size += len(line) + 1
+                        continue
+            hashed = line.endswith(PREV_TO_HASH + digest + b'"}')
+            reason = _explain(line, seq, prev.decode(), hashed)
+            last_in_batch = seq - first == len(batch) - 1
+            at_end = last_in_batch and next(batches, None) is None and not lines.tail
+            torn = at_end and not hashed and reason.startswith("bad JSON")
+            bad = (seq + 1, f"torn last line: {reason}" if torn else reason, torn)
+            break
+        if bad is not None:
+            break
+    else:
+        if lines.tail:
+            bad = (seq + 1, "torn last line: no trailing newline (cut short mid-write)", True)
+    if last:  # the JSON of the other lines is checked elsewhere; the last one's event is needed
+        rec = _strict_record(last, seq - 1)
+        event = rec.get("event") if isinstance(rec, dict) else None
     if seq == 0 and bad is None:
         bad = (1, "empty log: no session.start record", False)
     return VerifyResult(

@@ -58,6 +58,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _lock(path: Path, fd: int) -> LogLock:
+    """The lock of the log open on ``fd``, keyed on the file itself: reached by any other path
+    (a symbolic or hard link) it is still refused. ``fd`` is closed when the lock is refused."""
+    try:
+        return acquire(path, fd)
+    except AuditError:
+        os.close(fd)
+        raise
+
+
 def _redact(value: Any, secrets: Sequence[str]) -> Any:
     if isinstance(value, str):
         for s in secrets:
@@ -114,11 +124,7 @@ class AuditWriter:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as e:
             raise AuditError(f"cannot create audit log {path}: {e.strerror}") from None
-        try:
-            lock = acquire(path, fd)  # keyed on the file: any path to it is refused
-        except AuditError:
-            os.close(fd)
-            raise
+        lock = _lock(path, fd)
         if os.fstat(fd).st_size:
             os.close(fd)
             lock.release()
@@ -142,11 +148,7 @@ class AuditWriter:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         except OSError as e:
             raise AuditError(f"cannot open audit log {path}: {e.strerror}") from None
-        try:
-            lock = acquire(path, fd)  # keyed on the file: any path to it is refused
-        except AuditError:
-            os.close(fd)
-            raise
+        lock = _lock(path, fd)
         try:
             torn, torn_copy, result = cls._repair_tail(path, fd)
         except OSError as e:

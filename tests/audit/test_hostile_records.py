@@ -8,8 +8,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,12 +24,12 @@ from annotui.audit.shape import EVENTS, problem
 from annotui.audit.show import show
 from annotui.audit.verify import verify
 from annotui.audit.writer import AuditWriter
+from tests.text.processes import annotui
 
 from .conftest import PLAN, STAGING, header, shown, write_run
 from .forge import Forger
 from .markdown_view import view
 
-ROOT = Path(__file__).parents[2]
 KEY = f"{STAGING}/stop-anno"
 TEMPLATES: dict[str, dict[str, Any]] = {
     e.event: e.to_fields()
@@ -285,16 +283,6 @@ def test_a_missing_field_and_a_bad_plan_are_named(tmp_path: Path) -> None:
     assert "planned but never reached" in out.getvalue()
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "annotui.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-
-
 def test_cli_on_hostile_logs(tmp_path: Path) -> None:
     """Real processes: verify names the line and exits 1; show and report mark the record and
     exit 0; nothing prints a traceback, and every problem is one line on stderr."""
@@ -304,25 +292,25 @@ def test_cli_on_hostile_logs(tmp_path: Path) -> None:
     forger.record("session.start", TEMPLATES["session.start"])
     forger.raw(b'", not JSON \x1b]0;pwned\x07')
     nonjson = forger.write()
-    p = _cli("audit", "verify", str(nonjson))
+    p = annotui("audit", "verify", str(nonjson))
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert p.stdout.count("\n") == 1 and p.stdout.startswith(f"{nonjson}:2: bad JSON")
 
     shaped = _log_with(tmp_path, ("step.finished", {"step_key": KEY, "outcome": {"x": 1}}))
-    p = _cli("audit", "verify", str(shaped))
+    p = annotui("audit", "verify", str(shaped))
     assert p.returncode == 0 and p.stdout.startswith("intact: 4 records")
-    p = _cli("audit", "show", str(shaped))
+    p = annotui("audit", "show", str(shaped))
     assert p.returncode == 0 and p.stderr == ""
     assert "MALFORMED: record seq 2 (step.finished): field 'outcome' is an object" in p.stdout
     for fmt in ("markdown", "html"):
-        p = _cli("audit", "report", str(shaped), "--format", fmt)
+        p = annotui("audit", "report", str(shaped), "--format", fmt)
         assert p.returncode == 0 and "outcome" in p.stdout
         assert "record seq 2 (step.finished): field " in p.stdout.replace("\\", "")
 
     # A log that cannot be read at all: one line on stderr, exit 2.
     (tmp_path / "dir.jsonl").mkdir()
     for cmd in ("verify", "show", "report"):
-        p = _cli("audit", cmd, str(tmp_path / "dir.jsonl"))
+        p = annotui("audit", cmd, str(tmp_path / "dir.jsonl"))
         assert p.returncode == 2 and "Traceback" not in p.stderr
         assert p.stderr.count("\n") == 1, p.stderr
 
@@ -343,17 +331,39 @@ def test_resume_of_a_malformed_log_is_one_line_and_non_zero(tmp_path: Path) -> N
         '[checklist]\nid = "anno-release"\ntitle = "t"\nversion = "1"\n\n'
         '[[stages]]\nid = "deploy"\n  [[stages.steps]]\n  id = "a"\n  kind = "manual"\n'
     )
-    args = ["run", str(checklist), "--plain", "--resume", "--yes", "--audit", str(path)]
-    p = subprocess.run(
-        [sys.executable, "-m", "annotui.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-    )
+    p = annotui("run", str(checklist), "--plain", "--resume", "--yes", "--audit", str(path))
     assert p.returncode != 0 and "Traceback" not in p.stderr, p.stderr
     assert "record seq" in p.stderr and "field 'outcome' is an integer, expected a string" in (
         p.stderr
     )
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_the_second_process_judges_as_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large log has its JSON checked by another process while verify hashes: on every kind
+    of line the answer is the same as verify's own, line for line."""
+    logs: list[Path] = []
+    for i, middle in enumerate(
+        [
+            b'","event":"x"',  # a good record
+            b'", not JSON',
+            b'","event":"x","seq":7',
+            b'","event":"x","v":' + b"[" * 5000 + b"]" * 5000,
+            b'","event":"x","big":123456789012345678901234567890',  # beyond orjson, canonical
+        ]
+    ):
+        forger = Forger(tmp_path / f"{i}.jsonl")
+        forger.record("session.start", TEMPLATES["session.start"])
+        forger.raw(middle)
+        forger.record("session.end", TEMPLATES["session.end"])
+        logs.append(forger.write())
+    torn = tmp_path / "torn.jsonl"
+    torn.write_bytes(logs[0].read_bytes() + b'{"seq":3,"ts":"2026')
+    logs.append(torn)
+    inline = [verify(log) for log in logs]
+    monkeypatch.setattr("annotui.audit.verify.PARALLEL_FROM", 0)
+    assert [verify(log) for log in logs] == inline
+    assert [r.ok for r in inline] == [True, False, False, False, True, False]
+    assert inline[0].ended and inline[4].ended and inline[5].torn_tail

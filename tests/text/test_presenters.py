@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -15,7 +13,8 @@ from annotui.audit.reader import read_records
 from annotui.checklist.diagnostics import ChecklistError, Diagnostic
 from annotui.engine.plain import PlainPresenter
 
-ROOT = Path(__file__).parents[2]
+from .processes import annotui
+
 ANY = st.text(st.characters(codec=None, categories=None))
 CONTROLS = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\n", "\t"}
 
@@ -43,17 +42,6 @@ RUN = (
 )
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "annotui.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def test_plain_mode_shows_escapes_and_never_obeys_them(tmp_path: Path) -> None:
     """A real run: the command writes OSC 52 (clipboard), CSI (clear screen), an 8-bit CSI and a
     CR that would hide 'ok'; a var value holds OSC 0 (window title). The terminal gets them all
@@ -62,7 +50,9 @@ def test_plain_mode_shows_escapes_and_never_obeys_them(tmp_path: Path) -> None:
     checklist.write_text(CHECKLIST.replace("RUN", RUN))
     log = tmp_path / "esc.jsonl"
     msg = "x\x1b]0;title\x07y"
-    p = _run("run", str(checklist), "--plain", "--yes", "--audit", str(log), "--var", f"msg={msg}")
+    p = annotui(
+        "run", str(checklist), "--plain", "--yes", "--audit", str(log), "--var", f"msg={msg}"
+    )
     assert p.returncode == 0, p.stderr
     assert not CONTROLS.intersection(p.stdout + p.stderr), ascii(p.stdout)
     assert "| ^[]52;c;aGk=^G^[[2J<U+009B>1mok^MFAKE\n" in p.stdout
@@ -100,7 +90,7 @@ def test_check_cannot_forge_a_diagnostic_line(tmp_path: Path) -> None:
     name = "a\nforged.toml:1:1: forged\x1b]0;t\x07.toml"
     path = tmp_path / name
     path.write_text('[checklist]\nid = "x"\ntitle = "t"\nversion = "1"\nbogus = 1\n')
-    p = _run("check", str(path))
+    p = annotui("check", str(path))
     assert p.returncode == 2 and "Traceback" not in p.stderr
     lines = p.stderr.splitlines()
     shown = f"{tmp_path}/a⏎forged.toml:1:1: forged^[]0;t^G.toml"

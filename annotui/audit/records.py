@@ -1,0 +1,99 @@
+"""The JSON half of ``verify`` for a large log, in a second process.
+
+``verify`` proves two things of every line: its hash chain (sha256 over the exact bytes) and
+that it is the JSON object every reader will see, with its seq. Each costs about as much as the
+other, and they do not depend on each other, so for a large log this module checks the second
+in another process (``python -m annotui.audit.records PATH`` prints how many lines from the start
+are such records) while ``verify`` hashes. Only a log where the two disagree is read again, the
+slow way, to name its first bad line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from annotui.audit.chain import HASH_SUFFIX_LEN, LineError, parse_line
+from annotui.audit.lines import Lines
+
+ANSWER_WITHIN = 600.0
+"""Seconds the checker may take after ``verify`` has hashed the log (then: no answer)."""
+
+
+def leading_records(path: Path | str) -> int:
+    """How many lines from the start of ``path`` are each one JSON object whose seq is its
+    index, judged as ``verify``'s fast path judges them (orjson on the line without its hash
+    member; ``chain.parse_line`` for what orjson refuses)."""
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    n = 0
+    with open(path, "rb") as f:
+        for batch in Lines(f).batches():
+            for line in batch:
+                try:
+                    rec = loads(line[:-HASH_SUFFIX_LEN] + b"}")
+                except decode_error:
+                    try:
+                        rec = parse_line(line)
+                    except LineError:
+                        return n
+                if type(rec) is not dict:
+                    return n
+                seq = rec.get("seq")
+                if seq != n or type(seq) is not int:
+                    return n
+                n += 1
+    return n
+
+
+class Checker:
+    """A running ``leading_records`` in another process."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self._proc = proc
+
+    def result(self) -> int | None:
+        """Its answer, or None if it gave none (then the caller checks for itself)."""
+        try:
+            out, _ = self._proc.communicate(timeout=ANSWER_WITHIN)
+            return int(out) if self._proc.returncode == 0 else None
+        except (subprocess.TimeoutExpired, ValueError, OSError):
+            return None
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            with contextlib.suppress(OSError):
+                self._proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout=30)
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+
+def start(path: Path) -> Checker | None:
+    """Start checking ``path`` in another process (None if it cannot be started)."""
+    env = dict(os.environ)
+    here = str(Path(__file__).resolve().parents[2])  # where this annotui is imported from
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "annotui.audit.records", str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    except OSError:
+        return None
+    return Checker(proc)
+
+
+if __name__ == "__main__":
+    try:
+        print(leading_records(sys.argv[1]))
+    except OSError:
+        sys.exit(1)
