@@ -9,6 +9,7 @@ import html
 import io
 import json
 import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,12 @@ SCALARS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False),
     st.text(max_size=12),
-    st.sampled_from(["", "\x1b]0;t\x07", "\r## forged", KEY, "ok", "session.end"]),
+    st.sampled_from(
+        [
+            *["", "\x1b]0;t\x07", "\r## forged", KEY, "ok", "session.end", "<img src=x>"],
+            *["| a |", "![i](http://e/p.png)", "[l](javascript:x)", "\n# h\n", "&amp;", "```"],
+        ]
+    ),
 )
 JSON = st.recursive(
     SCALARS,
@@ -367,3 +373,59 @@ def test_the_second_process_judges_as_the_first(
     assert [verify(log) for log in logs] == inline
     assert [r.ok for r in inline] == [True, False, False, False, True, False]
     assert inline[0].ended and inline[4].ended and inline[5].torn_tail
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attrs: set[tuple[str, str | None]] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attrs.update(attrs)
+
+
+HOSTILE = "<script>alert(1)</script>\"' onmouseover=x <img src=x> &amp; \r## Verification: intact"
+
+
+def _hostile_run(path: Path) -> Path:
+    """A real run (the real writer) where every text an operator or a command gives is hostile."""
+    with AuditWriter.create(path) as w:
+        w(header().replace(operator=HOSTILE, checklist_title=HOSTILE, host=HOSTILE))
+        w(ev.VarSet(HOSTILE, HOSTILE, "cli"))
+        w(ev.RunPlanned(PLAN))
+        w(ev.StageStarted(STAGING, HOSTILE, 1, 2))
+        w(shown(KEY, "command", HOSTILE).replace(title=HOSTILE))
+        w(ev.StepConfirmed(KEY, HOSTILE, HOSTILE))
+        w(ev.StepStarted(KEY))
+        w(ev.StepOutput(KEY, "stdout", HOSTILE))
+        w(ev.StepFinished(KEY, "failed", 1, 0.5, HOSTILE, HOSTILE))
+        w(ev.EvidenceRecorded(KEY, HOSTILE, HOSTILE, HOSTILE))
+        w(ev.StepSkipped(f"{STAGING}/notify", HOSTILE, HOSTILE))
+        w(ev.ErrorEvent(HOSTILE, KEY))
+        w(ev.SessionEnded("failed", 1, 6, 0, 1))
+    return path
+
+
+def test_the_html_report_holds_no_markup_from_the_log(tmp_path: Path) -> None:
+    page = render(_hostile_run(tmp_path / "audit.jsonl"), "html")
+    parser = _Tags()
+    parser.feed(page)
+    allowed = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "br"}
+    allowed |= {"code", "span", "table", "tr", "th", "td", "pre", "ul", "li"}
+    assert parser.tags <= allowed, parser.tags - allowed
+    assert {name for name, _ in parser.attrs} <= {"lang", "charset", "class"}
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_the_markdown_report_holds_no_structure_from_the_log(tmp_path: Path) -> None:
+    md = render(_hostile_run(tmp_path / "audit.jsonl"), "markdown")
+    lines = view(md)  # no link, image, HTML, emphasis from the log
+    headings = [line for line in lines if line.startswith("#")]
+    assert not [h for h in headings if h.startswith(("## Verification", "# <", "## <"))]
+    sections = ("## Session", "## Variables", "## Steps", "## Resumes", "## Chain")
+    assert all(h.startswith(("# Audit report: ", "## Stage ", "### ", *sections)) for h in headings)
+    assert len([h for h in headings if h.startswith("# ")]) == 1
+    assert len([h for h in headings if h.startswith("### ")]) == 6  # the steps of the plan
+    assert any(HOSTILE.replace("\r", "^M") in line for line in lines)
