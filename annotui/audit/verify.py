@@ -148,28 +148,24 @@ def _scan(f: BinaryIO, *, parse: bool) -> VerifyResult:
                 and line.endswith(end, 0, -66)
                 and line.startswith(b'{"seq":%d,"ts":"' % seq)
             ):
-                rec: Any = None
                 if parse or not seq:
                     try:
                         rec = loads(body)  # the line but its hash member, checked above
                     except decode_error:
                         rec = _strict_record(line, seq)
-                if not parse and seq:
-                    last = line
+                    number = rec.get("seq") if type(rec) is dict else None
+                    good = type(number) is int and number == seq
+                    if good:
+                        event = rec.get("event")
+                        good = bool(seq) or event == "session.start"
+                else:  # the other process checks this line's JSON
+                    last, good = line, True
+                if good:
                     end = PREV_KEY + digest + PREV_TO_HASH
                     prev = digest
                     seq += 1
                     size += len(line) + 1
                     continue
-                if type(rec) is dict:
-                    number, kind = rec.get("seq"), rec.get("event")
-                    if number == seq and type(number) is int and (seq or kind == "session.start"):
-                        event = kind
-                        end = PREV_KEY + digest + PREV_TO_HASH
-                        prev = digest
-                        seq += 1
-                        size += len(line) + 1
-                        continue
             hashed = line.endswith(PREV_TO_HASH + digest + b'"}')
             reason = _explain(line, seq, prev.decode(), hashed)
             last_in_batch = seq - first == len(batch) - 1
