@@ -9,7 +9,7 @@ from collections.abc import Callable
 from annotui.engine.redact import Redactor
 from annotui.events import Event, StepOutput
 from annotui.transport.base import Stream
-from annotui.transport.local import MAX_LINE
+from annotui.transport.base import MAX_LINE
 
 CHUNK_BYTES = 256 * 1024
 KEEP_STDOUT = 1 << 20
