@@ -19,7 +19,7 @@ KINDS = tuple(STEP_KINDS)
 
 PATTERN_HINTS = {
     "id": "must be a name of letters, digits, _ and - (not starting with a digit or -)",
-    "until": "must be a comparison with a whole number, e.g. '== 0' or '< 5'",
+    "until": "must be a comparison with a whole number of at most 18 digits, e.g. '== 0' or '< 5'",
     "mode_at_least": "must be an octal file mode of 3 or 4 digits, e.g. '774'",
     "run": "must not be empty: write the command to run",
     "from_env": "must be an environment variable name (letters, digits and _), e.g. 'API_TOKEN'",

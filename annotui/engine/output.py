@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 from annotui.engine.redact import Redactor
 from annotui.events import Event, StepOutput
-from annotui.transport.base import Stream
-from annotui.transport.base import MAX_LINE
+from annotui.transport.base import MAX_LINE, Stream
 
 CHUNK_BYTES = 256 * 1024
 KEEP_STDOUT = 1 << 20

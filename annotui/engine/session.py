@@ -534,7 +534,15 @@ class Session:
             result = await asyncio.shield(self._step_task)
         except asyncio.CancelledError:
             if self._stop_reason is None and self._step_task.cancelled():
-                result = ev.StepFinished(step.key, "cancelled", message="cancelled by the operator")
+                if (
+                    step.mutating and not step.simulated
+                ):  # stopped midway: it may have had its effect
+                    message = "cancelled by the operator: outcome unknown, the command was stopped"
+                    result = ev.StepFinished(step.key, "unknown", message=message)
+                else:
+                    result = ev.StepFinished(
+                        step.key, "cancelled", message="cancelled by the operator"
+                    )
             else:
                 # the whole run is stopping: end the command first, then record it
                 self._step_task.cancel()

@@ -134,10 +134,10 @@ class Transport(ABC):
         stdin at /dev/null (a pty with `pty=True`), in a process group of its own that dies with
         annotui however annotui ends.
 
-        `on_spawn(pgid)` is called once, as soon as the group is known (before the command's text
-        is handed over, locally); what it raises stops the command and is raised here, as is
-        what `on_line` raises. Cancelling the awaiting task stops the command's process group
-        and re-raises `asyncio.CancelledError`.
+        `on_spawn(pgid)` is called once, as soon as the group is known (locally right after the
+        start, remotely when the bootstrap's first line comes); what it raises stops the command
+        (its group) and is raised here, as is what `on_line` raises. Cancelling the awaiting task
+        stops the command's process group and re-raises `asyncio.CancelledError`.
         """
         start = time.monotonic()
         job = await self._start(Command(command, on_line, cwd, env, pty, on_spawn))

@@ -1,13 +1,15 @@
 """Local transport: /bin/sh in its own process group, its script on a pipe, streamed in blocks.
 
-The command's text never appears in an argv: `/bin/sh -c '. /dev/stdin'` reads it from a pipe
-that holds all of it (see `shell`). Its lifeline is one watcher process for the whole run
-(`_Lifeline`): a small sh loop in a session of its own, reading a pipe only annotui writes to;
-every command's process group is registered there before its script is handed over and
-unregistered when its run ends. When annotui ends in any way, `kill -9` included, the kernel
-closes that pipe and the watcher sends SIGTERM, then SIGKILL after `KILL_GRACE` seconds, to every
-group still registered: the commands die with annotui, their children too. It costs no extra
-process per step.
+The command's text never appears in an argv: the shell reads it from a pipe that holds all of it
+(see `shell`). Its lifeline is one watcher process for the whole run (`_Lifeline`): a small sh
+loop in a session of its own, reading a pipe that only annotui holds open for writing. A
+command's shell registers its process group there as its first act (through a single-digit
+descriptor of that pipe, which it closes before it reads its script), so there is no moment
+when a command runs unregistered; annotui unregisters it when its run ends. When annotui ends
+in any way, `kill -9` included, the kernel closes the pipe and the watcher sends SIGTERM, then
+SIGKILL after `KILL_GRACE` seconds, to every group still registered: the commands die with
+annotui, their children too. It costs no extra process per step, and the script is in its pipe
+before the shell starts, so the shell never waits for annotui.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ from annotui.transport.base import (
     TransportError,
     block_sink,
 )
-from annotui.transport.shell import LOCAL_ARGV, script
+from annotui.transport.shell import local_argv, script
 
 _WATCHER = (
     "g=' '; while IFS= read -r l; do case $l in "
-    '+*) g="$g${l#+} " ;; '
+    '+*) case $g in *" ${l#+} "*) ;; *) g="$g${l#+} " ;; esac ;; '
     '-*) n=${l#-}; case $g in *" $n "*) g="${g%% $n *} ${g#* $n }" ;; esac ;; '
     "esac; done; [ \"$g\" = ' ' ] && exit 0; "
     'for n in $g; do kill -s TERM -- -"$n"; done 2>/dev/null; '
@@ -53,12 +55,18 @@ class _Lifeline:
         self.fd = -1
         self.groups: set[int] = set()
 
+    def _running(self) -> bool:
+        if self.fd < 0:
+            return False
+        try:
+            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            return False
+
     def _spawn(self) -> None:
-        if self.pid:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, os.WNOHANG)
         if self.fd >= 0:
             os.close(self.fd)
+            self.fd = -1
         r, w = os.pipe()
         try:
             self.pid = os.posix_spawn(
@@ -72,35 +80,40 @@ class _Lifeline:
                 ],
                 setsid=True,  # out of the terminal's signals: it must outlive annotui
             )
+            # A single-digit descriptor if one is free (sh redirects only those), kept for good.
+            low = fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 3)
         except BaseException:
             os.close(w)
             raise
         finally:
             os.close(r)
+        if low <= 9:
+            os.close(w)
+            w = low
+        else:
+            os.close(low)
         os.set_blocking(w, False)  # a stopped watcher must never block the event loop
         self.fd = w
+        self._send(b"".join(b"+%d\n" % g for g in self.groups))
 
-    def _send(self, line: bytes) -> None:
-        for attempt in (1, 2):
-            try:
-                if self.fd < 0:
-                    self._spawn()
-                    line = b"".join(b"+%d\n" % g for g in self.groups)
-                os.write(self.fd, line)
-                return
-            except BlockingIOError:
-                return  # the watcher is stopped with a full pipe: nothing better to do
-            except OSError:  # the watcher died (EPIPE): start another, tell it every group
-                if attempt == 2:
-                    raise
-                os.close(self.fd)
-                self.fd = -1
+    def _send(self, lines: bytes) -> None:
+        if lines:
+            with contextlib.suppress(OSError):  # a stopped watcher's full pipe, or a dead one
+                os.write(self.fd, lines)
 
-    def register(self, pgid: int) -> None:
+    def child_fd(self) -> int | None:
+        """The descriptor a command's shell registers itself through (the watcher is running),
+        None if it is not single-digit: then `track(pgid, registered=False)` registers it."""
+        if not self._running():
+            self._spawn()
+        return self.fd if self.fd <= 9 else None
+
+    def track(self, pgid: int, *, registered: bool) -> None:
         self.groups.add(pgid)
-        self._send(b"+%d\n" % pgid)
+        if not registered:
+            self._send(b"+%d\n" % pgid)
 
-    def unregister(self, pgid: int) -> None:
+    def release(self, pgid: int) -> None:
         self.groups.discard(pgid)
         self._send(b"-%d\n" % pgid)
 
@@ -173,6 +186,13 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """At once: the pipe holds it all (`_hold`)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class _LocalJob(Job):
     def __init__(self, proc: asyncio.subprocess.Process, deliver: Deliver) -> None:
         assert proc.stdout is not None and proc.stderr is not None
@@ -181,7 +201,6 @@ class _LocalJob(Job):
             _pump(proc.stdout, "stdout", deliver), _pump(proc.stderr, "stderr", deliver)
         )
         self.code = 0
-        _lifeline.register(proc.pid)
 
     async def finish(self) -> None:
         await asyncio.shield(self.pumps)
@@ -206,7 +225,7 @@ class _LocalJob(Job):
         return RunResult(code, duration, signal=sig)
 
     async def release(self) -> None:
-        _lifeline.unregister(self.proc.pid)
+        _lifeline.release(self.proc.pid)
 
 
 class LocalTransport(Transport):
@@ -220,38 +239,46 @@ class LocalTransport(Transport):
     async def _start(self, command: Command) -> Job:
         data = script(command.text, env=command.env, stdin_null=True)
         cwd = command.cwd
+        lifeline = _lifeline.child_fd()
         r, w = os.pipe()
         try:
             _hold(w, len(data))
+            if lifeline is not None:  # the shell registers itself before it reads its script
+                _write_all(w, data)
+                os.close(w)
+                w = -1
             proc = await asyncio.create_subprocess_exec(
-                *LOCAL_ARGV,
+                *local_argv(lifeline),
                 cwd=cwd,
                 stdin=r,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                pass_fds=() if lifeline is None else (lifeline,),
             )
-        except (OSError, ValueError) as e:  # a missing cwd, a NUL in it, ...
-            os.close(w)
-            raise TransportError(f"local: cannot start command in {cwd or os.getcwd()}: {e}") from e
-        except BaseException:
-            os.close(w)
+        except BaseException as e:
+            if w >= 0:
+                os.close(w)
+            if isinstance(e, OSError | ValueError):  # a missing cwd, a NUL in it, ...
+                where = cwd or os.getcwd()
+                raise TransportError(f"local: cannot start command in {where}: {e}") from e
             raise
         finally:
             os.close(r)
+        _lifeline.track(proc.pid, registered=lifeline is not None)
         job = _LocalJob(proc, block_sink(command.on_line))
         try:
             if command.on_spawn is not None:
                 command.on_spawn(proc.pid)
-            view = memoryview(data)
-            while view:  # at once: the pipe holds it all
-                view = view[os.write(w, view) :]
+            if w >= 0:
+                _write_all(w, data)
         except BaseException:
-            os.close(w)
             await job.stop()
             await job.release()
             raise
-        os.close(w)
+        finally:
+            if w >= 0:
+                os.close(w)
         return job
 
     async def group_alive(self, pgid: int) -> bool:

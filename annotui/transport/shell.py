@@ -4,9 +4,11 @@
 command must not be there. Every command therefore starts as a fixed bootstrap in argv that reads
 the command's text (its script, with the cwd and environment the run asked for) from its stdin:
 
-- Local (`LOCAL_ARGV`): `/bin/sh -c '. /dev/stdin'`. The script is written whole into the pipe
-  (sized to hold it, so it can never be cut short) and the pipe closed before the shell reads
-  it; the script's first words point stdin at /dev/null. No extra process per step.
+- Local (`local_argv`): `/bin/sh -c 'echo +$$ >&N; exec N>&-; . /dev/stdin'`: the shell first
+  registers its process group with the run's lifeline (`local`) through the descriptor N of its
+  pipe, closes it, then reads its script from a pipe that holds all of it, written and closed
+  before the shell started (sized to hold it, so it is never run cut short); the script's first
+  words point stdin at /dev/null. No extra process per step.
 - Remote (`remote_command`): the exec request is `exec sh -c BOOTSTRAP sh`. The bootstrap prints
   the process group (`PGID_MARKER`, on stderr; on stdout with a pty), reads a header line
   `LENGTH NONCE` and LENGTH bytes (`head -c`: exact on pipes and ttys; the random NONCE ends the
@@ -42,7 +44,15 @@ PGID_MARKER = "annotui:pgid="
 group (sshd makes each session's shell a session leader)."""
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-LOCAL_ARGV = ("/bin/sh", "-c", ". /dev/stdin")
+
+def local_argv(lifeline_fd: int | None) -> tuple[str, ...]:
+    """The argv of every local command: register its group with the lifeline through
+    `lifeline_fd` and close it (when given), then run the script that stdin holds."""
+    if lifeline_fd is None:
+        return ("/bin/sh", "-c", ". /dev/stdin")
+    n = int(lifeline_fd)
+    return ("/bin/sh", "-c", f"echo +$$ 2>/dev/null >&{n}; exec {n}>&-; . /dev/stdin")
+
 
 _WATCHER = (
     "( ( trap '' TERM HUP; while read -r __l; do :; done; "

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from annotui.checklist.template import render
 from annotui.engine.redact import MASK, MIN_LINE, Redactor, forms
-from annotui.transport.ssh import wrap_command
+from annotui.transport.shell import script
 
 TRICKY = [
     "a'b",
@@ -45,6 +45,11 @@ def nul_mask(masked: str) -> str:
     return "\0" * len(masked)
 
 
+def shell_script(command: str, env: dict[str, str] | None = None) -> str:
+    """What a remote shell reads on its stdin for `command` (cwd, environment, the text)."""
+    return script(command, cwd="/srv", env=env, stdin_null=False).decode()
+
+
 def producers(secret: str) -> dict[str, str]:
     """The secret as Python programs and annotui itself write it (what surrounds a value in
     such text is the producer's, so each is its whole output)."""
@@ -52,8 +57,8 @@ def producers(secret: str) -> dict[str, str]:
     return {
         "template": render("echo {{ v }}", {"v": secret}, shell=True),
         "shlex": shlex.quote(secret),
-        "ssh wrapper": wrap_command(render("echo {{ v }}", {"v": secret}, shell=True)),
-        "ssh env": wrap_command("true", env={"V": secret}),
+        "remote script": shell_script(render("echo {{ v }}", {"v": secret}, shell=True)),
+        "remote env": shell_script("true", env={"V": secret}),
         "json": json.dumps(secret),
         "json unicode": json.dumps(secret, ensure_ascii=False),
         "json of json": json.dumps(json.dumps(secret)),
@@ -126,8 +131,8 @@ def test_longest_first_leaves_no_part_of_a_longer_secret() -> None:
 def test_shell_quoted_form_is_masked_whole() -> None:
     r = Redactor(["a'b"])
     assert r(render("echo {{ v }}", {"v": "a'b"}, shell=True)) == "echo '***'"
-    wrapped = wrap_command(render("echo {{ v }}", {"v": "a'b"}, shell=True))
-    assert r(wrapped).endswith("""sh -c 'echo '"'"'***'"'"''""")
+    env = shell_script("true", env={"V": "a'b"})
+    assert r(env) == "cd -- /srv || exit; export V='***'; true"
 
 
 def test_blank_secrets_are_not_masked_and_short_ones_are() -> None:

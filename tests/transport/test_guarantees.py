@@ -283,5 +283,4 @@ async def test_a_failing_on_spawn_stops_the_command(transport: Transport, tmp_pa
         await transport.run(f"sleep 1; touch {canary}; sleep 300", on_line=Lines(), on_spawn=refuse)
     await _until(lambda: not group_members(seen[0]), 5)
     assert not canary.exists()
-    if isinstance(transport, LocalTransport):  # locally the text is handed over after on_spawn
-        assert not await is_alive(transport, seen[0])
+    assert not await is_alive(transport, seen[0])
