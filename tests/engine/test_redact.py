@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from annotui.checklist.template import render
 from annotui.engine.redact import MASK, MIN_LINE, Redactor, forms
-from annotui.transport.shell import script
+from annotui.transport import shell
 
 TRICKY = [
     "a'b",
@@ -47,7 +47,7 @@ def nul_mask(masked: str) -> str:
 
 def shell_script(command: str, env: dict[str, str] | None = None) -> str:
     """What a remote shell reads on its stdin for `command` (cwd, environment, the text)."""
-    return script(command, cwd="/srv", env=env, stdin_null=False).decode()
+    return shell.script(command, cwd="/srv", env=env, stdin_null=False).decode()
 
 
 def producers(secret: str) -> dict[str, str]:

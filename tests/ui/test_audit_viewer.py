@@ -298,7 +298,8 @@ async def test_export_writes_a_report_and_leaves_the_log_alone(tmp_path: Path) -
         await wait_until(pilot, lambda: screen.last_export is not None)
         md = tmp_path / "audit.jsonl.report.md"
         assert screen.last_export == md
-        assert md.read_text().startswith("# Audit report: Release and deployment of the anno system")
+        title = "# Audit report: Release and deployment of the anno system"
+        assert md.read_text().startswith(title)
 
         await pilot.press("h")
         field = app.screen.query_one("#export-path", Input)
