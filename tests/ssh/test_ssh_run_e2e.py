@@ -15,56 +15,7 @@ from sshd_fixture import Sshd, keygen, write_ssh_config
 
 pytestmark = pytest.mark.timeout(120)
 
-CHECKLIST = """\
-[checklist]
-id = "ssh-e2e"
-title = "Remote steps"
-lock = {{ host = "tsd", path = "{{{{ work }}}}/.annotui.lock" }}
-
-[vars.work]
-prompt = "Work directory"
-
-[vars.target]
-prompt = "ssh target"
-
-[hosts.tsd]
-ssh = "{{{{ target }}}}"
-
-[[stages]]
-id = "remote"
-title = "Remote"
-
-  [[stages.steps]]
-  id = "write"
-  kind = "command"
-  host = "tsd"
-  cwd = "{{{{ work }}}}"
-  run = "echo hello > remote.txt; echo to-stderr >&2"
-
-{extra}
-  [[stages.steps]]
-  id = "verify"
-  kind = "check"
-  host = "tsd"
-  cwd = "{{{{ work }}}}"
-  run = "cat remote.txt; id -un"
-  expect = {{ stdout_matches = "^hello" }}
-"""
-
-LONG = """\
-  [[stages.steps]]
-  id = "long"
-  kind = "command"
-  host = "tsd"
-  cwd = "{{ work }}"
-  run = "echo $$ > long.started; sleep 47.5; echo finished > long.finished"
-"""
-
-
-def _checklist(tmp_path: Path, extra: str = "") -> Path:
-    path = tmp_path / "remote.toml"
-    path.write_text(CHECKLIST.format(extra=extra))
-    return path
+CHECKLISTS = Path(__file__).parent / "checklists"
 
 
 def _cmd(checklist: Path, work: Path, target: str, audit: Path, *more: str) -> list[str]:
@@ -104,7 +55,7 @@ def work(tmp_path: Path) -> Path:
 def test_remote_steps_end_to_end(sshd: Sshd, tmp_path: Path, work: Path, target: str) -> None:
     audit = tmp_path / "audit.jsonl"
     before = sshd.accepted()
-    r = _run(tmp_path, sshd.ssh_config, *_cmd(_checklist(tmp_path), work, target, audit))
+    r = _run(tmp_path, sshd.ssh_config, *_cmd(CHECKLISTS / "remote.toml", work, target, audit))
     assert r.returncode == 0, r.stdout + r.stderr
     assert (work / "remote.txt").read_text() == "hello\n"
     assert not (work / ".annotui.lock").exists()  # the target lock was released
@@ -123,11 +74,8 @@ def test_remote_steps_end_to_end(sshd: Sshd, tmp_path: Path, work: Path, target:
 
 
 def test_failing_remote_check_exits_1(sshd: Sshd, tmp_path: Path, work: Path) -> None:
-    extra = (
-        '  [[stages.steps]]\n  id = "fails"\n  kind = "check"\n  host = "tsd"\n  run = "exit 4"\n'
-    )
     audit = tmp_path / "audit.jsonl"
-    r = _run(tmp_path, sshd.ssh_config, *_cmd(_checklist(tmp_path, extra), work, "tsd", audit))
+    r = _run(tmp_path, sshd.ssh_config, *_cmd(CHECKLISTS / "remote-fails.toml", work, "tsd", audit))
     assert r.returncode == 1, r.stdout + r.stderr
     fin = [x for x in _records(audit) if x["event"] == "step.finished"]
     assert fin[-1]["step_key"] == "remote/fails" and fin[-1]["exit_code"] == 4
@@ -144,7 +92,7 @@ def test_bad_host_key_nothing_runs(sshd: Sshd, tmp_path: Path, work: Path, case:
     cfg = tmp_path / "config"
     write_ssh_config(sshd, cfg, kh)
     audit = tmp_path / "audit.jsonl"
-    r = _run(tmp_path, cfg, *_cmd(_checklist(tmp_path), work, "tsd", audit))
+    r = _run(tmp_path, cfg, *_cmd(CHECKLISTS / "remote.toml", work, "tsd", audit))
     assert r.returncode == 2, r.stdout + r.stderr
     out = r.stdout + r.stderr
     assert ("unknown host key" if case == "unknown" else "HAS CHANGED") in out
@@ -158,7 +106,7 @@ def test_locked_target_is_refused_naming_the_holder(sshd: Sshd, tmp_path: Path, 
     lock.mkdir()
     (lock / "holder.json").write_text('{"operator": "alice", "host": "jump7", "pid": 4242}\n')
     audit = tmp_path / "audit.jsonl"
-    r = _run(tmp_path, sshd.ssh_config, *_cmd(_checklist(tmp_path), work, "tsd", audit))
+    r = _run(tmp_path, sshd.ssh_config, *_cmd(CHECKLISTS / "remote.toml", work, "tsd", audit))
     assert r.returncode != 0, r.stdout + r.stderr
     assert "operator=alice" in r.stdout + r.stderr
     assert not (work / "remote.txt").exists()
@@ -166,7 +114,7 @@ def test_locked_target_is_refused_naming_the_holder(sshd: Sshd, tmp_path: Path, 
 
 
 def test_sshd_killed_mid_command_then_resume_asks(sshd: Sshd, tmp_path: Path, work: Path) -> None:
-    checklist = _checklist(tmp_path, LONG)
+    checklist = CHECKLISTS / "remote-long.toml"
     audit = tmp_path / "audit.jsonl"
     proc = subprocess.Popen(
         _cmd(checklist, work, "tsd", audit),
