@@ -7,32 +7,9 @@ import json
 import shlex
 from pathlib import Path
 
-from engine_cli import run_cli  # noqa: F401  (fixture)
+from engine_cli import CHECKLISTS, run_cli  # noqa: F401  (fixture)
 
 SECRET = "pa'ss\\wo\"rd\tX9"
-CHECKLIST = """
-[checklist]
-id = "sec"
-title = "secrets"
-
-[vars.token]
-secret = true
-
-[vars.envtok]
-secret = true
-from_env = "ANNOTUI_TEST_ENVTOK"
-
-[[stages]]
-id = "main"
-title = "use {{ token }}"
-
-  [[stages.steps]]
-  id = "show-env"
-  title = "env for {{ token }}"
-  kind = "command"
-  changes = false
-  run = "env; echo {{ token }}; echo {{ envtok }}"
-"""
 
 
 def forms(secret: str) -> list[str]:
@@ -45,13 +22,11 @@ def forms(secret: str) -> list[str]:
 
 
 def test_secret_from_var_and_env_stays_out_of_log_and_children(tmp_path: Path, run_cli) -> None:  # noqa: F811
-    f = tmp_path / "sec.toml"
-    f.write_text(CHECKLIST)
     audit = tmp_path / "a.jsonl"
     env_secret = "env'sec\"ret-77"
     proc = run_cli(
         "run",
-        f,
+        CHECKLISTS / "secrets.toml",
         "--plain",
         "--yes",
         "--audit",
