@@ -18,36 +18,14 @@ from .processes import annotui
 ANY = st.text(st.characters(codec=None, categories=None))
 CONTROLS = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\n", "\t"}
 
-CHECKLIST = """\
-[checklist]
-id = "esc"
-title = "Escapes"
-version = "1"
-
-[vars.msg]
-description = "a message"
-
-[[stages]]
-id = "s"
-title = "S"
-  [[stages.steps]]
-  id = "a"
-  title = "print"
-  kind = "command"
-  run = "RUN"
-"""
-RUN = (
-    r"printf '\\033]52;c;aGk=\\007\\033[2J\\302\\233\\061mok\\rFAKE\\n'; "
-    "echo {{ msg }}"
-)
+CHECKLISTS = Path(__file__).parent / "checklists"
 
 
 def test_plain_mode_shows_escapes_and_never_obeys_them(tmp_path: Path) -> None:
     """A real run: the command writes OSC 52 (clipboard), CSI (clear screen), an 8-bit CSI and a
     CR that would hide 'ok'; a var value holds OSC 0 (window title). The terminal gets them all
     in a visible form; the audit log keeps the bytes as they were."""
-    checklist = tmp_path / "esc.toml"
-    checklist.write_text(CHECKLIST.replace("RUN", RUN))
+    checklist = CHECKLISTS / "escapes.toml"
     log = tmp_path / "esc.jsonl"
     msg = "x\x1b]0;title\x07y"
     p = annotui(
