@@ -44,29 +44,7 @@ START_RATIO = 1.25
 STARTS = 10
 FLOOD_RUNS = 3
 
-BIG_OUTPUT = """
-[checklist]
-id = "bench-ui"
-title = "UI bench"
-
-[[stages]]
-id = "s"
-title = "S"
-
-  [[stages.steps]]
-  id = "flood"
-  kind = "command"
-  title = "Print a million lines"
-  instructions = '''
-Watch the **output** while the data is unpacked:
-
-- every archive member is listed once;
-- the last line is the member count.
-
-Stop the step (Ctrl+C) if an error scrolls by.
-'''
-  run = "for i in 1 2 3 4 5 6 7 8 9 10; do seq 100000; sleep 0.3; done"
-"""
+BIG_OUTPUT = (Path(__file__).parent / "checklists" / "ui-flood.toml").read_text()
 
 BARE_APP = """
 from textual.app import App, ComposeResult

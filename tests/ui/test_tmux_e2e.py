@@ -126,42 +126,11 @@ def tmux_dir(tmp_path: Path) -> Iterator[Path]:
     shutil.rmtree(d, ignore_errors=True)
 
 
-TINY = """
-[checklist]
-id = "tiny-e2e"
-title = "Tiny end to end"
-
-[vars.word]
-prompt = "A word"
-default = "hello"
-
-[[stages]]
-id = "one"
-title = "One"
-
-  [[stages.steps]]
-  id = "note"
-  kind = "manual"
-  title = "Write something down"
-  evidence = "What did you write"
-
-  [[stages.steps]]
-  id = "count"
-  kind = "command"
-  run = "seq 3"
-
-  [[stages.steps]]
-  id = "typed"
-  kind = "command"
-  confirm = "typed"
-  confirm_word = "go"
-  run = "echo {{ word }} > typed.out"
-"""
+CHECKLISTS = Path(__file__).parent / "checklists"
 
 
 def test_tiny_checklist_walked_in_tmux(tmp_path: Path, tmux_dir: Path) -> None:
-    checklist = tmp_path / "tiny.toml"
-    checklist.write_text(TINY)
+    checklist = CHECKLISTS / "tiny.toml"
     log = tmp_path / "audit.jsonl"
     pane = TmuxPane(
         tmux_dir,
