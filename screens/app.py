@@ -212,12 +212,14 @@ class CockpitApp(App[int]):
     # ---- the engine thread ----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
     def run_engine(self, session: Session) -> None:
-        from annotui.engine.errors import SessionError
+        from annotui.engine.errors import AuditLost, SessionError
 
         try:
             code = asyncio.run(self._engine_main(session))
         except SessionError as e:
             self.post_message(SessionDone(2, str(e)))
+        except AuditLost as e:  # the log cannot be written: the run and its command were stopped
+            self.post_message(SessionDone(4, str(e)))
         except Exception as e:  # the engine crashed: say so, never lose the log's place
             self.post_message(SessionDone(2, f"internal error: {type(e).__name__}: {e}"))
         else:

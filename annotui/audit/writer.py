@@ -7,14 +7,20 @@ end, ...) are fsynced before ``__call__`` returns; the few that only describe (`
 step shown, confirmed, a stage starting) are fsynced together with the next record or at the
 latest when the event loop next goes idle, so a step confirmed by --yes costs one fsync before
 its command starts, not three. Nothing of the log's content is kept in memory but the last hash.
+
+A log that cannot be written (a full disk, a read-only or vanished file system, the file removed
+or renamed: checked before every fsync) closes the writer: the record that failed raises
+`AuditError`, one whose deferred fsync failed reaches `on_failure`, and a half-written line is cut
+off again where the file system lets it be, so that the log still verifies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,8 +113,14 @@ class AuditWriter:
         self._dirty = False
         """Written records wait for a deferred fsync."""
         self._failed: str | None = None
-        """Why a deferred fsync failed: the next record raises it."""
-        """False only for benchmarks and tests that generate large logs."""
+        """Why the log could not be written: every later record raises it."""
+        stat = os.fstat(fd)
+        self._file = (stat.st_dev, stat.st_ino)
+        self._size = stat.st_size
+        """The end of the last whole record (the log is appended to by this writer alone)."""
+        self.on_failure: Callable[[AuditError], None] | None = None
+        """Called (from the event loop) when a deferred fsync fails: no record may be waiting
+        for the log to tell the session that it is lost."""
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -206,10 +218,10 @@ class AuditWriter:
 
     def __call__(self, event: Event) -> str:
         """Append one record for ``event``; durable when this returns. Returns its hash."""
-        if self._fd is None:
-            raise AuditError(f"audit log {self.path} is closed")
         if self._failed is not None:
             raise AuditError(self._failed)
+        if self._fd is None:
+            raise AuditError(f"audit log {self.path} is closed")
         if self._seq == 0 and event.event != "session.start":
             raise AuditError(f"the first record must be session.start, not {event.event}")
         fields = event.to_fields()
@@ -221,13 +233,11 @@ class AuditWriter:
             members = chain.encode_fields(_redact(fields, self._secrets))
         pieces, digest = chain.seal(self._seq, _utc_now(), event.event, members, self._prev)
         try:
-            self._write(pieces)
+            self._size += self._write(pieces)
             if self._fsync:
                 self._sync(deferred=event.event in DEFERRED)
         except OSError as e:
-            # The line may be half written: stop here, a resume will find and record the tail.
-            self.close()
-            raise AuditError(f"cannot write audit log {self.path}: {e.strerror}") from None
+            raise self._fail(e) from None
         self._seq += 1
         self._prev = digest
         return digest
@@ -245,25 +255,54 @@ class AuditWriter:
                     loop.call_soon(self._idle_sync)
                 return
         assert self._fd is not None
+        self._check_file()
         os.fsync(self._fd)
         self._dirty = False
 
     def _idle_sync(self) -> None:
         if self._dirty and self._fd is not None:
             try:
+                self._check_file()
                 os.fsync(self._fd)
             except OSError as e:
-                self._failed = f"cannot write audit log {self.path}: {e.strerror}"
+                error = self._fail(e)
+                if self.on_failure is not None:
+                    self.on_failure(error)
         self._dirty = False
 
-    def _write(self, pieces: list[bytes]) -> None:
-        """``writev`` the line's pieces (a step's output is not copied to join them)."""
+    def _check_file(self) -> None:
+        """Raise OSError unless the log's path still names the file written (a log removed,
+        renamed or replaced takes writes that nobody will ever read)."""
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            raise OSError(errno.ENOENT, "the file was removed or moved away") from None
+        if (stat.st_dev, stat.st_ino) != self._file:
+            raise OSError(errno.ENOENT, "the file was replaced by another one")
+
+    def _fail(self, e: OSError) -> AuditError:
+        """Close the log after a failed write or fsync: a half-written line is cut off where the
+        file system allows it (else a resume finds the torn tail and records it)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                if os.fstat(self._fd).st_size > self._size:
+                    os.ftruncate(self._fd, self._size)
+            self._dirty = False
+        self.close()
+        self._failed = f"cannot write the audit log {self.path}: {e.strerror}"
+        return AuditError(self._failed)
+
+    def _write(self, pieces: list[bytes]) -> int:
+        """``writev`` the line's pieces (a step's output is not copied to join them); returns
+        the number of bytes written."""
         assert self._fd is not None
+        total = sum(map(len, pieces))
         written = os.writev(self._fd, pieces)
-        if written < sum(map(len, pieces)):  # a short write: write the rest
+        if written < total:  # a short write: write the rest
             rest = memoryview(b"".join(pieces))[written:]
             while rest:
                 rest = rest[os.write(self._fd, rest) :]
+        return total
 
     def close(self) -> None:
         if self._fd is not None:

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def run_plain(loaded: LoadedChecklist, options: RunOptions) -> int:
-    from annotui.engine.errors import SessionError
+    from annotui.engine.errors import AuditLost, SessionError
     from annotui.engine.plain import PlainOperator, PlainPresenter, StdinLines
     from annotui.engine.session import Session, operator_name
 
@@ -63,6 +63,9 @@ async def run_plain(loaded: LoadedChecklist, options: RunOptions) -> int:
     except SessionError as e:
         print(f"annotui: {e}", file=sys.stderr)
         return 2
+    except AuditLost as e:  # one line: what, where, and that the command was stopped
+        print(f"annotui: {e}", file=sys.stderr)
+        return 4
     print(f"audit log: {session.audit_path}", file=sys.stderr)
     if code == 3:
         print(

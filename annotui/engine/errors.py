@@ -9,3 +9,8 @@ class SessionError(Exception):
 
 class StopRun(Exception):
     """The operator chose to stop, or the session was interrupted (exit 3)."""
+
+
+class AuditLost(Exception):
+    """The audit log could not be written (a full disk, a read-only or vanished file system):
+    the run was stopped, its running command too (exit 4). The message says what and where."""

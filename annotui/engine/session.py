@@ -23,7 +23,7 @@ from annotui.audit.reader import RunState, load_run_state
 from annotui.audit.writer import AuditWriter
 from annotui.checklist.template import render
 from annotui.engine.context import StepContext
-from annotui.engine.errors import SessionError, StopRun
+from annotui.engine.errors import AuditLost, SessionError, StopRun
 from annotui.engine.kinds import step_kind
 from annotui.engine.operator import Decision, Operator
 from annotui.engine.options import RunOptions
@@ -85,15 +85,31 @@ class Session:
         self._lock_held: tuple[str, str] | None = None
         self._counts = {"ok": 0, "skipped": 0}
         self._current_key: str | None = None
+        self._audit_lost: str | None = None
+        """Why the audit log cannot be written: the run stops, nothing more is shown."""
         self._env_secrets: dict[str, str] = {}
         """`from_env` secrets taken out of os.environ (read by var resolution from here)."""
 
     # ---- events -------------------------------------------------------------------------
     def emit(self, event: ev.Event) -> None:
+        if self._audit_lost is not None:
+            return  # nothing is shown that is not in the log
         if self._writer is not None:
-            self.final_hash = self._writer(event)
+            try:
+                self.final_hash = self._writer(event)
+            except AuditError as e:
+                self._lose_audit(e)
+                return
         for sink in self.sinks:
             sink(event)
+
+    def _lose_audit(self, error: AuditError) -> None:
+        """The log cannot be written (called where a record failed, or by the writer when a
+        deferred fsync failed): stop the run, its running command first; `run` raises AuditLost."""
+        if self._audit_lost is None:
+            what = "the running command was stopped" if self.step_running else "the run was stopped"
+            self._audit_lost = f"{error}; {what}"
+            self.request_stop("the audit log cannot be written")
 
     # ---- control from outside (UI thread via call_soon_threadsafe, signal handlers) -------
     @property
@@ -115,9 +131,12 @@ class Session:
     async def run(self) -> int:
         self._run_task = asyncio.current_task()
         try:
-            return await self._run()
+            code = await self._run()
         finally:
             await self._cleanup()
+        if self._audit_lost is not None:
+            raise AuditLost(self._audit_lost)
+        return code
 
     def _known_secrets(self) -> None:
         """Register every secret value given on the command line, in the vars file or in the
@@ -208,6 +227,7 @@ class Session:
             if not path.exists():
                 raise SessionError(f"--resume: no audit log at {path}")
             self._writer, tail = AuditWriter.open_append(path)  # takes the lock first
+            self._writer.on_failure = self._lose_audit
             state = load_run_state(path)
             header = state.header
             mode = "rehearsal" if self.options.rehearse else "live"
@@ -240,6 +260,7 @@ class Session:
             return state
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = AuditWriter.create(path)
+        self._writer.on_failure = self._lose_audit
         meta = self.checklist.checklist
         self.emit(
             ev.SessionStarted(
@@ -529,6 +550,9 @@ class Session:
         if not kind.starts:
             return await coro
         self.emit(ev.StepStarted(step.key, simulated=step.simulated, attempt=attempt))
+        if self._audit_lost is not None:  # nothing runs that the log cannot record
+            coro.close()
+            raise StopRun(self._audit_lost)
         self._step_task = asyncio.ensure_future(coro)
         try:
             result = await asyncio.shield(self._step_task)

@@ -1,0 +1,259 @@
+"""A log that cannot be written mid-step: a full file system (a real tmpfs), one that turns
+read-only (a real ext4 on a loop device, as the kernel does on an error), and a log whose directory
+is deleted. `annotui run --plain` runs as a real process: the running command (its whole process
+group) is stopped, one line says what and where, the exit is 4, there is no traceback, and what is
+left of the log verifies (or names its torn tail) and can be resumed.
+
+These need root (mount); they are skipped, saying why, where mounting is not permitted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from engine_cli import annotui_cmd, read_log
+
+from tests.sshd_fixture import group_members
+
+pytestmark = pytest.mark.timeout(120)
+
+CHECKLIST = """\
+[checklist]
+id = "audit-lost"
+title = "A step that prints for a while"
+
+[vars.work]
+prompt = "Work directory"
+
+[[stages]]
+id = "main"
+title = "Main"
+
+  [[stages.steps]]
+  id = "first"
+  kind = "command"
+  run = "echo x >> first.count"
+  cwd = "{{ work }}"
+
+  [[stages.steps]]
+  id = "long"
+  kind = "command"
+  run = '''
+echo $$ > long.started
+i=0
+while [ $i -lt 300 ]; do i=$((i+1)); PRINT; sleep 0.1; done
+echo finished > long.finished'''
+  cwd = "{{ work }}"
+"""
+
+
+def _mount(args: list[str], where: Path) -> None:
+    r = subprocess.run(["mount", *args, str(where)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount here (root and CAP_SYS_ADMIN needed): {r.stderr.strip()}")
+
+
+def _umount(where: Path) -> None:
+    if subprocess.run(["umount", str(where)], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real 512 KiB tmpfs, unmounted (by its path) afterwards."""
+    where = tmp_path / "tmpfs"
+    where.mkdir()
+    _mount(["-t", "tmpfs", "-o", "size=512k", "tmpfs"], where)
+    try:
+        yield where
+    finally:
+        _umount(where)
+
+
+@pytest.fixture
+def ext4(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A real ext4 on a loop device mounted with errors=remount-ro: (mount point, the sysfs file
+    that makes the kernel report an error on it, which turns it read-only at once)."""
+    if shutil.which("mkfs.ext4") is None:
+        pytest.skip("mkfs.ext4 is not installed")
+    image = tmp_path / "ext4.img"
+    with open(image, "wb") as f:
+        f.truncate(8 << 20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True, capture_output=True)
+    where = tmp_path / "ext4"
+    where.mkdir()
+    _mount(["-o", "loop,errors=remount-ro", str(image)], where)
+    try:
+        source = subprocess.run(
+            ["findmnt", "-n", "-o", "SOURCE", str(where)], capture_output=True, text=True
+        ).stdout.strip()
+        trigger = Path("/sys/fs/ext4") / Path(source).name / "trigger_fs_error"
+        if not trigger.exists():
+            pytest.skip(f"this kernel has no {trigger}")
+        yield where, trigger
+    finally:
+        _umount(where)
+
+
+def _start(tmp_path: Path, audit: Path) -> tuple[Path, subprocess.Popen[str]]:
+    work = tmp_path / "work"
+    work.mkdir()
+    checklist = tmp_path / "lost.toml"
+    checklist.write_text(CHECKLIST.replace("PRINT", "echo line $i"))
+    cmd = annotui_cmd("run", checklist, "--plain", "--yes", "--var", f"work={work}",
+                      "--audit", audit)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}, cwd=tmp_path,
+    )  # fmt: skip
+    return work, proc
+
+
+def _wait_started(work: Path, proc: subprocess.Popen[str]) -> int:
+    """The long step's process group, once it has printed a few lines."""
+    started = work / "long.started"
+    deadline = time.monotonic() + 30
+    while not (started.exists() and started.read_text().strip()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the long step never started"
+        time.sleep(0.05)
+    time.sleep(0.5)  # some output records are written
+    return int(started.read_text())
+
+
+def _fill(where: Path) -> None:
+    """Write a file until the file system is full."""
+    with open(where / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+        except OSError as e:
+            assert e.errno == errno.ENOSPC
+        with contextlib.suppress(OSError):
+            f.close()
+
+
+def _lost(
+    tmp_path: Path, audit: Path, break_it: Callable[[], None], why: str
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """Run until the long step prints, break the log's file system, and check the ending."""
+    work, proc = _start(tmp_path, audit)
+    try:
+        pgid = _wait_started(work, proc)
+        break_it()
+        t0 = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+        stopped_in = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 4, out + err
+    assert "Traceback" not in out + err and "Exception" not in err, err
+    line = f"annotui: cannot write the audit log {audit}: {why}; the running command was stopped"
+    assert err.splitlines() == [line], err  # one line, nothing else
+    assert stopped_in < 10  # stopped, not run to its end (30 s)
+    assert not (work / "long.finished").exists()
+    assert group_members(pgid) == [], "the command's process group is still alive"
+    return work, subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _verify(audit: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        annotui_cmd("audit", "verify", audit), capture_output=True, text=True, timeout=60
+    )
+
+
+def test_full_disk_mid_step_stops_the_command(tmp_path: Path, tmpfs: Path) -> None:
+    audit = tmpfs / "run.jsonl"
+    work, _ = _lost(tmp_path, audit, lambda: _fill(tmpfs), "No space left on device")
+    v = _verify(audit)
+    assert v.returncode == 0, v.stdout + v.stderr  # a half-written line was cut off again
+    assert "intact" in v.stdout
+    recs = read_log(audit)
+    assert recs[-1]["event"] == "step.output" and recs[-1]["step_key"] == "main/long"
+    # with room again the run resumes: the long step's outcome is unknown and the operator asked
+    (tmpfs / "filler").unlink()
+    checklist = tmp_path / "lost.toml"
+    r = subprocess.run(
+        annotui_cmd("run", checklist, "--plain", "--yes", "--var", f"work={work}", "--audit",
+                    audit, "--resume"),
+        input="d checked: long.finished absent\n", capture_output=True, text=True, timeout=60,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [x["step_key"] for x in read_log(audit) if x["event"] == "step.unknown"] == ["main/long"]
+    assert (work / "first.count").read_text() == "x\n"  # never run twice
+    assert _verify(audit).returncode == 0
+
+
+def test_full_disk_mid_line_leaves_a_log_that_verifies(tmp_path: Path, tmpfs: Path) -> None:
+    """The disk fills while a big record is being written: the torn line is cut off again."""
+    audit = tmpfs / "run.jsonl"
+    work = tmp_path / "work"
+    work.mkdir()
+    checklist = tmp_path / "big.toml"
+    checklist.write_text(CHECKLIST.replace("PRINT", "head -c 60000 /dev/zero | tr '\\0' a; echo"))
+    _fill_but(tmpfs, 150_000)
+    r = subprocess.run(
+        annotui_cmd("run", checklist, "--plain", "--yes", "--var", f"work={work}", "--audit",
+                    audit),
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [
+        f"annotui: cannot write the audit log {audit}: No space left on device; "
+        "the running command was stopped"
+    ]
+    assert not (work / "long.finished").exists()
+    assert group_members(int((work / "long.started").read_text())) == []
+    v = _verify(audit)
+    assert v.returncode == 0, v.stdout + v.stderr
+    assert audit.read_bytes().endswith(b"\n")
+
+
+def _fill_but(where: Path, room: int) -> None:
+    """Fill the file system but for about `room` bytes."""
+    _fill(where)
+    filler = where / "filler"
+    os.truncate(filler, max(0, filler.stat().st_size - room))
+
+
+def test_log_turned_read_only_mid_step(tmp_path: Path, ext4: tuple[Path, Path]) -> None:
+    """`mount -o remount,ro` is refused while the log is open for writing (EBUSY); the kernel's
+    own switch to read-only after an error is what happens mid-run, so it is what is tested."""
+    where, trigger = ext4
+    audit = where / "run.jsonl"
+    _lost(tmp_path, audit, lambda: trigger.write_text("annotui test\n"), "Read-only file system")
+    v = _verify(audit)
+    assert v.returncode == 0 or "torn last line" in v.stdout + v.stderr, v.stdout + v.stderr
+    assert "Traceback" not in v.stdout + v.stderr
+
+
+def test_log_directory_deleted_mid_step(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    audit = logs / "run.jsonl"
+    _lost(tmp_path, audit, lambda: shutil.rmtree(logs), "the file was removed or moved away")
+
+
+def test_log_replaced_mid_step(tmp_path: Path) -> None:
+    """Renamed away and another file put in its place: the writes would go where nobody reads."""
+    logs = tmp_path / "logs"
+    audit = logs / "run.jsonl"
+
+    def replace() -> None:
+        audit.rename(logs / "moved.jsonl")
+        audit.write_text("")
+
+    _lost(tmp_path, audit, replace, "the file was replaced by another one")
+    assert _verify(logs / "moved.jsonl").returncode == 0
