@@ -186,6 +186,18 @@ class StepSkipped(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StepRefused(Event):
+    """An answer that was refused and not carried out (a skip of a critical step): recorded, so a
+    reviewer sees that it was tried."""
+
+    event: ClassVar[str] = "step.refused"
+    step_key: str
+    action: str
+    reason: str
+    operator: str
+
+
+@dataclass(frozen=True, slots=True)
 class EvidenceRecorded(Event):
     event: ClassVar[str] = "step.evidence"
     step_key: str
@@ -271,6 +283,7 @@ ALL_EVENTS: dict[str, type[Event]] = {
         StepOutput,
         StepFinished,
         StepSkipped,
+        StepRefused,
         EvidenceRecorded,
         OutcomeUnknown,
         SupervisorState,

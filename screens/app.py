@@ -369,6 +369,14 @@ class CockpitApp(App[int]):
             return
         self.action_request_quit()
 
+    def record_refused(self, step_key: str, action: str) -> None:
+        """The operator tried what a step refuses (skipping a critical one): the engine records
+        it (the question stays open)."""
+        session = self.session
+        if session is not None:
+            reason = "the step is critical and cannot be skipped"
+            self.call_engine(lambda: session.refuse(step_key, action, reason))
+
     def call_engine(self, fn: Callable[[], object] | None) -> None:
         if fn is not None and self.engine_loop is not None and not self.engine_loop.is_closed():
             self.engine_loop.call_soon_threadsafe(fn)

@@ -12,12 +12,16 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.events import Key
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.events import Key, Resize
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
 from annotui.engine.operator import Decision
+from annotui.engine.runas import described
+from annotui.text import for_terminal
 
 if TYPE_CHECKING:
     from annotui.checklist.models import Var
@@ -27,15 +31,117 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 S = TypeVar("S")
 
+ROWS_ABOVE = 1
+"""Rows a question leaves above its dialog: the LIVE / REHEARSAL banner stays in sight."""
+
 
 def step_where(step: PlannedStep) -> str:
     """'on HOST in CWD' for a step, as shown before it runs."""
     parts = []
     if step.host:
         parts.append(f"on [b]{escape(step.host)}[/b]")
+    if who := described(step.user, step.login, step.shell):
+        parts.append(f"[b]{escape(who)}[/b]")
     if step.cwd:
         parts.append(f"in [b]{escape(step.cwd)}[/b]")
     return " ".join(parts)
+
+
+class _CommandScroll(VerticalScroll, can_focus=False):
+    """The command's viewport: its counts are redone whenever its size settles."""
+
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self.query_ancestor(CommandView).moved)
+
+
+class CommandView(Vertical):
+    """A command shown whole: where it is taller than the room it is given it scrolls, and a
+    line under it counts the lines out of view. It remembers how far down it has been read
+    (`unread`), so a question can refuse to run what nobody has seen."""
+
+    DEFAULT_CSS = """
+    CommandView { height: auto; }
+    CommandView > _CommandScroll {
+        height: auto;
+        max-height: 5;
+        scrollbar-size-vertical: 1;
+    }
+    CommandView > #command-more {
+        display: none;
+        background: #5f5f00;
+        color: #ffffff;
+        text-style: bold;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, command: str) -> None:
+        super().__init__()
+        self.command = for_terminal(command.strip("\n"))
+        self._read_to = 0
+        """How many rows from the top have been on screen."""
+
+    def compose(self) -> ComposeResult:
+        with _CommandScroll():
+            yield Static(Content(self.command), id="command", classes="command")
+        yield Static("", id="command-more")
+
+    def on_mount(self) -> None:
+        self.watch(self.scroller, "scroll_y", self.moved, init=False)
+
+    @property
+    def scroller(self) -> VerticalScroll:
+        return self.query_one(_CommandScroll)
+
+    @property
+    def rows(self) -> int:
+        """The command's height on screen (wrapped at this width)."""
+        return self.scroller.virtual_size.height
+
+    @property
+    def unread(self) -> int:
+        """Rows below what has been on screen so far (0: the whole command was seen)."""
+        return max(0, self.rows - self._read_to)
+
+    def fit(self, room: int) -> None:
+        """Take at most `room` rows (the line counting hidden rows included)."""
+        rows = self.rows
+        if not rows:
+            return
+        tall = rows > room
+        self.scroller.styles.max_height = max(2, room - 1) if tall else rows
+        self.query_one("#command-more").display = tall
+
+    def scroll_by_rows(self, rows: int) -> None:
+        self.scroller.scroll_relative(y=rows, animate=False)
+
+    def scroll_pages(self, pages: int) -> None:
+        view = self.scroller.scrollable_content_region.height
+        self.scroll_by_rows(pages * max(1, view - 1))
+
+    def moved(self, *_: object) -> None:
+        """Count the rows above and below the view, and how far the command has been read."""
+        scroller = self.scroller
+        view = scroller.scrollable_content_region.height
+        top = round(scroller.scroll_y)
+        self._read_to = max(self._read_to, top + view)
+        below = max(0, self.rows - top - view)
+        parts = []
+        if top:
+            parts.append(f"▲ {top} line{'s' * (top != 1)} above")
+        if below:
+            parts.append(f"▼ {below} line{'s' * (below != 1)} below: ↓ PgDn to read on")
+        else:
+            parts.append("end of the command")
+        self.query_one("#command-more", Static).update(" · ".join(parts))
+        self.post_message(self.Moved(self))
+
+    class Moved(Message):
+        """The view moved or settled: what is hidden or unread may have changed."""
+
+        def __init__(self, view: CommandView) -> None:
+            super().__init__()
+            self.view = view
 
 
 class OnceModal(ModalScreen[T]):
@@ -96,8 +202,28 @@ class AskModal(OnceModal[T | None], Generic[T]):
     def body(self) -> ComposeResult:
         yield from ()
 
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.fit_command)
+
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self.fit_command)
+
+    def fit_command(self) -> None:
+        """Give a command shown in this dialog every row the rest of the dialog leaves free
+        (the mode banner above stays in sight): a long one scrolls instead of being cut."""
+        views = self.query(CommandView)
+        if not views:
+            return
+        view = views.first()
+        dialog = self.query_one("#dialog")
+        rest = sum(c.outer_size.height for c in dialog.children if c is not view and c.display)
+        chrome = dialog.styles.gutter.height + dialog.styles.margin.height
+        footer = self.query_one(Footer).outer_size.height
+        view.fit(self.size.height - ROWS_ABOVE - footer - chrome - rest)
+
     def show_error(self, message: str) -> None:
         self.query_one("#error", Label).update(escape(message))
+        self.call_after_refresh(self.fit_command)
 
     def on_key(self, event: Key) -> None:
         """A character typed while the dialog was still mounting (before its input had focus)
@@ -186,24 +312,83 @@ class VarModal(TextModal):
         return validate_value(self.var, value)
 
 
-class ConfirmModal(AskModal[Decision]):
-    """Run, skip (with a reason; never a critical step) or go back and read the step first."""
+class CommandModal(AskModal[T]):
+    """A question about a step whose command it shows whole (`CommandView`): the arrow and page
+    keys scroll it, and q asks to stop the run (as everywhere in the cockpit)."""
+
+    BINDINGS = [
+        # priority: the typed word's Input would take them (it scrolls, sideways)
+        Binding("pagedown", "read(1)", "Read on", key_display="PgDn", priority=True),
+        Binding("down", "read_rows(1)", "Read on", show=False, priority=True),
+        Binding("pageup", "read(-1)", "Back up", show=False, priority=True),
+        Binding("up", "read_rows(-1)", "Back up", show=False, priority=True),
+        Binding("q", "stop", "Stop…"),
+    ]
+
+    def __init__(self, step: PlannedStep, title: str, error: str | None = None) -> None:
+        super().__init__(title, error)
+        self.step = step
+        self._unread_said = False
+
+    @property
+    def command_view(self) -> CommandView | None:
+        views = self.query(CommandView)
+        return views.first() if views else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "read" and parameters == (1,):
+            view = self.command_view
+            return view is not None and view.unread > 0  # in the footer while rows wait
+        return True
+
+    def action_read(self, pages: int) -> None:
+        if self.command_view is not None:
+            self.command_view.scroll_pages(pages)
+
+    def action_read_rows(self, rows: int) -> None:
+        if self.command_view is not None:
+            self.command_view.scroll_by_rows(rows)
+
+    def action_stop(self) -> None:
+        self.app.action_request_quit()  # type: ignore[attr-defined]
+
+    def on_command_view_moved(self, event: CommandView.Moved) -> None:
+        self.refresh_bindings()
+        if self._unread_said and not event.view.unread:
+            self._unread_said = False
+            self.show_error("")
+
+    def unread_error(self) -> str | None:
+        """Why the command cannot be run yet: part of it was never on screen."""
+        view = self.command_view
+        if view is None or not view.unread:
+            return None
+        self._unread_said = True
+        n = view.unread
+        return f"read the whole command first: {n} line{'s' * (n != 1)} not shown yet (↓ PgDn)"
+
+
+class ConfirmModal(CommandModal[Decision]):
+    """Run (done, for a manual step), skip with a reason (never a critical step: it is not
+    offered, and a try is recorded), or go back and read the step first."""
 
     BINDINGS = [
         Binding("escape", "back", "Back to the step"),
         Binding("y", "run", "Run"),
+        Binding("y", "run_manual", "Done"),
         Binding("s", "skip", "Skip…"),
+        Binding("ctrl+s", "skip_typed", "Skip…"),
+        Binding("s,ctrl+s", "refuse_skip", "", show=False),
     ]
 
     def __init__(self, step: PlannedStep, error: str | None = None) -> None:
-        verb = "Simulate" if step.simulated else "Run"
-        super().__init__(f"{verb}: {step.title}", error)
-        self.step = step
+        verb = "Simulate:" if step.simulated else "Done?" if step.kind == "manual" else "Run:"
+        super().__init__(step, f"{verb} {step.title}", error)
 
     def body(self) -> ComposeResult:
         step = self.step
         if step.command:
-            yield Static(escape(step.command), id="command", classes="command")
+            yield CommandView(step.command)
         marks = []
         if step.mutating:
             marks.append("[b red]CHANGES THE TARGET[/]")
@@ -215,31 +400,56 @@ class ConfirmModal(AskModal[Decision]):
         line = " · ".join(x for x in [where, *marks] if x)
         if line:
             yield Static(line, id="where")
-        keys = "[b]y[/b]/[b]Enter[/b] run"
+        verb = "done" if step.kind == "manual" else "run"
+        keys = [f"[b]y[/b]/[b]Enter[/b] {verb}"]
         if step.confirm_word:
             yield Input(placeholder=f"type {step.confirm_word} to confirm", id="word")
-            keys = f"type [b]{escape(step.confirm_word)}[/b] then [b]Enter[/b]"
-        skip = "[b]Ctrl+S[/b] skip" if step.confirm_word else "[b]s[/b] skip"
-        yield Static(f"{keys} · {skip} · [b]Esc[/b] back to the step", id="hint")
+            keys = [f"type [b]{escape(step.confirm_word)}[/b] then [b]Enter[/b]"]
+        if not step.critical:
+            keys.append("[b]Ctrl+S[/b] skip" if step.confirm_word else "[b]s[/b] skip")
+        keys += ["[b]Esc[/b] back to the step", "[b]q[/b] stop"]
+        if step.confirm_word:
+            keys[-1] = "[b]Ctrl+Q[/b] stop"  # q belongs to the word
+        yield Static(" · ".join(keys), id="hint")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # With a typed word the letters belong to the input.
-        return not (self.step.confirm_word and action in ("run", "skip"))
+        step = self.step
+        typed = step.confirm_word is not None
+        manual = step.kind == "manual"
+        allowed = {
+            # with a typed word the letters belong to the input
+            "run": not typed and not manual,
+            "run_manual": not typed and manual,
+            "skip": not typed and not step.critical,
+            "skip_typed": typed and not step.critical,
+            "refuse_skip": step.critical,
+            "stop": not typed,
+        }
+        if action in allowed:
+            return allowed[action]
+        return super().check_action(action, parameters)
 
     def key_enter(self) -> None:
         if not self.step.confirm_word:
             self.action_run()
 
-    def key_ctrl_s(self) -> None:
-        self._skip()
-
     def action_run(self) -> None:
+        error = self.unread_error()
+        if error:
+            self.show_error(error)
+            return
         self.dismiss(Decision("run"))
 
-    def action_skip(self) -> None:
-        self._skip()
+    def action_run_manual(self) -> None:
+        self.action_run()
 
-    def _skip(self) -> None:
+    def action_skip(self) -> None:
+        ask_skip(self, self.step)
+
+    def action_skip_typed(self) -> None:
+        ask_skip(self, self.step)
+
+    def action_refuse_skip(self) -> None:
         ask_skip(self, self.step)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -248,6 +458,10 @@ class ConfirmModal(AskModal[Decision]):
         if event.value != word:
             self.show_error(f"that is not the confirm word: type exactly {word}")
             event.input.value = ""
+            return
+        error = self.unread_error()
+        if error:
+            self.show_error(error)
             return
         self.dismiss(Decision("run", word=event.value))
 
@@ -272,7 +486,7 @@ class UnknownOutcomeModal(AskModal[Decision]):
             id="prompt",
         )
         if self.step.command:
-            yield Static(escape(self.step.command), id="command", classes="command")
+            yield CommandView(self.step.command)
         yield Static(
             "[b]r[/b] re-run (confirmed again) · [b]d[/b] mark done with evidence · "
             "[b]Esc[/b] back",
@@ -327,7 +541,8 @@ class FailureModal(AskModal[Decision]):
 def ask_skip(modal: AskModal[Decision], step: PlannedStep) -> None:
     """Skip `step` once the operator gave a reason; a critical step cannot be skipped."""
     if step.critical:
-        modal.show_error("this step is critical: it cannot be skipped")
+        modal.show_error("this step is critical: it cannot be skipped (the try is recorded)")
+        modal.app.record_refused(step.key, "skip")  # type: ignore[attr-defined]
         return
 
     def done(reason: str | None) -> None:

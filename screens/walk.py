@@ -137,6 +137,12 @@ class WalkScreen(Screen[None]):
                 event.step_key,
                 f"[b #d7af5f]SKIPPED[/] by {escape(event.operator)}: {escape(event.reason)}",
             )
+        elif isinstance(event, ev.StepRefused):
+            self.note(
+                event.step_key,
+                f"[b magenta]REFUSED[/] {escape(event.operator)} tried to "
+                f"{escape(event.action)}: {escape(event.reason)}",
+            )
         elif isinstance(event, ev.StepConfirmed):
             word = f" (typed {escape(event.word)})" if event.word else ""
             how = "auto-confirmed (--yes)" if event.auto else f"confirmed by {event.operator}"

@@ -122,6 +122,12 @@ EVENTS: dict[str, dict[str, Field]] = {
         "message": _opt(OPT_STR),
     },
     "step.skipped": {**_STEP, "reason": _req(STR), "operator": _req(STR)},
+    "step.refused": {
+        **_STEP,
+        "action": _req(STR),
+        "reason": _req(STR),
+        "operator": _req(STR),
+    },
     "step.evidence": {**_STEP, "prompt": _req(STR), "text": _req(STR), "operator": _req(STR)},
     "step.unknown": {**_STEP, "reason": _req(STR)},
     "supervisor.state": {
@@ -149,6 +155,7 @@ EVENTS: dict[str, dict[str, Field]] = {
         "steps_ok": _req(INT),
         "steps_skipped": _req(INT),
     },
+    "seal": {"signed": _req(STR), "signature": _opt(STR), "key": _opt(STR)},
 }
 
 

@@ -81,6 +81,8 @@ def summarize(rec: dict[str, Any]) -> str:
         return ", ".join(parts)
     if e == "step.skipped":
         return f"skipped by {g('operator')}: {g('reason')}"
+    if e == "step.refused":
+        return f"refused: {g('operator')} tried to {g('action')}: {g('reason')}"
     if e == "step.evidence":
         return f"evidence by {g('operator')}: {g('prompt')}: {g('text')}"
     if e == "step.unknown":

@@ -121,6 +121,10 @@ class Session:
         if self._step_task is not None and not self._step_task.done():
             self._step_task.cancel()
 
+    def refuse(self, step_key: str, action: str, reason: str) -> None:
+        """Record an answer the operator tried that was refused (a skip of a critical step)."""
+        self.emit(ev.StepRefused(step_key, action, reason, self.operator.name))
+
     def request_stop(self, reason: str) -> None:
         """Stop safely: the running command is stopped, the interruption recorded, exit 3."""
         self._stop_reason = reason
@@ -513,6 +517,7 @@ class Session:
             if d.action == "skip":
                 if step.critical:
                     error = "this step is critical and cannot be skipped"
+                    self.refuse(step.key, "skip", error)
                 elif not (d.text or "").strip():
                     error = "skipping needs a reason"
                 else:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.console import Console
+from textual.app import App
 from textual.pilot import Pilot
 
 from annotui.audit.reader import read_records
@@ -73,3 +76,17 @@ def events(path: Path) -> list[dict[str, object]]:
 
 def events_named(path: Path, name: str) -> list[dict[str, object]]:
     return [r for r in events(path) if r["event"] == name]
+
+
+def screen_text(app: App[object]) -> str:
+    """The screen as the operator sees it, as plain text (what a snapshot would show)."""
+    width, height = app.size
+    console = Console(
+        width=width, height=height, file=io.StringIO(), force_terminal=True, record=True
+    )
+    console.print(
+        app.screen._compositor.render_update(
+            full=True, screen_stack=app._background_screens, simplify=True
+        )
+    )
+    return console.export_text()

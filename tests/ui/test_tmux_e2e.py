@@ -25,6 +25,8 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 ANNOTUI = [sys.executable, "-m", "annotui.cli"]
 TYPED = re.compile(r"type (\S+) then Enter")
 MODAL_TITLE = re.compile(r"▀ ([^▀]+?) ▀")
+HIDDEN = re.compile(r"▼ \d+ lines? below")
+"""The count of a command's lines below the question's view (screens.modals.CommandView)."""
 END_MARKS = ("Run complete", "Run ended", "Run stopped", "The run could not go on")
 
 
@@ -69,6 +71,13 @@ def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str,
         if any(m in screen for m in END_MARKS):
             return screen, answered
         title = modal_title(screen) or ""
+        confirm = title.startswith(("Run:", "Done?"))
+        if confirm and HIDDEN.search(screen):
+            # the command is taller than its room: read it all (y waits until every line was
+            # on screen, and an operator must see what they confirm)
+            pane.send("NPage")
+            time.sleep(0.1)
+            continue
         if title.startswith("Evidence:"):
             pane.type(f"checked by the tmux test ({len(answered)})")
             pane.send("Enter")
@@ -77,7 +86,7 @@ def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str,
             press_until(pane, "s", "Skip with a reason")
             pane.type("source not updated in this release")
             pane.send("Enter")
-        elif title.startswith("Run:") and (typed := TYPED.search(screen)):
+        elif confirm and (typed := TYPED.search(screen)):
             if "not the confirm word" in screen:  # refused: the input holds something else
                 pane.send("C-u")
             pane.type(typed.group(1))
@@ -88,7 +97,7 @@ def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str,
                 pane.wait_for(lambda s, t=title: modal_title(s) != t, timeout=10)
             except TmuxError:
                 continue
-        elif title.startswith("Run:") and "y/Enter run" in screen:
+        elif confirm and ("y/Enter run" in screen or "y/Enter done" in screen):
             press_until(pane, "y", lambda s, t=title: modal_title(s) != t)
         elif unclear < 25:  # the modal may be half drawn in this capture: look again
             unclear += 1
@@ -147,7 +156,7 @@ def test_tiny_checklist_walked_in_tmux(tmp_path: Path, tmux_dir: Path) -> None:
         screen, answered = walk_to_the_end(pane, step_timeout=20)
         assert "Run complete" in screen and "3 of 3 steps done" in screen
         assert answered == [
-            "Run: Write something down",
+            "Done? Write something down",
             "Evidence: Write something down",
             "Run: count",
             "Run: typed",
