@@ -20,6 +20,7 @@ OUTCOME_TEXT = {
     1: "[b red]Run ended: a step failed[/]",
     2: "[b red]The run could not go on (bad input)[/]",
     3: "[b yellow]Run stopped: it can be resumed[/]",
+    4: "[b red]Run stopped: the audit log could not be written[/]",
 }
 
 
