@@ -24,22 +24,7 @@ from tmux_pane import TmuxPane
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 ANNOTUI = [sys.executable, "-m", "annotui.cli"]
-CHECKLIST = """
-[checklist]
-id = "hup"
-title = "Interrupted"
-lock = {{ host = "local", path = "{lock}" }}
-
-[[stages]]
-id = "one"
-title = "One"
-
-  [[stages.steps]]
-  id = "long"
-  kind = "command"
-  title = "A long change"
-  run = "sleep 120 & echo $! > {pidfile}; wait"
-"""
+CHECKLISTS = Path(__file__).parent / "checklists"
 
 
 @pytest.fixture
@@ -87,11 +72,19 @@ def test_a_dropped_terminal_stops_the_step_and_records_it(
     tmp_path: Path, tmux_dir: Path, how: str
 ) -> None:
     pidfile, lock, log = tmp_path / "sleep.pid", tmp_path / "target.lock", tmp_path / "a.jsonl"
-    checklist = tmp_path / "hup.toml"
-    checklist.write_text(CHECKLIST.format(lock=lock, pidfile=pidfile))
     pane = TmuxPane(
         tmux_dir,
-        [*ANNOTUI, "run", str(checklist), "--audit", str(log)],
+        [
+            *ANNOTUI,
+            "run",
+            str(CHECKLISTS / "hup.toml"),
+            "--audit",
+            str(log),
+            "--var",
+            f"lock={lock}",
+            "--var",
+            f"pidfile={pidfile}",
+        ],
         env={"XDG_STATE_HOME": str(tmp_path / "s"), "PATH": os.environ["PATH"]},
         cwd=tmp_path,
     )
