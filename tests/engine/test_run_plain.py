@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from engine_cli import CHECKLISTS, annotui_cmd, read_log
@@ -266,8 +267,10 @@ def _wait_for(path: Path, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
-def start_long_run(tmp_path: Path) -> tuple[Path, Path, subprocess.Popen[str]]:
-    """`annotui run long.toml --plain --yes` in the background: (work dir, audit log, process)."""
+@contextlib.contextmanager
+def long_run(tmp_path: Path) -> Iterator[tuple[Path, Path, subprocess.Popen[str]]]:
+    """`annotui run long.toml --plain --yes` in the background, once its long step has started:
+    (work dir, audit log, process); killed on the way out if it is still running."""
     work = tmp_path / "work"
     work.mkdir()
     audit = tmp_path / "audit.jsonl"
@@ -277,7 +280,34 @@ def start_long_run(tmp_path: Path) -> tuple[Path, Path, subprocess.Popen[str]]:
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
     )  # fmt: skip
-    return work, audit, proc
+    try:
+        _wait_for(work / "long.started")
+        yield work, audit, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def resume_long_run(
+    run_cli: Callable[..., subprocess.CompletedProcess[str]],
+    work: Path,
+    audit: Path,
+    input: str = "",
+) -> subprocess.CompletedProcess[str]:
+    """`annotui run long.toml --plain --yes --resume` on the same work dir and audit log."""
+    return run_cli(
+        "run", CHECKLISTS / "long.toml", "--plain", "--yes", "--var", f"work={work}",
+        "--audit", audit, "--resume", input=input,
+    )  # fmt: skip
+
+
+def long_step_outcomes(audit: Path) -> list[str]:
+    """The outcomes recorded for main/long, in order."""
+    return [
+        r["outcome"]
+        for r in read_log(audit)
+        if r["event"] == "step.finished" and r["step_key"] == "main/long"
+    ]
 
 
 def _kill_step_group(work: Path) -> None:
@@ -289,29 +319,13 @@ def _kill_step_group(work: Path) -> None:
 
 
 def test_kill_9_mid_step_then_resume(run_cli, tmp_path):
-    work, audit, proc = start_long_run(tmp_path)
-    try:
-        _wait_for(work / "long.started")
+    with long_run(tmp_path) as (work, audit, proc):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     _kill_step_group(work)
     assert (work / "first.count").read_text() == "x\n"
     # resume: the long step's outcome is unknown; the operator chooses to mark it done
-    r = run_cli(
-        "run",
-        CHECKLISTS / "long.toml",
-        "--plain",
-        "--yes",
-        "--var",
-        f"work={work}",
-        "--audit",
-        audit,
-        "--resume",
-        input="d checked by hand: long.finished absent\n",
-    )
+    r = resume_long_run(run_cli, work, audit, input="d checked by hand: long.finished absent\n")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "outcome unknown" in r.stdout
     assert (work / "first.count").read_text() == "x\n"  # finished steps are not run again
@@ -320,61 +334,36 @@ def test_kill_9_mid_step_then_resume(run_cli, tmp_path):
     assert any(r["event"] == "session.resume" for r in recs)
     unknown = [r for r in recs if r["event"] == "step.unknown"]
     assert [u["step_key"] for u in unknown] == ["main/long"]
-    done = [r for r in recs if r["event"] == "step.finished" and r["step_key"] == "main/long"]
-    assert done[-1]["outcome"] == "done"
+    assert long_step_outcomes(audit)[-1] == "done"
     v = run_cli("audit", "verify", audit)
     assert v.returncode == 0, v.stdout + v.stderr
 
 
 def test_second_process_on_same_log_is_refused(run_cli, tmp_path):
-    work, audit, first = start_long_run(tmp_path)
-    try:
-        _wait_for(work / "long.started")
-        second = run_cli(
-            "run",
-            CHECKLISTS / "long.toml",
-            "--plain",
-            "--yes",
-            "--var",
-            f"work={work}",
-            "--audit",
-            audit,
-            "--resume",
-        )
+    with long_run(tmp_path) as (work, audit, first):
+        second = resume_long_run(run_cli, work, audit)
         assert second.returncode == 2
         assert f"pid {first.pid}" in second.stderr, second.stderr
         assert first.poll() is None  # the first goes on
         first.send_signal(signal.SIGTERM)
         out, err = first.communicate(timeout=20)
-    finally:
-        if first.poll() is None:
-            first.kill()
     assert first.returncode == 3, out + err
     assert not (work / "long.finished").exists()  # the running command was stopped
-    recs = read_log(audit)
-    assert any(r["event"] == "session.interrupted" for r in recs)
-    long_end = [r for r in recs if r["event"] == "step.finished" and r["step_key"] == "main/long"]
+    assert any(r["event"] == "session.interrupted" for r in read_log(audit))
     # a mutating step stopped part-way may have had its effect: unknown, so resume asks (issue 12)
-    assert long_end[0]["outcome"] == "unknown"
+    assert long_step_outcomes(audit)[0] == "unknown"
 
 
 def test_double_ctrl_c_cancels_the_running_step(tmp_path):
-    work, audit, proc = start_long_run(tmp_path)
-    try:
-        _wait_for(work / "long.started")
+    with long_run(tmp_path) as (work, audit, proc):
         proc.send_signal(signal.SIGINT)
         time.sleep(0.5)
         assert proc.poll() is None  # one Ctrl-C only asks
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert "again within 3 s" in err
     # cancelled step, then --yes answers the failure question with stop: exit 1
     assert proc.returncode == 1, out + err
-    recs = read_log(audit)
-    long_end = [r for r in recs if r["event"] == "step.finished" and r["step_key"] == "main/long"]
     # a mutating step stopped part-way may have had its effect: unknown, so resume asks (issue 12)
-    assert long_end[0]["outcome"] == "unknown"
+    assert long_step_outcomes(audit)[0] == "unknown"
     assert not (work / "last.count").exists()
