@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from engine_cli import CHECKLISTS, annotui_cmd, read_log
 
 
@@ -20,21 +21,33 @@ def tree(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_every_local_kind_runs_end_to_end(run_cli, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    w = tmp_path / "work"
+    w.mkdir()
+    return w
+
+
+def run_plain(
+    run_cli: Callable[..., subprocess.CompletedProcess[str]],
+    checklist: str,
+    work: Path,
+    audit: Path,
+    *more: str,
+    input: str = "",
+) -> subprocess.CompletedProcess[str]:
+    """`annotui run CHECKLIST --plain --var work=WORK --audit AUDIT MORE...` in a subprocess."""
+    return run_cli(
+        "run", CHECKLISTS / checklist, "--plain", "--var", f"work={work}", "--audit", audit, *more,
+        input=input,
+    )  # fmt: skip
+
+
+def test_every_local_kind_runs_end_to_end(run_cli, tmp_path, work):
     (work / "jobs").write_text("0\n")
     audit = tmp_path / "audit.jsonl"
-    r = run_cli(
-        "run",
-        CHECKLISTS / "local.toml",
-        "--plain",
-        "--yes",
-        "--var",
-        f"work={work}",
-        "--audit",
-        audit,
-        input="https://gitlab.example/issues/1\n",
+    r = run_plain(
+        run_cli, "local.toml", work, audit, "--yes", input="https://gitlab.example/issues/1\n"
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert (work / "marker.txt").read_text() == "v1.2.3\n"
@@ -67,24 +80,12 @@ def test_every_local_kind_runs_end_to_end(run_cli, tmp_path):
     assert order == ["prepare", "deploy[staging]", "deploy[prod]", "announce"]
 
 
-def test_rehearsal_changes_nothing_but_really_runs_checks(run_cli, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
+def test_rehearsal_changes_nothing_but_really_runs_checks(run_cli, tmp_path, work):
     (work / "jobs").write_text("0\n")
     (work / "marker.txt").write_text("v1.2.3\n")
     before = tree(work)
     audit = tmp_path / "audit.jsonl"
-    r = run_cli(
-        "run",
-        CHECKLISTS / "local.toml",
-        "--plain",
-        "--yes",
-        "--rehearse",
-        "--var",
-        f"work={work}",
-        "--audit",
-        audit,
-    )
+    r = run_plain(run_cli, "local.toml", work, audit, "--yes", "--rehearse")
     assert r.returncode == 0, r.stdout + r.stderr
     assert tree(work) == before
     assert not (work / "staging").exists()
@@ -112,9 +113,7 @@ def test_rehearsal_changes_nothing_but_really_runs_checks(run_cli, tmp_path):
     assert listing and "marker.txt" in listing[0]["text"].split("\n")
 
 
-def test_typed_word_skip_reason_critical_and_failure(run_cli, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
+def test_typed_word_skip_reason_critical_and_failure(run_cli, tmp_path, work):
     audit = tmp_path / "audit.jsonl"
     answers = (
         "\n".join(
@@ -132,16 +131,7 @@ def test_typed_word_skip_reason_critical_and_failure(run_cli, tmp_path):
         )
         + "\n"
     )
-    r = run_cli(
-        "run",
-        CHECKLISTS / "confirm.toml",
-        "--plain",
-        "--var",
-        f"work={work}",
-        "--audit",
-        audit,
-        input=answers,
-    )
+    r = run_plain(run_cli, "confirm.toml", work, audit, input=answers)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "type 'prod' exactly" in r.stdout
     assert "critical and cannot be skipped" in r.stdout
@@ -157,20 +147,8 @@ def test_typed_word_skip_reason_critical_and_failure(run_cli, tmp_path):
     assert failed[0]["expectation"] == "expected 'yes', got 'nope'"
 
 
-def test_yes_still_reads_typed_words(run_cli, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
-    r = run_cli(
-        "run",
-        CHECKLISTS / "confirm.toml",
-        "--plain",
-        "--yes",
-        "--var",
-        f"work={work}",
-        "--audit",
-        tmp_path / "a.jsonl",
-        input="",
-    )
+def test_yes_still_reads_typed_words(run_cli, tmp_path, work):
+    r = run_plain(run_cli, "confirm.toml", work, tmp_path / "a.jsonl", "--yes", input="")
     # no stdin for the typed word: the run stops (resumable), nothing ran
     assert r.returncode == 3, r.stdout + r.stderr
     assert not (work / "typed.done").exists()
@@ -196,6 +174,21 @@ def test_bad_var_is_exit_2_without_traceback(run_cli, tmp_path):
     assert r.returncode == 2 and "NAME=VALUE" in r.stderr
 
 
+def run_hostile(
+    run_cli: Callable[..., subprocess.CompletedProcess[str]],
+    value: str,
+    out: Path,
+    audit: Path,
+    token: str,
+) -> subprocess.CompletedProcess[str]:
+    """hostile.toml with --yes: its command writes its argv (the value) as JSON to `out`; the
+    token comes from the environment."""
+    return run_cli(
+        "run", CHECKLISTS / "hostile.toml", "--plain", "--yes", "--var", f"value={value}",
+        "--var", f"out={out}", "--audit", audit, env={"HOSTILE_TOKEN": token},
+    )  # fmt: skip
+
+
 def test_hostile_values_reach_the_command_intact(run_cli, tmp_path):
     values = [
         "x; touch PWNED",
@@ -211,19 +204,7 @@ def test_hostile_values_reach_the_command_intact(run_cli, tmp_path):
     ]
     for i, value in enumerate(values):
         out = tmp_path / f"argv{i}.json"
-        r = run_cli(
-            "run",
-            CHECKLISTS / "hostile.toml",
-            "--plain",
-            "--yes",
-            "--var",
-            f"value={value}",
-            "--var",
-            f"out={out}",
-            "--audit",
-            tmp_path / f"a{i}.jsonl",
-            env={"HOSTILE_TOKEN": "t0k3n"},
-        )
+        r = run_hostile(run_cli, value, out, tmp_path / f"a{i}.jsonl", token="t0k3n")
         assert r.returncode == 0, (value, r.stdout, r.stderr)
         assert json.loads(out.read_text()) == [value]
     assert not list(tmp_path.rglob("PWNED"))
@@ -232,19 +213,7 @@ def test_hostile_values_reach_the_command_intact(run_cli, tmp_path):
 def test_secret_appears_nowhere(run_cli, tmp_path):
     secret = "s3cr3t-Pa55"
     audit = tmp_path / "audit.jsonl"
-    r = run_cli(
-        "run",
-        CHECKLISTS / "hostile.toml",
-        "--plain",
-        "--yes",
-        "--var",
-        "value=v",
-        "--var",
-        f"out={tmp_path / 'o.json'}",
-        "--audit",
-        audit,
-        env={"HOSTILE_TOKEN": secret},
-    )
+    r = run_hostile(run_cli, "v", tmp_path / "o.json", audit, token=secret)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "token is ***" in r.stdout
     outputs = [r.stdout, r.stderr, audit.read_text()]
@@ -288,19 +257,6 @@ def long_run(tmp_path: Path) -> Iterator[tuple[Path, Path, subprocess.Popen[str]
             proc.kill()
 
 
-def resume_long_run(
-    run_cli: Callable[..., subprocess.CompletedProcess[str]],
-    work: Path,
-    audit: Path,
-    input: str = "",
-) -> subprocess.CompletedProcess[str]:
-    """`annotui run long.toml --plain --yes --resume` on the same work dir and audit log."""
-    return run_cli(
-        "run", CHECKLISTS / "long.toml", "--plain", "--yes", "--var", f"work={work}",
-        "--audit", audit, "--resume", input=input,
-    )  # fmt: skip
-
-
 def long_step_outcomes(audit: Path) -> list[str]:
     """The outcomes recorded for main/long, in order."""
     return [
@@ -325,7 +281,8 @@ def test_kill_9_mid_step_then_resume(run_cli, tmp_path):
     _kill_step_group(work)
     assert (work / "first.count").read_text() == "x\n"
     # resume: the long step's outcome is unknown; the operator chooses to mark it done
-    r = resume_long_run(run_cli, work, audit, input="d checked by hand: long.finished absent\n")
+    answer = "d checked by hand: long.finished absent\n"
+    r = run_plain(run_cli, "long.toml", work, audit, "--yes", "--resume", input=answer)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "outcome unknown" in r.stdout
     assert (work / "first.count").read_text() == "x\n"  # finished steps are not run again
@@ -341,7 +298,7 @@ def test_kill_9_mid_step_then_resume(run_cli, tmp_path):
 
 def test_second_process_on_same_log_is_refused(run_cli, tmp_path):
     with long_run(tmp_path) as (work, audit, first):
-        second = resume_long_run(run_cli, work, audit)
+        second = run_plain(run_cli, "long.toml", work, audit, "--yes", "--resume")
         assert second.returncode == 2
         assert f"pid {first.pid}" in second.stderr, second.stderr
         assert first.poll() is None  # the first goes on
