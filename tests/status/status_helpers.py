@@ -1,15 +1,18 @@
-"""Building a StepContext around one planned step, with real pools (no mocks)."""
+"""Building a StepContext around one planned step, with real pools (no mocks); the error a
+supervisor client's call raises."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+
+import pytest
 
 from annotui.checklist.models import Probe, Supervisor
 from annotui.engine.context import StepContext
 from annotui.engine.plan import plan_step
 from annotui.events import Event
-from annotui.status.supervisor import SupervisorPool
+from annotui.status.supervisor import SupervisorClient, SupervisorError, SupervisorPool
 from annotui.transport.pool import TransportPool
 
 
@@ -39,3 +42,16 @@ def make_ctx(
         rehearse=rehearse,
     )
     return ctx, events
+
+
+async def error_of(
+    client: SupervisorClient, call: Callable[[], Awaitable[object]]
+) -> SupervisorError:
+    """The SupervisorError that `call()` (a method of `client`) raises: the test fails if it
+    returns. The client is closed either way."""
+    try:
+        with pytest.raises(SupervisorError) as e:
+            await call()
+    finally:
+        await client.aclose()
+    return e.value

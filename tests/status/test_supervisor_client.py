@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from status_helpers import error_of
 from supervisord_fixture import Supervisord
 
 from annotui.sandbox_files.supervisord import free_port
@@ -51,14 +52,10 @@ async def test_stop_start_group_and_faults(supervisord: Supervisord) -> None:
 
 async def test_wrong_password_is_unauthorized(supervisord: Supervisord) -> None:
     c = SupervisorClient("t", supervisord.url, supervisord.username, "wrong-password")
-    try:
-        with pytest.raises(SupervisorError) as e:
-            await c.get_state()
-    finally:
-        await c.aclose()
-    assert e.value.kind == "unauthorized"
-    assert f"127.0.0.1:{supervisord.port}" in e.value.message
-    assert "wrong-password" not in e.value.message
+    e = await error_of(c, c.get_state)
+    assert e.kind == "unauthorized"
+    assert f"127.0.0.1:{supervisord.port}" in e.message
+    assert "wrong-password" not in e.message
 
 
 async def test_credentials_in_the_url_are_used_and_never_shown(supervisord: Supervisord) -> None:
@@ -79,13 +76,9 @@ async def test_credentials_in_the_url_are_used_and_never_shown(supervisord: Supe
 async def test_nothing_listening_is_unreachable_and_names_the_endpoint() -> None:
     port = free_port()
     c = SupervisorClient("t", f"http://127.0.0.1:{port}", "admin", "pw", timeout=2)
-    try:
-        with pytest.raises(SupervisorError) as e:
-            await c.get_all_process_info()
-    finally:
-        await c.aclose()
-    assert e.value.kind == "unreachable"
-    assert f"127.0.0.1:{port}" in e.value.message and "refused" in e.value.message
+    e = await error_of(c, c.get_all_process_info)
+    assert e.kind == "unreachable"
+    assert f"127.0.0.1:{port}" in e.message and "refused" in e.message
 
 
 async def test_a_connection_the_server_closed_is_not_reused(own_supervisord: Supervisord) -> None:
@@ -118,13 +111,11 @@ async def test_https_certificates_are_verified(tmp_path: Path) -> None:
     port = server.sockets[0].getsockname()[1]
     c = SupervisorClient("t", f"https://127.0.0.1:{port}", "admin", "pw", timeout=5)
     try:
-        with pytest.raises(SupervisorError) as e:
-            await c.get_state()
+        e = await error_of(c, c.get_state)
     finally:
-        await c.aclose()
         server.close()
-    assert e.value.kind == "unreachable"
-    assert "certificate verify failed" in e.value.message
+    assert e.kind == "unreachable"
+    assert "certificate verify failed" in e.message
 
 
 async def test_not_supervisord_is_a_protocol_error(tmp_path) -> None:
@@ -171,10 +162,6 @@ async def test_a_silent_server_is_a_timeout() -> None:
         listener.listen(8)
         port = listener.getsockname()[1]
         c = SupervisorClient("t", f"http://127.0.0.1:{port}", "admin", "pw", timeout=0.5)
-        try:
-            with pytest.raises(SupervisorError) as e:
-                await c.get_state()
-        finally:
-            await c.aclose()
-    assert e.value.kind == "timeout"
-    assert f"127.0.0.1:{port}" in e.value.message and "0.5 s" in e.value.message
+        e = await error_of(c, c.get_state)
+    assert e.kind == "timeout"
+    assert f"127.0.0.1:{port}" in e.message and "0.5 s" in e.message
