@@ -130,6 +130,9 @@ class StepShown(Event):
     confirm_word: str | None
     simulated: bool
     """True when rehearsal will simulate this step instead of running it."""
+    run_as: str | None = None
+    """'as postgres (login, bash)': the user (`sudo -n`) and shell it runs with, if not the
+    login user's /bin/sh."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,22 @@ ForEachValue = Annotated[str, Field(pattern=syntax.FOR_EACH_VALUE)]
 
 ConfirmMode = Literal["yes", "typed", "none"]
 
+UserName = Annotated[
+    str,
+    Field(
+        pattern=syntax.UNIX_USER,
+        description="Run as this user, through `sudo -n -u USER` (never asks for a password)",
+    ),
+]
+ShellName = Annotated[
+    str,
+    Field(
+        pattern=syntax.SHELL,
+        description="The shell that runs the command: a path or a name in PATH (default /bin/sh)",
+    ),
+]
+LOGIN_DESCRIPTION = "With `user`: a login environment (the user's profile, HOME as the cwd)"
+
 
 class Strict(BaseModel):
     """Base: unknown keys are errors, a typo never passes silently."""
@@ -98,7 +114,7 @@ class ChecklistMeta(Strict):
     version: str = ""
     description: str = ""
     lock: Lock | None = None
-    notify: list[Notify] = []
+    shell: ShellName | None = None
 
 
 class Var(Strict):
@@ -145,6 +161,9 @@ class Probe(Strict):
 
 class Expect(Strict):
     """Expectations of a `check` step; all given ones must hold."""
+    user: UserName | None = None
+    login: bool = Field(False, description=LOGIN_DESCRIPTION)
+    shell: ShellName | None = None
 
     exit: Annotated[int, Field(ge=0, le=255), BeforeValidator(_whole)] | None = 0
     stdout_matches: str | None = None
@@ -165,6 +184,8 @@ class StepBase(Strict):
     )
 
 
+    user: UserName | None = None
+    login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
 class ManualStep(StepBase):
     kind: Literal["manual"]
     evidence: str | None = Field(None, description="Prompt for evidence the operator must type")
@@ -203,6 +224,9 @@ class SupervisorStep(StepBase):
     supervisor: str
     action: Literal["stop", "start", "restart"]
     process: str = Field(
+    user: UserName | None = None
+    login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
+    shell: ShellName | None = None
         pattern=syntax.PROCESS, description="Process name, or group:* for a whole group"
     )
     timeout: float = Field(60.0, gt=0, le=MAX_TIMEOUT)
@@ -212,6 +236,9 @@ class AnnounceStep(StepBase):
     kind: Literal["announce"]
     text: str = Field(description="Markdown message rendered from vars")
 
+    user: UserName | None = None
+    login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
+    shell: ShellName | None = None
 
 Step = Annotated[
     ManualStep | CommandStep | CheckStep | GateStep | SupervisorStep | AnnounceStep,

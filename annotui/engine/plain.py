@@ -184,6 +184,8 @@ class PlainPresenter:
                 self._w(f"\n-- {e.step_key}: {e.title}  ({', '.join(tags)})\n")
                 if e.host:
                     self._w(f"   host: {e.host}" + (f"   cwd: {e.cwd}" if e.cwd else "") + "\n")
+                if e.run_as:
+                    self._w(f"   runs {e.run_as}\n")
                 if e.command:
                     self._w(f"   $ {e.command}\n")
             case ev.StepOutput():

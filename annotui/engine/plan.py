@@ -10,9 +10,13 @@ from annotui.checklist.tables import is_mutating, replace
 from annotui.checklist.template import render
 from annotui.engine.kinds import Shown, step_kind
 from annotui.engine.planned import PlannedStage, PlannedStep
+from annotui.engine.runas import wrap
 
 if TYPE_CHECKING:
-    from annotui.checklist.models import Checklist, Expect, Probe, Step, Supervisor
+    from annotui.checklist.models import Checklist, Expect, Host, Probe, Step, Supervisor
+
+RUNS_SHELL = ("command", "check")
+"""Step kinds whose command may run as another user, with another shell."""
 
 
 def stage_keys(checklist: Checklist) -> list[tuple[int, str, dict[str, str]]]:
@@ -50,14 +54,33 @@ def render_expect(expect: Expect | None, scope: Mapping[str, str]) -> Expect | N
     return replace(expect, **update)
 
 
+def run_as(
+    step: Step | Probe, hosts: Mapping[str, Host], shell: str | None
+) -> tuple[str | None, bool, str | None]:
+    """(user, login, shell) of a step or probe: its own, else its host's, else the checklist's
+    shell (None: the login user, /bin/sh)."""
+    host = hosts.get(getattr(step, "host", "local"))
+    user = getattr(step, "user", None) or (host.user if host else None)
+    login = getattr(step, "login", None)
+    if login is None:
+        login = bool(host.login) if host else False
+    own_shell = getattr(step, "shell", None)
+    return user, bool(login) and user is not None, own_shell or (host and host.shell) or shell
+
+
 def plan_step(
     step: Step,
     stage_key: str,
     binding: Mapping[str, str],
     values: Mapping[str, str],
     rehearse: bool,
+    hosts: Mapping[str, Host] | None = None,
+    shell: str | None = None,
 ) -> PlannedStep:
     scope = {**values, **binding}
+    user, login, step_shell = (
+        run_as(step, hosts or {}, shell) if step.kind in RUNS_SHELL else (None, False, None)
+    )
     shown = step_kind(step.kind).show(step, scope)
     word = None
     if step.confirm == "typed":
@@ -78,12 +101,16 @@ def plan_step(
         simulated=rehearse and mutating,
         values=scope,
         expect=render_expect(getattr(step, "expect", None), scope),
+        user=user,
+        login=login,
+        shell=step_shell,
     )
 
 
 def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> list[PlannedStage]:
     """Render every stage and step with the resolved var values."""
     stages = []
+    shell = checklist.checklist.shell
     for index, key, binding in stage_keys(checklist):
         stage = checklist.stages[index]
         scope = {**values, **binding}
@@ -92,7 +119,10 @@ def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> lis
                 key=key,
                 title=render(stage.title or stage.id, scope, shell=False),
                 description=render(stage.description, scope, shell=False),
-                steps=[plan_step(s, key, binding, values, rehearse) for s in stage.steps],
+                steps=[
+                    plan_step(s, key, binding, values, rehearse, checklist.hosts, shell)
+                    for s in stage.steps
+                ],
                 values=scope,
             )
         )
@@ -108,10 +138,18 @@ def render_sources(
         return render(t, values, shell=False) if t else None
 
     targets = {h: render(spec.ssh, values, shell=False) for h, spec in checklist.hosts.items()}
-    probes = {
-        n: replace(p, run=render(p.run, values, shell=True), cwd=opt(p.cwd))
-        for n, p in checklist.probes.items()
-    }
+    probes = {}
+    for n, p in checklist.probes.items():
+        user, login, shell = run_as(p, checklist.hosts, checklist.checklist.shell)
+        run, cwd = wrap(
+            render(p.run, values, shell=True),
+            cwd=opt(p.cwd),
+            user=user,
+            login=login,
+            shell=shell,
+            host=p.host,
+        )
+        probes[n] = replace(p, run=run, cwd=cwd)
     supervisors = {
         n: replace(s, url=opt(s.url), username=opt(s.username), password=opt(s.password))
         for n, s in checklist.supervisors.items()

@@ -33,6 +33,11 @@ class PlannedStep:
     """Var values in scope (including the stage's for_each value)."""
     expect: Expect | None = None
     """The step's expectations with templates rendered (regex-escaped in stdout_matches)."""
+    user: str | None = None
+    """Runs as this user through `sudo -n` (the step's `user`, else its host's)."""
+    login: bool = False
+    shell: str | None = None
+    """The shell that runs the command (the step's, its host's or the checklist's; None: sh)."""
 
     @property
     def kind(self) -> str:

@@ -32,6 +32,7 @@ from annotui.engine.planned import PlannedStage, PlannedStep
 from annotui.engine.redact import MASK, Redactor
 from annotui.engine.vars import (
     VarError,
+from annotui.engine.runas import described
     load_vars_file,
     resolve_noninteractive,
     validate_value,
@@ -375,6 +376,7 @@ class Session:
         }
         if self.options.rehearse:
             return  # a rehearsal changes nothing, not even a lock directory
+                        "run_as": described(p.user, p.login, p.shell) or None,
         try:
             await acquire(transport, path, holder)
         except LockHeld as e:
@@ -600,6 +602,7 @@ class Session:
 
 def operator_name() -> str:
     try:
+            run_as=described(step.user, step.login, step.shell) or None,
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())

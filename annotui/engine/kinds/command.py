@@ -14,7 +14,8 @@ from annotui.engine.context import StepContext
 from annotui.engine.expect import evaluate
 from annotui.engine.kinds.base import Shown
 from annotui.engine.output import OutputCollector
-from annotui.events import Event, StepFinished, StepOutput
+from annotui.engine.runas import SUDO_REFUSED, described, refused_message, wrap
+from annotui.events import Event, StepFinished, StepOutput, StepSpawned
 from annotui.transport.base import ConnectionLost
 
 
@@ -42,6 +43,8 @@ class ShellKind:
     async def rehearse(self, ctx: StepContext) -> StepFinished:
         planned = ctx.planned
         where = f"{planned.host}" + (f" in {planned.cwd}" if planned.cwd else "")
+        who = described(planned.user, planned.login, planned.shell)
+        where += f" {who}" if who else ""
         return StepFinished(
             planned.key, "would-run", message=ctx.redact(f"would run on {where}: {planned.command}")
         )
@@ -56,14 +59,26 @@ async def run_shell_step(ctx: StepContext) -> StepFinished:
     assert step.kind in ("command", "check") and planned.command is not None
     key = planned.key
     out = OutputCollector(key, ctx.emit, ctx.redact, keep_stdout=planned.expect is not None)
-    transport = ctx.transports.get(planned.host or "local")
+    host_id = planned.host or "local"
+
+    def spawned(pgid: int) -> None:  # recorded: a resume asks whether it still runs
+        ctx.emit(StepSpawned(key, host_id, pgid))
+
+    host = planned.host or "local"
+    transport = ctx.transports.get(host)
+    pty = getattr(step, "pty", False)
+    text, cwd = wrap(
+        planned.command,
+        cwd=planned.cwd,
+        user=planned.user,
+        login=planned.login,
+        shell=planned.shell,
+        host=host,
+        pty=pty,
+    )
     try:
         result = await transport.run(
-            planned.command,
-            on_line=out,
-            cwd=planned.cwd,
-            timeout=step.timeout,
-            pty=getattr(step, "pty", False),
+            text, on_line=out, cwd=cwd, timeout=step.timeout, pty=pty, on_spawn=spawned
         )
     except ConnectionLost as e:
         out.flush()
@@ -76,6 +91,9 @@ async def run_shell_step(ctx: StepContext) -> StepFinished:
         return StepFinished(
             key, "timeout", None, result.duration, message=f"timed out after {step.timeout:g} s"
         )
+    if planned.user is not None and result.exit_code == SUDO_REFUSED:
+        refused = refused_message(planned.user, host)
+        return StepFinished(key, "failed", result.exit_code, result.duration, message=refused)
     expect = planned.expect
     if expect is None:
         ok = result.exit_code == 0

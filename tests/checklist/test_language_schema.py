@@ -1,0 +1,87 @@
+"""The keys of the runbook language (issue 13) in `annotui check` and in the JSON Schema of
+`annotui schema`: the same documents are fed to both, and both accept or both reject them."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from annotui.checklist.commands import check_one, json_schema
+
+HEAD = """\
+[checklist]
+id = "lang"
+title = "Language"
+{meta}
+[vars.release]
+default = "v1"
+
+[hosts.db]
+ssh = "local"
+{host}
+[probes.jobs]
+host = "db"
+run = "echo 0"
+{probe}
+[[stages]]
+id = "s"
+{stage}
+  [[stages.steps]]
+  id = "a"
+  kind = "{kind}"
+{step}
+"""
+
+STEP_DEFAULTS = {
+    "command": 'run = "true"\nhost = "db"',
+    "check": 'run = "true"\nhost = "db"',
+    "gate": 'probe = "jobs"\nuntil = "== 0"',
+    "manual": "",
+}
+
+
+def doc(
+    step: str = "", kind: str = "command", meta: str = "", host: str = "", probe: str = "",
+    stage: str = "",
+) -> str:  # fmt: skip
+    body = "\n".join(f"  {line}" for line in (STEP_DEFAULTS[kind] + "\n" + step).splitlines())
+    return HEAD.format(meta=meta, host=host, probe=probe, stage=stage, kind=kind, step=body)
+
+
+CASES: list[tuple[str, str, bool]] = [
+    ("user on a command", doc('user = "postgres"'), True),
+    ("user and login on a check", doc('user = "postgres"\nlogin = true', "check"), True),
+    ("a host's user, login, shell", doc(host='user = "pg"\nlogin = true\nshell = "bash"'), True),
+    ("user on a probe", doc(probe='user = "postgres"'), True),
+    ("shell on the checklist", doc(meta='shell = "/bin/bash"'), True),
+    ("shell on a step", doc('shell = "bash"', "check"), True),
+    ("a user with a space", doc('user = "post gres"'), False),
+    ("a user with a template", doc('user = "{{ release }}"'), False),
+    ("user on a gate", doc('user = "postgres"', "gate"), False),
+    ("user on a manual step", doc('user = "postgres"', "manual"), False),
+    ("a shell with arguments", doc('shell = "bash -x"'), False),
+    ("login not a bool", doc('user = "postgres"\nlogin = "yes"'), False),
+    ("shell on a gate", doc('shell = "bash"', "gate"), False),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json_schema())
+
+
+@pytest.mark.parametrize(("name", "text", "valid"), CASES, ids=[c[0] for c in CASES])
+def test_check_and_schema_agree(
+    name: str, text: str, valid: bool, tmp_path: Path, validator: jsonschema.Draft202012Validator
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    ok, report = check_one(str(path))
+    assert ok == valid, report
+    errors = [e.message for e in validator.iter_errors(tomllib.loads(text))]
+    assert (not errors) == valid, errors
+    if not valid:
+        assert report.startswith(f"{path}:") and "Traceback" not in report
