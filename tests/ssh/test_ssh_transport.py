@@ -237,23 +237,32 @@ def _config_with_known_hosts(sshd: Sshd, tmp_path: Path, content: str, **opts: s
     return cfg
 
 
-async def test_unknown_host_key_refused(sshd: Sshd, tmp_path: Path) -> None:
-    content = "# nothing here\nother.example ssh-ed25519 " + sshd.host_key_pub.split()[1] + "\n"
-    # StrictHostKeyChecking no must not make annotui add anything.
-    cfg = _config_with_known_hosts(sshd, tmp_path, content, StrictHostKeyChecking="no")
+async def _refused(
+    sshd: Sshd, tmp_path: Path, content: str, **opts: str
+) -> tuple[str, SshTransport]:
+    """A command against sshd with this known_hosts content (and ssh_config options): it must
+    raise HostKeyError, run nothing and leave known_hosts as it was. Returns the error's message
+    and the transport (still to be closed)."""
+    cfg = _config_with_known_hosts(sshd, tmp_path, content, **opts)
     kh = tmp_path / "known_hosts"
     before = kh.read_bytes()
     canary = tmp_path / "canary"
     t = SshTransport("tsd", "tsd", config_path=cfg)
     with pytest.raises(HostKeyError) as e:
         await t.run(f"touch {canary}", on_line=Lines())
-    msg = str(e.value)
+    assert not canary.exists()
+    assert kh.read_bytes() == before
+    return str(e.value), t
+
+
+async def test_unknown_host_key_refused(sshd: Sshd, tmp_path: Path) -> None:
+    content = "# nothing here\nother.example ssh-ed25519 " + sshd.host_key_pub.split()[1] + "\n"
+    # StrictHostKeyChecking no must not make annotui add anything.
+    msg, t = await _refused(sshd, tmp_path, content, StrictHostKeyChecking="no")
     assert "unknown host key" in msg and f"[127.0.0.1]:{sshd.port}" in msg
     assert f"ssh-keyscan -p {sshd.port} 127.0.0.1 | ssh-keygen -lf -" in msg
     assert "SHA256:" in msg
     assert t.state.state == "failed" and "unknown host key" in t.state.detail
-    assert not canary.exists()
-    assert kh.read_bytes() == before
     await t.close()
 
 
@@ -265,20 +274,11 @@ def _fingerprint(pub: Path) -> str:
 async def test_changed_host_key_refused_loudly(sshd: Sshd, tmp_path: Path) -> None:
     other = keygen(tmp_path / "other_host_key")
     content = f"# line 1\n[127.0.0.1]:{sshd.port} {other}\n"
-    cfg = _config_with_known_hosts(sshd, tmp_path, content)
-    kh = tmp_path / "known_hosts"
-    before = kh.read_bytes()
-    canary = tmp_path / "canary"
-    t = SshTransport("tsd", "tsd", config_path=cfg)
-    with pytest.raises(HostKeyError) as e:
-        await t.run(f"touch {canary}", on_line=Lines())
-    msg = str(e.value)
+    msg, t = await _refused(sshd, tmp_path, content)
     assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in msg
     assert _fingerprint(tmp_path / "other_host_key.pub") in msg  # what known_hosts expects
     assert _fingerprint(sshd.dir / "ssh_host_ed25519_key.pub") in msg  # what the server offered
-    assert f"{kh}:2" in msg
-    assert not canary.exists()
-    assert kh.read_bytes() == before
+    assert f"{tmp_path / 'known_hosts'}:2" in msg
     await t.close()
 
 
