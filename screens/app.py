@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from annotui.engine.session import Session
     from annotui.status.poller import Poller, Snapshot
     from screens.bridge import EventBridge
-    from screens.modals import AskModal
+    from screens.modals import AskModal, YesNoModal
     from screens.operator import TuiOperator
     from screens.question import Question
     from screens.walk import WalkScreen
@@ -99,6 +99,8 @@ class CockpitApp(App[int]):
         self.operator: TuiOperator | None = None
         self.question_open = False
         self.question_modal: AskModal[object] | None = None
+        self.cancel_modal: YesNoModal | None = None
+        """The open "Cancel the running step?" question, if any."""
         self.ended: ev.SessionEnded | None = None
         self.step_running: str | None = None
         self.stopping = False
@@ -262,6 +264,7 @@ class CockpitApp(App[int]):
             self.step_running = event.step_key
         elif isinstance(event, ev.StepFinished):
             self.step_running = None
+            self.close_stale_cancel(event.step_key)
         elif isinstance(event, ev.Announcement):
             self.announcement = event.text
         elif isinstance(event, ev.SessionEnded):
@@ -320,7 +323,17 @@ class CockpitApp(App[int]):
         if self.stopping:
             message.question.answer(message.question.quit_answer())
             return
+        walk = self.walk
+        if walk is not None and walk.fresh_output and self.screen is walk:
+            # the output of the step that just ran stays readable: the question waits for Enter
+            walk.hold_question()
+            return
         self.open_question()
+
+    def question_waiting(self) -> bool:
+        """A question of the engine is pending and its dialog is not open (Enter opens it)."""
+        q = self.question
+        return q is not None and not q.answered and not self.question_open
 
     def open_question(self) -> None:
         from screens.modals import question_modal
@@ -334,13 +347,16 @@ class CockpitApp(App[int]):
             self.question_open = False
             self.question_modal = None
             if result is None:
-                self.notify("Press Enter to answer when ready.", timeout=4)
+                if self.walk is not None:
+                    self.walk.hold_question()  # says: Enter answers when ready
                 return
             if self.question is q:
                 self.question = None
             q.answer(result)
 
         self.question_modal = question_modal(q.kind, q.step, q.error, q.data)
+        if self.walk is not None:
+            self.walk.question_opened()
         self.push_screen(self.question_modal, answered)
 
     def reopen_question(self) -> None:
@@ -351,23 +367,34 @@ class CockpitApp(App[int]):
     def action_interrupt(self) -> None:
         from screens.modals import YesNoModal
 
+        asking = self.cancel_modal
+        if asking is not None and asking.is_active:
+            asking.action_yes()  # a second Ctrl+C while it asks: cancel (as in plain mode)
+            return
         if self.step_running and self.session is not None:
             key = self.step_running
 
             def decided(cancel: bool | None) -> None:
+                self.cancel_modal = None
                 if cancel and self.step_running == key:
                     self.call_engine(self.session.cancel_step if self.session else None)
 
-            self.push_screen(
-                YesNoModal(
-                    "Cancel the running step?",
-                    f"[b]{key}[/b] is running. Cancel it now? The cancel is recorded; "
-                    "you then choose to retry, skip or stop.",
-                ),
-                decided,
+            self.cancel_modal = YesNoModal(
+                "Cancel the running step?",
+                f"[b]{key}[/b] is running. Cancel it now? The cancel is recorded; "
+                "you then choose to retry, skip or stop. (Ctrl+C again: cancel)",
             )
+            self.push_screen(self.cancel_modal, decided)
             return
         self.action_request_quit()
+
+    def close_stale_cancel(self, step_key: str) -> None:
+        """The step a cancel question is about has finished: the question is gone with it, never
+        left behind to surface over the next step's question."""
+        asking = self.cancel_modal
+        if asking is not None and f"[b]{step_key}[/b]" in asking.text:
+            self.cancel_modal = None
+            asking.dismiss_stale()
 
     def record_refused(self, step_key: str, action: str) -> None:
         """The operator tried what a step refuses (skipping a critical one): the engine records

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rich.markup import escape
+from textual import work
 from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
@@ -24,9 +25,12 @@ from annotui.engine.runas import described
 from annotui.text import for_terminal
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from annotui.checklist.models import Var
     from annotui.engine.planned import PlannedStep
     from annotui.events import StepFinished
+    from screens.step_output import StepOutput
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -466,18 +470,20 @@ class ConfirmModal(CommandModal[Decision]):
         self.dismiss(Decision("run", word=event.value))
 
 
-class UnknownOutcomeModal(AskModal[Decision]):
-    """Resume found a step that started and never finished: look, then re-run or mark done."""
+class UnknownOutcomeModal(CommandModal[Decision]):
+    """Resume found a step that started and never finished: look (its command, and the output of
+    the interrupted attempt, read from the log), then re-run or mark done."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back to the step"),
         Binding("r", "rerun", "Re-run…"),
         Binding("d", "done", "Mark done…"),
+        Binding("escape", "back", "Back to the step"),
     ]
+    PARTIAL_LINES = 6
+    """Last lines of the interrupted attempt's output shown in the box."""
 
     def __init__(self, step: PlannedStep, reason: str) -> None:
-        super().__init__(f"Outcome unknown: {step.title}")
-        self.step = step
+        super().__init__(step, f"Outcome unknown: {step.title}")
         self.reason = reason
 
     def body(self) -> ComposeResult:
@@ -487,11 +493,38 @@ class UnknownOutcomeModal(AskModal[Decision]):
         )
         if self.step.command:
             yield CommandView(self.step.command)
+        yield Static("[dim]reading the interrupted attempt's output…[/]", id="partial")
         yield Static(
             "[b]r[/b] re-run (confirmed again) · [b]d[/b] mark done with evidence · "
-            "[b]Esc[/b] back",
+            "[b]Esc[/b] back · [b]q[/b] stop",
             id="hint",
         )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        session = getattr(self.app, "session", None)
+        if session is not None:
+            self.load_partial(session.audit_path)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load_partial(self, path: Path) -> None:
+        from screens.step_output import last_attempt_output
+
+        found = last_attempt_output(path, self.step.key, self.PARTIAL_LINES)
+        self.app.call_from_thread(self._show_partial, found)
+
+    def _show_partial(self, found: StepOutput) -> None:
+        if not self.is_mounted:
+            return
+        if not found.total:
+            text = "[dim]the interrupted attempt printed nothing[/]"
+        else:
+            earlier = found.total - len(found.lines)
+            head = f"output of attempt {found.attempt} before it was cut off"
+            head += f" (last {len(found.lines)} of {found.total} lines)" if earlier else ":"
+            text = f"[b]{head}[/b]\n" + escape(for_terminal("\n".join(found.lines)))
+        self.query_one("#partial", Static).update(text)
+        self.call_after_refresh(self.fit_command)
 
     def action_rerun(self) -> None:
         self.dismiss(Decision("rerun"))
@@ -504,37 +537,54 @@ class UnknownOutcomeModal(AskModal[Decision]):
         self.ask(TextModal("Mark done", "What shows that the step is done? It is recorded."), done)
 
 
-class FailureModal(AskModal[Decision]):
-    """A step failed: retry, skip with a reason (not a critical step), or back."""
+class FailureModal(CommandModal[Decision]):
+    """A step failed: retry, skip with a reason (never a critical step: not offered, a try is
+    recorded), back to its output, or stop."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back to the output"),
         Binding("r", "retry", "Retry"),
         Binding("s", "skip", "Skip…"),
+        Binding("s", "refuse_skip", "", show=False),
+        Binding("escape", "back", "Back to the output"),
     ]
 
     def __init__(self, step: PlannedStep, result: StepFinished) -> None:
-        super().__init__(f"Failed: {step.title}")
-        self.step = step
+        super().__init__(step, f"Failed: {step.title}")
         self.result = result
 
     def body(self) -> ComposeResult:
         r = self.result
-        lines = [
-            f"[b red]{escape(r.outcome)}[/]" + (f", exit {r.exit_code}" if r.exit_code else "")
-        ]
+        head = f"[b red]{escape(r.outcome.upper())}[/]"
+        if r.exit_code is not None:
+            head += f" · exit code {r.exit_code}"
+        lines = [head]
         if r.expectation:
             lines.append(escape(r.expectation))
-        if r.message:
+        if r.message and r.message != f"exit code {r.exit_code}":
             lines.append(escape(r.message))
         yield Static("\n".join(lines), id="prompt")
-        skip = "[dim]cannot skip: critical[/]" if self.step.critical else "[b]s[/b] skip"
-        yield Static(f"[b]r[/b] retry · {skip} · [b]Esc[/b] back to the output", id="hint")
+        keys = ["[b]r[/b] retry"]
+        if self.step.critical:
+            keys.append("[dim]critical: cannot be skipped[/]")
+        else:
+            keys.append("[b]s[/b] skip")
+        keys += ["[b]Esc[/b] back to the output", "[b]q[/b] stop"]
+        yield Static(" · ".join(keys), id="hint")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "skip":
+            return not self.step.critical
+        if action == "refuse_skip":
+            return self.step.critical
+        return super().check_action(action, parameters)
 
     def action_retry(self) -> None:
         self.dismiss(Decision("retry"))
 
     def action_skip(self) -> None:
+        ask_skip(self, self.step)
+
+    def action_refuse_skip(self) -> None:
         ask_skip(self, self.step)
 
 
@@ -585,6 +635,13 @@ class YesNoModal(AskModal[bool]):
 
     def action_yes(self) -> None:
         self.dismiss(True)
+
+    def dismiss_stale(self) -> None:
+        """Close without an answer: what it asked about is over. (Under another screen, such as
+        the help, it stays, and its answer no longer does anything: see the asker's callback.)"""
+        if self.is_active and not self._answered:
+            self._answered = True
+            self.app.pop_screen()
 
     def action_no(self) -> None:
         self.dismiss(False)

@@ -6,12 +6,13 @@ The screen only renders engine events; the app routes the engine's questions to 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from itertools import chain
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from rich.markdown import Markdown
 from rich.markup import escape
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,12 +21,18 @@ from textual.screen import Screen
 from textual.widgets import Footer, Log, OptionList, Static
 
 from annotui import events as ev
-from screens.bridge import DISPLAY_LINES
+from screens.bridge import BATCH_LINES, DISPLAY_LINES
 from screens.widgets.status_panel import StatusPanel
 from screens.widgets.step_list import StepList
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from annotui.engine.planned import PlannedStep
+
+WRAP_MARK = "↪ "
+"""Starts the continuation of an output line wider than the pane (lines are wrapped as they are
+written: the Log widget draws one row per line)."""
 
 KIND_LABELS = {
     "manual": "manual step",
@@ -53,10 +60,25 @@ def describe_finish(event: ev.StepFinished) -> str:
     return text
 
 
+def wrap_lines(lines: Iterable[str], width: int) -> Iterator[str]:
+    """Each line cut into rows of at most `width` characters, continuations marked."""
+    width = max(width, 8)
+    rest = width - len(WRAP_MARK)
+    for line in lines:
+        if len(line) <= width:
+            yield line
+            continue
+        yield line[:width]
+        for i in range(width, len(line), rest):
+            yield WRAP_MARK + line[i : i + rest]
+
+
 class WalkScreen(Screen[None]):
     CSS_PATH = "walk.tcss"
     BINDINGS = [
-        Binding("enter", "answer", "Answer", show=True),
+        # priority: Enter answers the pending question wherever the focus is (on the step list
+        # it would otherwise only select a step); with no question it selects as usual
+        Binding("enter", "answer", "Answer", priority=True),
         Binding("c", "current", "Current step"),
         Binding("l", "focus_list", "Steps"),
         Binding("o", "focus_output", "Output"),
@@ -72,6 +94,17 @@ class WalkScreen(Screen[None]):
         self.viewing: str | None = None
         self.running: str | None = None
         self.output_owner: str | None = None
+        """The step whose output the engine streams now (or streamed last)."""
+        self.outputs: dict[str, deque[str]] = {}
+        """The last output lines of each step of this session, to show a step's own output when
+        it is viewed again (all of it is in the audit log)."""
+        self.output_titles: dict[str, str] = {}
+        self.shown_output: str | None = None
+        """The step whose output the pane shows."""
+        self.fresh_output = False
+        """Output was written since the last question opened: the next question waits for
+        Enter instead of covering it (see `CockpitApp.open_question`)."""
+        self.resumed = False
         self.early: list[ev.Event] = []
         """Events that arrived before the screen was composed (a fast run), replayed on mount."""
 
@@ -111,6 +144,10 @@ class WalkScreen(Screen[None]):
         if isinstance(event, ev.RunPlanned):
             steps.set_plan(event.stages)
             self.plan = {s["key"]: s for st in event.stages for s in st["steps"]}
+            if self.resumed and self.audit_path is not None:
+                self.load_earlier_states(self.audit_path)
+        elif isinstance(event, ev.SessionResumed):
+            self.resumed = True
         elif isinstance(event, ev.StageStarted):
             self.query_one(
                 "#center"
@@ -131,6 +168,10 @@ class WalkScreen(Screen[None]):
                 self.running = None
             steps.set_state(event.step_key, event.outcome)
             self.note(event.step_key, describe_finish(event))
+            if event.step_key in self.output_titles:
+                self.output_titles[event.step_key] += f" · {event.outcome}"
+                if self.shown_output == event.step_key:
+                    self.query_one("#output", Log).border_title = self.output_titles[event.step_key]
         elif isinstance(event, ev.StepSkipped):
             steps.set_state(event.step_key, "skipped")
             self.note(
@@ -189,18 +230,105 @@ class WalkScreen(Screen[None]):
 
     # ---- output -------------------------------------------------------------------------
     def start_output(self, event: ev.StepStarted) -> None:
-        log = self.query_one("#output", Log)
-        log.clear()
-        self.output_owner = event.step_key
-        title = self.plan.get(event.step_key, {}).get("title", event.step_key)
+        key = event.step_key
+        self.output_owner = key
+        title = self.plan.get(key, {}).get("title", key)
         sim = " (simulated)" if event.simulated else ""
-        log.border_title = f"Output: {title}{sim} · attempt {event.attempt}"
+        attempt = f" · attempt {event.attempt}" if event.attempt > 1 else ""
+        self.output_titles[key] = f"Output: {title}{sim}{attempt}"
+        self.outputs[key] = deque(maxlen=BATCH_LINES)  # a new attempt: its own output
+        if (self.viewing or self.current) == key or self.shown_output is None:
+            self.show_output(key)
 
     def write_output(self, chunks: list[tuple[str, list[str]]], dropped: int) -> None:
         log = self.query_one("#output", Log)
-        if dropped:
-            log.write_line(f"… {dropped} lines not shown here (all are in the audit log)")
-        log.write_lines(chain.from_iterable(ls for key, ls in chunks if key == self.output_owner))
+        width = log.scrollable_content_region.width or log.size.width
+        if dropped and self.output_owner is not None:
+            note = f"… {dropped} lines not shown here (all are in the audit log)"
+            self.outputs.setdefault(self.output_owner, deque(maxlen=BATCH_LINES)).append(note)
+            if self.shown_output == self.output_owner:
+                log.write_line(note)
+        for key, lines in chunks:
+            self.outputs.setdefault(key, deque(maxlen=BATCH_LINES)).extend(lines)
+            if key == self.shown_output:
+                log.write_lines(wrap_lines(lines, width))
+                self.fresh_output = self.fresh_output or bool(lines)
+
+    def show_output(self, step_key: str) -> None:
+        """Show `step_key`'s own output (the last lines this session saw of its last attempt)."""
+        log = self.query_one("#output", Log)
+        log.clear()
+        self.shown_output = step_key
+        lines = self.outputs.get(step_key)
+        title = self.output_titles.get(step_key)
+        if title is None:
+            name = self.plan.get(step_key, {}).get("title", step_key)
+            title = f"Output: {name}"
+        if not lines and self.running != step_key:
+            title += " · no output"
+        log.border_title = title
+        log.border_subtitle = ""
+        if lines:
+            width = log.scrollable_content_region.width or log.size.width
+            log.write_lines(wrap_lines(lines, width))
+
+    @property
+    def audit_path(self) -> Path | None:
+        session = getattr(self.app, "session", None)
+        return None if session is None else session.audit_path
+
+    @work(thread=True, exclusive=True, group="earlier-states", exit_on_error=False)
+    def load_earlier_states(self, path: Path) -> None:
+        """A resumed run: the steps that finished before it show as they ended, not pending."""
+        from annotui.audit.errors import AuditError
+        from annotui.audit.reader import load_run_state
+
+        try:
+            finished = load_run_state(path).finished
+        except AuditError:
+            return  # the engine reports an unreadable log itself
+        self.app.call_from_thread(self._earlier_states, finished)
+
+    def _earlier_states(self, finished: dict[str, str]) -> None:
+        steps = self.query_one(StepList)
+        for key, outcome in finished.items():
+            if steps.states.get(key, "pending") == "pending":
+                steps.set_state(key, outcome)
+                self.notes.setdefault(key, []).insert(
+                    0, f"[dim]{escape(outcome)} before this run was resumed[/]"
+                )
+
+    @work(thread=True, exclusive=True, group="earlier-output", exit_on_error=False)
+    def load_earlier_output(self, path: Path, step_key: str) -> None:
+        """A step of this log that ran before this process: its output, read from the log."""
+        from screens.step_output import last_attempt_output
+
+        found = last_attempt_output(path, step_key, BATCH_LINES)
+        self.app.call_from_thread(self._earlier_output, step_key, found)
+
+    def _earlier_output(self, step_key: str, found: object) -> None:
+        from screens.step_output import StepOutput
+
+        if not isinstance(found, StepOutput) or step_key in self.outputs or not found.attempt:
+            return
+        lines = deque(found.lines, maxlen=BATCH_LINES)
+        if found.total > len(found.lines):
+            lines.appendleft(f"… {found.total - len(found.lines)} earlier lines in the audit log")
+        self.outputs[step_key] = lines
+        name = self.plan.get(step_key, {}).get("title", step_key)
+        self.output_titles[step_key] = f"Output: {name} · before the resume"
+        if self.shown_output == step_key:
+            self.show_output(step_key)
+
+    def hold_question(self) -> None:
+        """A question waits so the output above stays readable: say how to get to it."""
+        log = self.query_one("#output", Log)
+        log.border_subtitle = "Enter: next question"
+        self.refresh_bindings()
+
+    def question_opened(self) -> None:
+        self.fresh_output = False
+        self.query_one("#output", Log).border_subtitle = ""
 
     # ---- the step view ------------------------------------------------------------------
     def render_step(self, step_key: str) -> None:
@@ -247,20 +375,43 @@ class WalkScreen(Screen[None]):
         self.query_one("#step-view", VerticalScroll).scroll_home(animate=False)
 
     def view_step(self, step_key: str) -> None:
-        """Show another step (read-only); the engine's order still decides what runs."""
+        """Show another step (read-only) with its own output; the engine's order still decides
+        what runs."""
         if step_key not in self.plan:
             return
         self.viewing = None if step_key == self.current else step_key
         self.render_step(step_key)
         self.query_one(StepList).show_current(step_key)
+        output = step_key
+        if self.viewing is None and step_key not in self.outputs and self.output_owner:
+            output = self.output_owner  # the current step has none yet: the last output
+        if output != self.shown_output:
+            self.show_output(output)
+        if output not in self.outputs and self.resumed and self.audit_path is not None:
+            self.load_earlier_output(self.audit_path, output)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
             self.view_step(event.option.id)
 
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        # moving through the list views each step (Enter is the question's while one waits)
+        key = event.option.id
+        if key and self.focused is event.option_list and key != (self.viewing or self.current):
+            self.view_step(key)
+
     # ---- actions ------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "answer":
+            # in the footer only while a question waits; otherwise Enter selects in the list
+            return bool(self.app.question_waiting())  # type: ignore[attr-defined]
+        return True
+
     def action_answer(self) -> None:
-        self.app.reopen_question()  # type: ignore[attr-defined]
+        if self.app.question_waiting():  # type: ignore[attr-defined]
+            self.app.reopen_question()  # type: ignore[attr-defined]
+        elif isinstance(self.focused, StepList):
+            self.focused.action_select()
 
     def action_current(self) -> None:
         if self.current:

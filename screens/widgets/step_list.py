@@ -19,6 +19,7 @@ STATE_GLYPHS: dict[str, tuple[str, str]] = {
     "timeout": ("✗", "#ff5f5f"),
     "skipped": ("↷", "#d7af5f"),
     "would-run": ("≈", "#87afff"),
+    "unverified": ("≟", "#d7af5f"),
     "unknown": ("?", "#ff87ff"),
 }
 

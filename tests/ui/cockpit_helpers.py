@@ -45,13 +45,26 @@ def make_app(
     return app
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 10.0) -> None:
-    """Let the app (and the engine thread) work until `condition()` holds."""
+async def wait_for(
+    pilot: Pilot,
+    condition: Callable[[], object],
+    timeout: float = 10.0,
+    *,
+    open_held: bool = True,
+) -> None:
+    """Let the app (and the engine thread) work until `condition()` holds. A question held back
+    so that a step's output stays readable is opened with Enter, as the operator does once they
+    have read it (`open_held=False` leaves it held)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {condition}")
+        app = pilot.app
+        if open_held and isinstance(app, CockpitApp) and app.question_waiting():
+            walk = app.walk
+            if walk is not None and app.screen is walk and walk.fresh_output:
+                await pilot.press("enter")
         await pilot.pause(0.05)
 
 

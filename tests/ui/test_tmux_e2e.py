@@ -26,6 +26,8 @@ ANNOTUI = [sys.executable, "-m", "annotui.cli"]
 TYPED = re.compile(r"type (\S+) then Enter")
 MODAL_TITLE = re.compile(r"▀ ([^▀]+?) ▀")
 HIDDEN = re.compile(r"▼ \d+ lines? below")
+HELD = "Enter: next question"
+"""Shown under a finished step's output while the next question waits for Enter."""
 """The count of a command's lines below the question's view (screens.modals.CommandView)."""
 END_MARKS = ("Run complete", "Run ended", "Run stopped", "The run could not go on")
 
@@ -65,11 +67,15 @@ def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str,
     unclear = retyped = 0
     while True:
         screen = pane.wait_for(
-            lambda s: any(m in s for m in END_MARKS) or modal_title(s) is not None,
+            lambda s: any(m in s for m in END_MARKS) or modal_title(s) is not None or HELD in s,
             timeout=step_timeout,
         )
         if any(m in screen for m in END_MARKS):
             return screen, answered
+        if modal_title(screen) is None:  # the next question waits: the output is readable
+            pane.send("Enter")
+            pane.wait_for(lambda s: HELD not in s, timeout=step_timeout)
+            continue
         title = modal_title(screen) or ""
         confirm = title.startswith(("Run:", "Done?"))
         if confirm and HIDDEN.search(screen):
