@@ -13,40 +13,6 @@ from supervisord_fixture import running_supervisord
 from screens.widgets.banner import Banner
 from screens.widgets.status_panel import StatusPanel
 
-SUPERVISED = """
-[checklist]
-id = "ui-supervised"
-title = "Supervised"
-
-[vars.url]
-[vars.password]
-secret = true
-
-[supervisors.sv]
-url = "{{ url }}"
-username = "admin"
-password = "{{ password }}"
-
-[probes.jobs]
-run = "echo 3"
-every = 0.5
-title = "active jobs"
-
-[[stages]]
-id = "svc"
-
-  [[stages.steps]]
-  id = "stop-alpha"
-  kind = "supervisor"
-  supervisor = "sv"
-  action = "stop"
-  process = "alpha:*"
-
-  [[stages.steps]]
-  id = "look"
-  kind = "manual"
-"""
-
 
 def banner_text(app) -> str:
     return str(app.screen.query_one(Banner).render())
@@ -92,11 +58,9 @@ async def test_live_prod_banner_is_red_with_the_environment(tmp_path: Path) -> N
 
 
 async def test_status_panel_follows_a_real_supervisord(tmp_path: Path) -> None:
-    checklist = tmp_path / "supervised.toml"
-    checklist.write_text(SUPERVISED)
     with running_supervisord(tmp_path / "sv") as sv:
         app = make_app(
-            str(checklist),
+            "supervised.toml",
             tmp_path / "run.jsonl",
             cli_vars={"url": sv.url, "password": sv.password},
             clock=lambda: 0.0,

@@ -9,18 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BROKEN = """[checklist]
-id = "broken"
-title = "Broken"
-
-[[stages]]
-id = "s"
-
-  [[stages.steps]]
-  id = "a"
-  kind = "comand"
-  run = "true"
-"""
+CHECKLISTS = Path(__file__).parent / "checklists"
 
 ALT_SCREEN = b"\x1b[?1049h"
 """What Textual writes first when it takes the terminal."""
@@ -62,8 +51,7 @@ def run_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str, bytes]:
 
 
 def test_a_broken_checklist_exits_2_before_the_cockpit(tmp_path: Path) -> None:
-    path = tmp_path / "broken.toml"
-    path.write_text(BROKEN)
+    path = CHECKLISTS / "broken-kind.toml"
     code, err, screen = run_on_a_terminal(["run", str(path)], tmp_path)
     assert code == 2, err
     assert f"{path}:10:10: unknown step kind 'comand'" in err
