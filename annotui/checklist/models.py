@@ -137,6 +137,9 @@ class Host(Strict):
 
     ssh: SshTarget = Field(description="Host alias, user@host:port, or 'local' (templated)")
     description: str = ""
+    user: UserName | None = None
+    login: bool = Field(False, description=LOGIN_DESCRIPTION)
+    shell: ShellName | None = None
 
 
 class Supervisor(Strict):
@@ -157,13 +160,12 @@ class Probe(Strict):
     cwd: str | None = None
     every: float = Field(5.0, ge=0.1, le=MAX_EVERY, description="Seconds between polls")
     title: str = ""
+    user: UserName | None = None
+    login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
 
 
 class Expect(Strict):
     """Expectations of a `check` step; all given ones must hold."""
-    user: UserName | None = None
-    login: bool = Field(False, description=LOGIN_DESCRIPTION)
-    shell: ShellName | None = None
 
     exit: Annotated[int, Field(ge=0, le=255), BeforeValidator(_whole)] | None = 0
     stdout_matches: str | None = None
@@ -184,8 +186,6 @@ class StepBase(Strict):
     )
 
 
-    user: UserName | None = None
-    login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
 class ManualStep(StepBase):
     kind: Literal["manual"]
     evidence: str | None = Field(None, description="Prompt for evidence the operator must type")
@@ -200,6 +200,9 @@ class CommandStep(StepBase):
     timeout: float | None = Field(None, gt=0, le=MAX_TIMEOUT)
     pty: bool = False
     expect: Expect | None = None
+    user: UserName | None = None
+    login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
+    shell: ShellName | None = None
 
 
 class CheckStep(StepBase):
@@ -209,6 +212,9 @@ class CheckStep(StepBase):
     cwd: str | None = None
     expect: Expect = Expect()
     timeout: float | None = Field(None, gt=0, le=MAX_TIMEOUT)
+    user: UserName | None = None
+    login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
+    shell: ShellName | None = None
 
 
 class GateStep(StepBase):
@@ -224,9 +230,6 @@ class SupervisorStep(StepBase):
     supervisor: str
     action: Literal["stop", "start", "restart"]
     process: str = Field(
-    user: UserName | None = None
-    login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
-    shell: ShellName | None = None
         pattern=syntax.PROCESS, description="Process name, or group:* for a whole group"
     )
     timeout: float = Field(60.0, gt=0, le=MAX_TIMEOUT)
@@ -236,9 +239,6 @@ class AnnounceStep(StepBase):
     kind: Literal["announce"]
     text: str = Field(description="Markdown message rendered from vars")
 
-    user: UserName | None = None
-    login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
-    shell: ShellName | None = None
 
 Step = Annotated[
     ManualStep | CommandStep | CheckStep | GateStep | SupervisorStep | AnnounceStep,

@@ -30,9 +30,9 @@ from annotui.engine.options import RunOptions
 from annotui.engine.plan import plan, render_sources
 from annotui.engine.planned import PlannedStage, PlannedStep
 from annotui.engine.redact import MASK, Redactor
+from annotui.engine.runas import described
 from annotui.engine.vars import (
     VarError,
-from annotui.engine.runas import described
     load_vars_file,
     resolve_noninteractive,
     validate_value,
@@ -350,6 +350,7 @@ class Session:
                         "mutating": p.mutating,
                         "critical": p.critical,
                         "confirm_word": self.redact(p.confirm_word) if p.confirm_word else None,
+                        "run_as": described(p.user, p.login, p.shell) or None,
                     }
                     for p in st.steps
                 ],
@@ -376,7 +377,6 @@ class Session:
         }
         if self.options.rehearse:
             return  # a rehearsal changes nothing, not even a lock directory
-                        "run_as": described(p.user, p.login, p.shell) or None,
         try:
             await acquire(transport, path, holder)
         except LockHeld as e:
@@ -497,6 +497,7 @@ class Session:
             confirm=step.step.confirm,
             confirm_word=red(step.confirm_word) if step.confirm_word else None,
             simulated=step.simulated,
+            run_as=described(step.user, step.login, step.shell) or None,
         )
 
     async def _confirm(self, step: PlannedStep, ask: bool = False) -> Decision:
@@ -602,7 +603,6 @@ class Session:
 
 def operator_name() -> str:
     try:
-            run_as=described(step.user, step.login, step.shell) or None,
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
