@@ -154,6 +154,18 @@ class StepStarted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StepSpawned(Event):
+    """A step's command started: its process group on its host. A resume asks that host
+    whether the group still runs before it offers the step again."""
+
+    event: ClassVar[str] = "step.spawned"
+    step_key: str
+    host: str
+    """The checklist's host id (``local`` or a ``[hosts.X]``)."""
+    pgid: int
+
+
+@dataclass(frozen=True, slots=True)
 class StepOutput(Event):
     """A chunk of output of one stream, in arrival order: whole lines joined by newlines (no
     trailing newline). Stored as one string: a flood is encoded and hashed at string speed."""
@@ -283,6 +295,7 @@ ALL_EVENTS: dict[str, type[Event]] = {
         StepShown,
         StepConfirmed,
         StepStarted,
+        StepSpawned,
         StepOutput,
         StepFinished,
         StepSkipped,

@@ -78,6 +78,9 @@ class RunState:
     """step_key -> outcome of its last step.finished ('skipped' for step.skipped)."""
     unknown: list[str] = field(default_factory=list)
     """Steps that started (or were marked step.unknown) and never finished nor were skipped."""
+    spawned: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """step_key -> (host, process group) of the command of its last attempt, for the steps
+    whose outcome is unknown (no finish, or finished ``unknown``): it may still be running."""
     plan: list[dict[str, Any]] = field(default_factory=list)
     """The stages of the last run.plan event."""
     ended: bool = False
@@ -101,12 +104,19 @@ def _apply(state: RunState, open_steps: dict[str, None], rec: dict[str, Any]) ->
     elif event in ("step.started", "step.unknown"):
         state.finished.pop(key, None)
         open_steps[key] = None
+        if event == "step.started":
+            state.spawned.pop(key, None)
+    elif event == "step.spawned":
+        state.spawned[key] = (rec["host"], rec["pgid"])
     elif event == "step.finished":
         state.finished[key] = rec["outcome"]
         open_steps.pop(key, None)
+        if rec["outcome"] != "unknown":
+            state.spawned.pop(key, None)
     elif event == "step.skipped":
         state.finished[key] = "skipped"
         open_steps.pop(key, None)
+        state.spawned.pop(key, None)
     elif event == "session.end":
         state.ended = True
     elif event == "session.resume":

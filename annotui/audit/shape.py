@@ -112,6 +112,7 @@ EVENTS: dict[str, dict[str, Field]] = {
     "step.shown": {**_STEP, **STEP_HEADER, "simulated": _opt(BOOL)},
     "step.confirmed": {**_STEP, "operator": _req(STR), "word": _opt(OPT_STR), "auto": _opt(BOOL)},
     "step.started": {**_STEP, "simulated": _opt(BOOL), "attempt": _opt(INT)},
+    "step.spawned": {**_STEP, "host": _req(STR), "pgid": _req(INT)},
     "step.output": {**_STEP, "stream": _opt(STR), "text": _req(STR)},
     "step.finished": {
         **_STEP,

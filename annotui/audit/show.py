@@ -72,6 +72,8 @@ def summarize(rec: dict[str, Any]) -> str:
     if e == "step.started":
         attempt = f" (attempt {g('attempt')})" if (g("attempt") or 1) > 1 else ""
         return ("simulated (would run)" if g("simulated") else "started") + attempt
+    if e == "step.spawned":
+        return f"command running as process group {g('pgid')} on {g('host')}"
     if e == "step.finished":
         parts = [str(g("outcome"))]
         if g("exit_code") is not None:

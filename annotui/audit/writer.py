@@ -12,6 +12,11 @@ A log that cannot be written (a full disk, a read-only or vanished file system, 
 or renamed: checked before every fsync) closes the writer: the record that failed raises
 `AuditError`, one whose deferred fsync failed reaches `on_failure`, and a half-written line is cut
 off again where the file system lets it be, so that the log still verifies.
+
+A log that cannot be written (a full disk, a read-only or vanished file system, the file removed
+or renamed: checked before every fsync) closes the writer: the record that failed raises
+`AuditError`, one whose deferred fsync failed reaches `on_failure`, and a half-written line is cut
+off again where the file system lets it be, so that the log still verifies.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ from annotui.events import Event
 REDACTED = "***"
 DEFERRED = frozenset({"step.shown", "step.confirmed", "stage.start", "run.plan", "var.set"})
 """Records whose fsync may wait for the next record or the loop's next idle turn."""
+UNSYNCED = frozenset({"step.spawned"})
+"""Records without an fsync of their own (the next record's fsync, or close, covers them): what
+they say matters only while this machine is up (which command of a step may still be running),
+so reaching the kernel is enough, and a step costs no extra fsync."""
 _RESERVED = frozenset(chain.RESERVED)
 
 
@@ -112,6 +121,8 @@ class AuditWriter:
         self._fsync = fsync
         self._dirty = False
         """Written records wait for a deferred fsync."""
+        self._unsynced = False
+        """An UNSYNCED record was written: close() fsyncs."""
         self._failed: str | None = None
         """Why the log could not be written: every later record raises it."""
         stat = os.fstat(fd)
@@ -234,7 +245,9 @@ class AuditWriter:
         pieces, digest = chain.seal(self._seq, _utc_now(), event.event, members, self._prev)
         try:
             self._size += self._write(pieces)
-            if self._fsync:
+            if self._fsync and event.event in UNSYNCED:
+                self._unsynced = True
+            elif self._fsync:
                 self._sync(deferred=event.event in DEFERRED)
         except OSError as e:
             raise self._fail(e) from None
@@ -306,7 +319,7 @@ class AuditWriter:
 
     def close(self) -> None:
         if self._fd is not None:
-            if self._dirty:
+            if self._dirty or self._unsynced:
                 with contextlib.suppress(OSError):
                     os.fsync(self._fd)
                 self._dirty = False

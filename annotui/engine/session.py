@@ -11,6 +11,7 @@ import contextlib
 import getpass
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ from annotui.engine.vars import (
     resolve_noninteractive,
     validate_value,
 )
-from annotui.transport.base import HostKeyError, TransportError
+from annotui.transport.base import KILL_GRACE, HostKeyError, TransportError, is_alive
 from annotui.transport.pool import TransportPool
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
     from annotui.status.supervisor import SupervisorPool
 
 DONE_OUTCOMES = {"ok", "would-run", "unverified", "done"}
+GONE_WAIT = KILL_GRACE + 2.0
+"""Seconds a resume waits for a step's recorded command to end before it refuses the step
+(its lifeline stops it within KILL_GRACE of annotui's death; over SSH once sshd sees the drop)."""
 
 
 def state_dir() -> Path:
@@ -88,6 +92,8 @@ class Session:
         self._current_key: str | None = None
         self._audit_lost: str | None = None
         """Why the audit log cannot be written: the run stops, nothing more is shown."""
+        self._spawned: dict[str, tuple[str, int]] = {}
+        """On resume: step_key -> (host, process group) of an outcome-unknown step's command."""
         self._env_secrets: dict[str, str] = {}
         """`from_env` secrets taken out of os.environ (read by var resolution from here)."""
 
@@ -234,6 +240,7 @@ class Session:
             self._writer, tail = AuditWriter.open_append(path)  # takes the lock first
             self._writer.on_failure = self._lose_audit
             state = load_run_state(path)
+            self._spawned = dict(state.spawned)
             header = state.header
             mode = "rehearsal" if self.options.rehearse else "live"
             if header.get("mode") != mode:
@@ -420,6 +427,7 @@ class Session:
         self._current_key = step.key
         self.emit(self._shown(step))
         if unknown:
+            await self._until_gone(step)
             reason = "it started but no finish was recorded (crash, kill or lost connection)"
             self.emit(ev.OutcomeUnknown(step.key, reason))
             decision = await self.operator.resolve_unknown(step, reason)
@@ -472,6 +480,32 @@ class Session:
                 self._counts["skipped"] += 1
                 return None
             return 1
+
+    async def _until_gone(self, step: PlannedStep) -> None:
+        """Before an outcome-unknown step is offered: the command its log records must not be
+        running any more on its host (waited for up to GONE_WAIT), else the run stops (exit 3)."""
+        spawned = self._spawned.get(step.key)
+        if spawned is None:
+            return
+        host, pgid = spawned
+        deadline = time.monotonic() + GONE_WAIT
+        try:
+            transport = self.transports.get(host)
+            while await is_alive(transport, pgid):
+                if time.monotonic() >= deadline:
+                    raise StopRun(
+                        f"{step.key}: its command is still running on {host} (process group "
+                        f"{pgid}, recorded when it started); let it end, or stop it there "
+                        f"(kill -TERM -- -{pgid}), then resume again"
+                    )
+                await asyncio.sleep(0.2)
+        except HostKeyError:
+            raise
+        except (TransportError, KeyError, ValueError) as e:
+            raise StopRun(
+                f"{step.key}: cannot tell whether its command (process group {pgid} on {host}) "
+                f"is still running: {e}; resume again when {host} can be asked"
+            ) from e
 
     def _depends_on_simulation(self, step: PlannedStep) -> bool:
         """In rehearsal: a read-only step after a simulated change in the same stage."""

@@ -44,6 +44,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         shown(KEY, "command", "stop anno"),
         ev.StepConfirmed(KEY, "alice", "staging"),
         ev.StepStarted(KEY, attempt=2),
+        ev.StepSpawned(KEY, "tsd", 4242),
         ev.StepOutput(KEY, "stdout", "a\nb"),
         ev.StepFinished(KEY, "ok", 0, 1.5, "held", "fine"),
         ev.StepSkipped(KEY, "not needed", "alice"),
