@@ -114,6 +114,7 @@ class ChecklistMeta(Strict):
     version: str = ""
     description: str = ""
     lock: Lock | None = None
+    notify: list[Notify] = []
     shell: ShellName | None = None
 
 
