@@ -23,6 +23,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.events import Resize
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from screens.messages import (
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from screens.walk import WalkScreen
 
 NARROW = 100
-"""Below this many columns the status panel hides itself (toggle with t)."""
+"""Below this many columns the status panel is a strip under the screen's panes (t hides it)."""
 ABANDON_ENGINE = 30.0
 """Seconds the engine gets to stop after SIGHUP/SIGTERM before the process ends itself."""
 ABANDON_GRACE = 5.0
@@ -99,6 +100,7 @@ class CockpitApp(App[int]):
         self.operator: TuiOperator | None = None
         self.question_open = False
         self.question_modal: AskModal[object] | None = None
+        self._held_toasts: list[tuple[str, str, SeverityLevel, float | None, bool]] = []
         self.cancel_modal: YesNoModal | None = None
         """The open "Cancel the running step?" question, if any."""
         self.ended: ev.SessionEnded | None = None
@@ -113,9 +115,10 @@ class CockpitApp(App[int]):
         self.announcement: str | None = None
         self.environment = ""
         self.status_snapshot: Snapshot | None = None
-        self.status_choice: bool | None = None
-        """None: automatic (hidden below NARROW columns); else the operator's toggle."""
         self.status_visible = True
+        """The operator's toggle (t): shown at first, at every width."""
+        self.status_strip = False
+        """The panel is a strip under the panes (below NARROW columns), not a column."""
         self.walk: WalkScreen | None = None
         self.resumable = True
         """False for the demo: its sandbox goes away on exit, so quitting must not offer resume."""
@@ -131,7 +134,7 @@ class CockpitApp(App[int]):
         """
         from screens.welcome import WelcomeScreen
 
-        self.status_visible = self.size.width >= NARROW
+        self.status_strip = self.size.width < NARROW
         return WelcomeScreen()
 
     def on_mount(self) -> None:
@@ -499,14 +502,40 @@ class CockpitApp(App[int]):
         self.question_modal = None
         self.question_open = False
 
+    # ---- notifications ----------------------------------------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A toast, never over a question: while one is open it waits until it closes."""
+        from screens.modals import AskModal
+
+        if isinstance(self.screen, AskModal):
+            self._held_toasts.append((message, title, severity, timeout, markup))
+            return
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def release_toasts(self) -> None:
+        """Show the toasts held while a question was open (called when one closes)."""
+        held, self._held_toasts = self._held_toasts, []
+        for message, title, severity, timeout, markup in held:
+            self.notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # ---- panels, help, palette --------------------------------------------------------------
     def all_panels(self) -> Iterable[StatusPanel]:
         for screen in self.screen_stack:
             yield from screen.query(StatusPanel)
 
     def on_resize(self, event: Resize) -> None:
-        if self.status_choice is None:
-            self.apply_status_visibility(event.size.width >= NARROW)
+        strip = event.size.width < NARROW
+        if strip != self.status_strip:
+            self.status_strip = strip
+            self.apply_status_visibility(self.status_visible)
 
     def apply_status_visibility(self, visible: bool) -> None:
         self.status_visible = visible
@@ -517,8 +546,7 @@ class CockpitApp(App[int]):
             panel.sync()
 
     def action_toggle_status(self) -> None:
-        self.status_choice = not self.status_visible
-        self.apply_status_visibility(self.status_choice)
+        self.apply_status_visibility(not self.status_visible)
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

@@ -19,7 +19,7 @@ KEYS = """\
 | **Ctrl+C** | while a step runs: asks, then cancels it; otherwise stop the run |
 | **q** / **Ctrl+Q** | stop safely (asks first); the run resumes with `--resume --audit PATH` |
 | **l** / **o** / **c** | focus the step list / the output / view the current step |
-| **t** | show or hide the status panel (hidden by itself below 100 columns) |
+| **t** | show or hide the live status (a strip under the panes below 100 columns) |
 | **Ctrl+P** | command palette: jump to a step, open the audit viewer, toggle the status |
 | **m** / **h** / **v** | on the summary: export Markdown / HTML, open the audit viewer |
 | **?** / **F1** | this help |

@@ -209,6 +209,11 @@ class AskModal(OnceModal[T | None], Generic[T]):
     def on_mount(self) -> None:
         self.call_after_refresh(self.fit_command)
 
+    def on_unmount(self) -> None:
+        release = getattr(self.app, "release_toasts", None)
+        if release is not None:
+            self.app.call_later(release)  # toasts held while this question was open
+
     def on_resize(self, event: Resize) -> None:
         self.call_after_refresh(self.fit_command)
 

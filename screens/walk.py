@@ -205,7 +205,9 @@ class WalkScreen(Screen[None]):
             if event.step_key:
                 self.note(event.step_key, f"[b red]{escape(text)}[/]")
             self.app.notify(
-                text, severity="warning" if isinstance(event, ev.Interrupted) else "error"
+                text,
+                severity="warning" if isinstance(event, ev.Interrupted) else "error",
+                markup=False,
             )
 
     def gate(self, event: ev.GateEvaluated) -> None:

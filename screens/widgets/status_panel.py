@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from annotui.status.poller import Snapshot
+    from annotui.status.supervisor import ProcessInfo
 
 PROCESS_COLOURS = {
     "RUNNING": "green",
@@ -42,10 +43,31 @@ def age_text(seconds: float | None) -> str:
     return f"{seconds // 3600:.0f} h ago"
 
 
-def render_snapshot(snap: Snapshot | None, now: float) -> str:
-    """The panel's text (Rich markup)."""
+def duration_text(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"
+    return f"{seconds // 86400:.0f} d {seconds % 86400 // 3600:.0f} h"
+
+
+def uptime_text(p: ProcessInfo) -> str:
+    """' up 3 h 4 min' for a running process (supervisord's start and now), else ''."""
+    if p.state != "RUNNING" or not p.start or p.now < p.start:
+        return ""
+    return f" [dim]up {duration_text(p.now - p.start)}[/]"
+
+
+def render_snapshot(snap: Snapshot | None, now: float, *, strip: bool = False) -> str:
+    """The panel's text (Rich markup): one source a line, or (`strip`) all of them in a few
+    lines for a narrow terminal. A value and its age never run together: the age is in
+    parentheses."""
     if snap is None:
         return "[dim]Live status starts once the run's vars are known.[/dim]"
+    if strip:
+        return render_strip(snap, now)
     out: list[str] = []
     if snap.probes:
         out.append("[b]Probes[/b]")
@@ -57,12 +79,12 @@ def render_snapshot(snap: Snapshot | None, now: float) -> str:
             elif r.stale(now):
                 mark = " [b yellow]STALE[/]"
             out.append(
-                f" {escape(r.title or name)} [b]{value}[/b] [dim]{age_text(r.age(now))}[/]{mark}"
+                f" {escape(r.title or name)} [b]{value}[/b] [dim]({age_text(r.age(now))})[/]{mark}"
             )
     if snap.supervisors:
         out.append("[b]Supervisors[/b]")
         for name, s in snap.supervisors.items():
-            head = f" {escape(name)} {escape(s.state or '?')} [dim]{age_text(s.age(now))}[/]"
+            head = f" {escape(name)} {escape(s.state or '?')} [dim]({age_text(s.age(now))})[/]"
             if s.error:
                 head += f" [b red]{escape(s.error_kind or 'error')}[/]"
             elif s.stale(now):
@@ -72,7 +94,9 @@ def render_snapshot(snap: Snapshot | None, now: float) -> str:
                 out.append(f"  [red]{escape(s.error)}[/red]")
             for p in s.processes:
                 colour = PROCESS_COLOURS.get(p.state, "white")
-                out.append(f"  {escape(p.full_name)} [{colour}]{escape(p.state)}[/]")
+                out.append(
+                    f"  {escape(p.full_name)} [{colour}]{escape(p.state)}[/]{uptime_text(p)}"
+                )
     if snap.hosts:
         out.append("[b]Hosts[/b]")
         for name, h in snap.hosts.items():
@@ -80,6 +104,29 @@ def render_snapshot(snap: Snapshot | None, now: float) -> str:
             detail = f" [dim]{escape(h.detail)}[/]" if h.state == "failed" and h.detail else ""
             out.append(f" {escape(name)} [{colour}]{h.state}[/]{detail}")
     return "\n".join(out) or "[dim]No probes, supervisors or remote hosts.[/dim]"
+
+
+def render_strip(snap: Snapshot, now: float) -> str:
+    """Every source in a few lines, for the strip shown below NARROW columns."""
+    parts: list[str] = []
+    for name, r in snap.probes.items():
+        value = "-" if r.value is None else str(r.value)
+        mark = " [red]✗[/]" if r.error else " [b yellow]STALE[/]" if r.stale(now) else ""
+        parts.append(
+            f"{escape(r.title or name)} [b]{value}[/b] [dim]({age_text(r.age(now))})[/]{mark}"
+        )
+    for name, sv in snap.supervisors.items():
+        if sv.error:
+            parts.append(f"{escape(name)} [b red]{escape(sv.error_kind or 'error')}[/]")
+        elif sv.stale(now):
+            parts.append(f"{escape(name)} [b yellow]STALE[/]")
+        for p in sv.processes:
+            colour = PROCESS_COLOURS.get(p.state, "white")
+            parts.append(f"{escape(p.full_name)} [{colour}]{escape(p.state)}[/]{uptime_text(p)}")
+    for name, h in snap.hosts.items():
+        colour = HOST_COLOURS.get(h.state, "white")
+        parts.append(f"{escape(name)} [{colour}]{h.state}[/]")
+    return " [dim]·[/] ".join(parts) or "[dim]No probes, supervisors or remote hosts.[/dim]"
 
 
 class StatusPanel(Static):
@@ -92,6 +139,15 @@ class StatusPanel(Static):
         overflow-y: auto;
     }
     StatusPanel.-hidden { display: none; }
+    StatusPanel.-strip {
+        dock: bottom;
+        width: 100%;
+        height: auto;
+        max-height: 4;
+        border: none;
+        border-top: solid $panel-lighten-2;
+        padding: 0 1;
+    }
     """
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
@@ -117,6 +173,7 @@ class StatusPanel(Static):
         """Shown or hidden as the app says (`status_visible`), with fresh text. The app applies
         a toggle to the panel in view; the others sync when their screen comes back."""
         self.set_class(not getattr(self.app, "status_visible", True), "-hidden")
+        self.set_class(bool(getattr(self.app, "status_strip", False)), "-strip")
         self.refresh_text()
 
     def show_snapshot(self, snap: Snapshot) -> None:
@@ -127,7 +184,7 @@ class StatusPanel(Static):
         if self.has_class("-hidden"):
             return  # nothing to draw; sync() brings the text up to date when it shows again
         clock = self.clock or getattr(self.app, "clock", time.time)
-        text = render_snapshot(self.snapshot, clock())
+        text = render_snapshot(self.snapshot, clock(), strip=self.has_class("-strip"))
         if text == self._text:
             return
         # The panel's size is fixed by its CSS, so new text needs a layout of the screen only

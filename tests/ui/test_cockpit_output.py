@@ -183,3 +183,18 @@ async def test_resume_shows_finished_steps_and_the_interrupted_output(tmp_path: 
         await wait_for(pilot, lambda: walk.viewing == "prepare/read-notes", open_held=False)
         await pilot.press("down")
         await wait_for(pilot, lambda: "wrote marker" in output_lines(app), open_held=False)
+
+
+async def test_a_toast_waits_until_the_question_closes(tmp_path: Path) -> None:
+    from textual.widgets._toast import Toast
+
+    app = make_app("output.toml", tmp_path / "run.jsonl")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await start(pilot, app)
+        await wait_for(pilot, lambda: question_kind(app) == "confirm")
+        app.notify("took over the target lock [from] someone")  # what the engine may report
+        await pilot.pause(0.3)
+        assert not app.screen.query(Toast), "a toast covers the question"
+        await pilot.press("escape")  # back to the step: the question closes, the toast shows
+        await wait_for(pilot, lambda: bool(app.screen.query(Toast)), open_held=False)
+        assert "took over the target lock" in screen_text(app)

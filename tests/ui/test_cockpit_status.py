@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cockpit_helpers import answer_when, events_named, make_app, question_kind, wait_for
+from cockpit_helpers import (
+    answer_when,
+    events_named,
+    make_app,
+    question_kind,
+    screen_text,
+    wait_for,
+)
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from supervisord_fixture import running_supervisord
@@ -88,3 +95,33 @@ async def test_status_panel_follows_a_real_supervisord(tmp_path: Path) -> None:
             assert "alpha:alpha STOPPED" in panel()
     states = events_named(tmp_path / "run.jsonl", "supervisor.state")
     assert states[-1]["processes"]["alpha:alpha"] == "STOPPED"
+
+
+async def test_at_80_columns_the_status_is_a_strip_with_ages_and_uptime(tmp_path: Path) -> None:
+    with running_supervisord(tmp_path / "sv") as sv:
+        app = make_app(
+            "supervised.toml",
+            tmp_path / "run.jsonl",
+            cli_vars={"url": sv.url, "password": sv.password},
+            status_every=0.3,
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: question_kind(app) == "confirm")
+            await pilot.press("escape")
+            walk = app.walk
+            assert walk is not None
+            panel = walk.query_one(StatusPanel)
+            assert panel.has_class("-strip") and panel.display
+            # the step pane keeps its width: the strip lies under the panes
+            assert walk.query_one("#center").size.width > 40
+            await wait_for(pilot, lambda: "alpha:alpha RUNNING up " in str(panel.render()))
+            await wait_for(pilot, lambda: "active jobs 3 (" in str(panel.render()))
+            text = screen_text(app)
+            assert "alpha:alpha RUNNING up" in text and "active jobs 3 (" in text
+            await pilot.press("t")  # hidden, and back
+            assert not panel.display
+            await pilot.press("t")
+            assert panel.display
