@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_tmux_e2e import press_until
 from tmux_pane import TmuxPane
 
 from tests.sshd_fixture import group_members
@@ -24,29 +25,7 @@ pytestmark = [
     pytest.mark.timeout(120),
 ]
 
-CHECKLIST = """\
-[checklist]
-id = "lost"
-title = "Lost log"
-
-[vars.work]
-prompt = "Work directory"
-
-[[stages]]
-id = "one"
-title = "One"
-
-  [[stages.steps]]
-  id = "long"
-  kind = "command"
-  title = "Print for a while"
-  cwd = "{{ work }}"
-  run = '''
-echo $$ > long.started
-i=0
-while [ $i -lt 300 ]; do i=$((i+1)); echo line $i; sleep 0.1; done
-echo finished > long.finished'''
-"""
+LOST = Path(__file__).parents[1] / "engine" / "checklists" / "audit-lost.toml"
 
 
 @pytest.fixture
@@ -86,12 +65,10 @@ def _fill(where: Path) -> None:
 def test_cockpit_full_disk_mid_step(tmp_path: Path, tmpfs: Path, tmux_dir: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    checklist = tmp_path / "lost.toml"
-    checklist.write_text(CHECKLIST)
     log = tmpfs / "run.jsonl"
     pane = TmuxPane(
         tmux_dir,
-        [sys.executable, "-m", "annotui.cli", "run", str(checklist), "--audit", str(log),
+        [sys.executable, "-m", "annotui.cli", "run", str(LOST), "--audit", str(log),
          "--var", f"work={work}"],
         width=200,
         env={"XDG_STATE_HOME": str(tmp_path / "s"), "PATH": os.environ["PATH"]},
@@ -102,9 +79,9 @@ def test_cockpit_full_disk_mid_step(tmp_path: Path, tmpfs: Path, tmux_dir: Path)
         pane.send("Enter")
         pane.wait_for("Start the run", timeout=20)
         pane.send("C-s")
-        pane.wait_for("Run: Print for a while", timeout=20)
-        pane.send("y")
-        pane.wait_for("line 5", timeout=20)
+        pane.wait_for("Run: first", timeout=20)
+        press_until(pane, "y", "Run: Print for a while")
+        press_until(pane, "y", "aaaaaaaa line 5")
         pgid = int((work / "long.started").read_text())
         _fill(tmpfs)
         screen = pane.wait_for("could not be written", timeout=20)
