@@ -274,6 +274,33 @@ class ErrorEvent(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationSent(Event):
+    """A notification handed to Apprise (``[[notify]]`` table number ``notify``)."""
+
+    event: ClassVar[str] = "notify.send"
+    notify: int
+    on: Literal["stage_end", "failure", "waiting", "session_end"]
+    target: str
+    """The URL's scheme only (``json://***``): the URL holds tokens."""
+    title: str
+    body: str
+    step_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationResult(Event):
+    """What became of a notification: sent, failed (the run goes on) or timeout."""
+
+    event: ClassVar[str] = "notify.result"
+    notify: int
+    on: Literal["stage_end", "failure", "waiting", "session_end"]
+    target: str
+    status: Literal["sent", "failed", "timeout"]
+    message: str
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnded(Event):
     event: ClassVar[str] = "session.end"
     outcome: Literal["done", "failed", "stopped"]
@@ -307,6 +334,8 @@ ALL_EVENTS: dict[str, type[Event]] = {
         Announcement,
         Interrupted,
         ErrorEvent,
+        NotificationSent,
+        NotificationResult,
         SessionEnded,
     )
 }

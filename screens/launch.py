@@ -93,6 +93,7 @@ def demo(args: argparse.Namespace) -> int:
             plain=False,
             yes=False,
             allow_changed_checklist=False,
+            notify=False,
         )
         return run_cockpit(run_args, resumable=False, on_abandon=lambda: sandbox.stop(where))
     finally:

@@ -101,11 +101,35 @@ class Lock(Strict):
     path: str = Field(description="Lock directory path (templated, shell-quoted)")
 
 
-class Notify(Strict):
-    """A webhook told about stage ends and failures (JSON POST)."""
+def _notify_url(value: str, info: ValidationInfo) -> str:
+    problem = None if syntax.templated(value) else syntax.notify_url_problem(value)
+    if problem:
+        raise ValueError(f"{info.field_name!r} is {problem}")
+    return value
 
-    url: Url
-    on: list[Literal["stage_end", "failure", "session_end"]] = ["stage_end", "failure"]
+
+NotifyUrl = Annotated[str, AfterValidator(_notify_url)]
+"""An Apprise URL (a plain http(s) URL is a JSON webhook), or empty (no notification)."""
+
+NotifyOn = Literal["stage_end", "failure", "waiting", "session_end"]
+
+
+class Notify(Strict):
+    """A `[[notify]]` table: where Apprise sends what happened (the URL holds tokens: a secret)."""
+
+    url: NotifyUrl = Field(
+        description="Any Apprise URL (slack://, mailto://, ntfy://, json://, ...); a plain "
+        "https:// URL is a JSON webhook; templated; empty: no notification"
+    )
+    on: list[NotifyOn] = Field(["stage_end", "failure"], min_length=1)
+    waiting_after: float = Field(
+        600.0,
+        gt=0,
+        le=MAX_TIMEOUT,
+        description="Seconds a step waits for the operator before `waiting` fires",
+    )
+    title: str | None = Field(None, description="Title template (vars and the notify fields)")
+    body: str | None = Field(None, description="Body template (vars and the notify fields)")
 
 
 class ChecklistMeta(Strict):
@@ -114,7 +138,6 @@ class ChecklistMeta(Strict):
     version: str = ""
     description: str = ""
     lock: Lock | None = None
-    notify: list[Notify] = []
     shell: ShellName | None = None
 
 
@@ -286,6 +309,7 @@ class Checklist(Strict):
     hosts: dict[Identifier, Host] = {}
     supervisors: dict[Identifier, Supervisor] = {}
     probes: dict[Identifier, Probe] = {}
+    notify: list[Notify] = []
     stages: list[Stage] = Field(min_length=1)
 
     @model_validator(mode="after")

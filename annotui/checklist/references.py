@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from annotui.checklist import condition, syntax
 from annotui.checklist.diagnostics import Finding, did_you_mean, listing
 from annotui.checklist.limits import REGEX_SECONDS, fullmatch_within
 from annotui.checklist.models import STEP_KINDS
@@ -22,7 +23,8 @@ from annotui.checklist.template import PLACEHOLDER, names
 
 # Something written like a placeholder that is not one, e.g. `{{ release | upper }}`.
 MALFORMED = re.compile(r"\{\{\s*[A-Za-z_][^{}\n]*\}\}")
-NOT_TEMPLATED = {"id", "kind"}
+NOT_TEMPLATED = {"id", "kind", "when"}
+"""Keys whose strings are not templates (a condition names values without braces)."""
 SHELL_KINDS = ("command", "check")
 """Step kinds whose `run` is a shell context."""
 
@@ -250,8 +252,14 @@ def _check_templates(data: dict[str, Any], bound: dict[int, str], out: list[Find
         msg = "checklist.id cannot use templates: it names the checklist in audit logs"
         out.append(Finding(("checklist", "id"), "inside", msg, checklist_id.index("{{")))
     places: list[tuple[Path, Any, list[str]]] = [
-        ((key,), data.get(key), everywhere) for key in data if key not in ("vars", "stages")
+        ((key,), data.get(key), everywhere)
+        for key in data
+        if key not in ("vars", "stages", "notify")
     ]
+    for k, notify in _tables(data.get("notify")):
+        places.append((("notify", k), {"url": notify.get("url")}, everywhere))
+        texts = {key: notify.get(key) for key in ("title", "body")}
+        places.append((("notify", k), texts, everywhere + list(syntax.NOTIFY_FIELDS)))
     for i, stage in _tables(data.get("stages")):
         scope = everywhere + ([bound[i]] if i in bound else [])
         content = {k: v for k, v in stage.items() if k != "for_each"}
@@ -260,6 +268,23 @@ def _check_templates(data: dict[str, Any], bound: dict[int, str], out: list[Find
         for path, text in _strings(value, base):
             if "{{" in text:
                 out += _capped(path, _template_problems(text, declared, scope))
+
+
+def _check_notify(data: dict[str, Any], out: list[Finding]) -> None:
+    """A `[[notify]]` URL holds tokens: every var it uses must be a secret (masked everywhere,
+    never recorded)."""
+    declared = _table(data.get("vars"))
+    for k, notify in _tables(data.get("notify")):
+        url = notify.get("url")
+        if not isinstance(url, str):
+            continue
+        for name, index in names(url):
+            if name in declared and not _table(declared[name]).get("secret"):
+                msg = (
+                    f"var {name!r} is used in a notify url, which holds tokens: "
+                    f"declare it with secret = true"
+                )
+                out.append(Finding(("notify", k, "url"), "inside", msg, index))
 
 
 def _template_problems(text: str, declared: list[str], scope: list[str]) -> Iterator[Finding]:
@@ -324,6 +349,32 @@ def _check_text(value: Any, path: Path, out: list[Finding]) -> None:
             stack += [((*where, k), v) for k, v in enumerate(item)]
 
 
+def _condition(text: Any, path: Path, scope: list[str], out: list[Finding]) -> None:
+    """A `when` that does not parse, or that names something without a value there."""
+    if not isinstance(text, str):
+        return
+    try:
+        expr = condition.parse(text)
+    except condition.ConditionError as e:
+        out.append(Finding(path, "inside", e.message, e.offset))
+        return
+    for name, offset in condition.names(expr):
+        if name not in scope:
+            hint = _hint(name, scope) or f" (known here: {_names(scope)})"
+            msg = f"unknown name {_short(name)!r} in condition{hint}"
+            out.append(Finding(path, "inside", msg, offset))
+
+
+def _check_conditions(data: dict[str, Any], bound: dict[int, str], out: list[Finding]) -> None:
+    declared = list(_table(data.get("vars")))
+    everywhere = [n for n in declared if n not in bound.values()]
+    for i, stage in _tables(data.get("stages")):
+        scope = everywhere + ([bound[i]] if i in bound else [])
+        _condition(stage.get("when"), ("stages", i, "when"), scope, out)
+        for j, step in _tables(stage.get("steps")):
+            _condition(step.get("when"), ("stages", i, "steps", j, "when"), scope, out)
+
+
 def check(data: dict[str, Any]) -> list[Finding]:
     """Every reference, scope, regex, duplicate and safety problem in the parsed data."""
     out: list[Finding] = []
@@ -334,4 +385,6 @@ def check(data: dict[str, Any]) -> list[Finding]:
     _check_hosts(data, out)
     _check_steps(data, out)
     _check_templates(data, bound, out)
+    _check_notify(data, out)
+    _check_conditions(data, bound, out)
     return out

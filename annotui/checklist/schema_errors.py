@@ -181,6 +181,12 @@ def translate(error: ErrorDetails, data: Any) -> tuple[Path, str, str]:
             msg = f"{describe(owner, data)} has no steps: add at least one [[stages.steps]]"
             return owner, "table", msg
         return owner, "table", f"{describe(owner, data)} is missing required key {name!r}"
+    if kind == "extra_forbidden" and path == ("checklist", "notify"):
+        msg = (
+            "'notify' moved out of [checklist]: write one [[notify]] table per URL at the "
+            'top level, e.g. [[notify]] url = "..." on = ["stage_end", "failure"]'
+        )
+        return path, "key", msg
     if kind == "extra_forbidden":
         model = model_at(path[:-1], data)
         fields = [f for f in model.model_fields if f != "kind"] if model else []

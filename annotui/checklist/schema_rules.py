@@ -60,7 +60,8 @@ def tighten(schema: dict[str, Any]) -> dict[str, Any]:
     defs = schema["$defs"]
     url = _either_templated(syntax.URL, "an http(s) URL, port 1-65535; or a template")
     defs["Supervisor"]["properties"]["url"].update(url)
-    defs["Notify"]["properties"]["url"].update(url)
+    notify_url = _either_templated(syntax.NOTIFY_URL, "an Apprise URL, or empty; or a template")
+    defs["Notify"]["properties"]["url"].update(notify_url)
     ssh = _either_templated(syntax.SSH_TARGET, "local, a Host alias or user@host:port")
     defs["Host"]["properties"]["ssh"].update(ssh)
 

@@ -37,10 +37,41 @@ FOR_EACH_VALUE = r"^[^/\[\]\x00-\x1f\x7f]+$"
 """A value that names an expanded stage, as in `deploy[staging]/step`."""
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+NOTIFY_URL = r"^(?:[A-Za-z][A-Za-z0-9+.-]*://[!-~]+)?$"
+"""An Apprise URL (``slack://...``, ``json://...``, a plain ``https://`` webhook), or empty (no
+notification: a URL from a var whose default is empty)."""
+NOTIFY_FIELDS = (
+    "event",
+    "checklist",
+    "mode",
+    "environment",
+    "stage",
+    "step",
+    "operator",
+    "outcome",
+    "duration",
+    "message",
+    "audit",
+    "checkpoint",
+)
+"""Names a `[[notify]]` title or body may use besides the vars (they win over a var of the
+same name): what the notification is about."""
 
 _URL = re.compile(URL)
 _SSH_TARGET = re.compile(SSH_TARGET)
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+_NOTIFY_URL = re.compile(NOTIFY_URL)
+
+
+def notify_url_problem(url: str) -> str | None:
+    """Why a (rendered) notification URL cannot be given to Apprise, or None."""
+    if _NOTIFY_URL.fullmatch(url):
+        return None
+    if _CONTROL.search(url):
+        return "not a notification URL: it contains a space or a control character"
+    return "not a notification URL: expected an Apprise URL such as json://host/path or https://..."
 
 
 def templated(value: str) -> bool:

@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="resume even though the checklist changed since the run began",
     )
+    r.add_argument(
+        "--notify",
+        action="store_true",
+        help="in rehearsal, send the [[notify]] notifications too (marked REHEARSAL)",
+    )
 
     a = sub.add_parser("audit", help="verify, show or report an audit log")
     asub = a.add_subparsers(dest="audit_command", required=True, parser_class=Parser)

@@ -17,6 +17,8 @@ class RunOptions:
     resume: bool = False
     yes: bool = False
     allow_changed_checklist: bool = False
+    notify: bool = False
+    """--notify: a rehearsal sends the `[[notify]]` notifications too (marked REHEARSAL)."""
     argv: list[str] = field(default_factory=list)
     ssh_options: dict[str, Any] = field(default_factory=dict)
     """Passed to every SSH transport, e.g. `passphrase_prompt` (plain mode: getpass on a TTY)."""

@@ -214,6 +214,14 @@ class PlainPresenter:
                 self._w(f"\n!! interrupted: {e.reason}\n")
             case ev.ErrorEvent():
                 self._w(f"!! {e.message}\n")
+            case ev.NotificationResult() if e.status != "sent":
+                self._w(
+                    f"!! notification #{e.notify} ({e.on}, {e.target}) {e.status}: {e.message}\n"
+                )
+            case ev.NotificationResult():
+                self._w(f"   notification #{e.notify} ({e.on}, {e.target}) sent\n")
+            case ev.SessionEnded() if not e.steps_total:
+                self._w(f"\nRun {e.outcome} before any step (exit {e.exit_code}).\n")
             case ev.SessionEnded():
                 self._w(
                     f"\nRun {e.outcome}: {e.steps_ok} done, {e.steps_skipped} skipped "

@@ -28,6 +28,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         resume=args.resume,
         yes=args.yes,
         allow_changed_checklist=args.allow_changed_checklist,
+        notify=args.notify,
         argv=sys.argv[1:],
     )
 

@@ -44,6 +44,7 @@ from annotui.transport.pool import TransportPool
 if TYPE_CHECKING:
     from annotui.checklist.loader import LoadedChecklist
     from annotui.checklist.models import Probe
+    from annotui.engine.notify import Notifier
     from annotui.status.supervisor import SupervisorPool
 
 DONE_OUTCOMES = {"ok", "would-run", "unverified", "done"}
@@ -95,6 +96,7 @@ class Session:
         self._spawned: dict[str, tuple[str, int]] = {}
         """On resume: step_key -> (host, process group) of an outcome-unknown step's command."""
         self._env_secrets: dict[str, str] = {}
+        self._notifier: Notifier | None = None
         """`from_env` secrets taken out of os.environ (read by var resolution from here)."""
 
     # ---- events -------------------------------------------------------------------------
@@ -109,6 +111,8 @@ class Session:
                 return
         for sink in self.sinks:
             sink(event)
+        if self._notifier is not None:
+            self._notifier.observe(event)
 
     def _lose_audit(self, error: AuditError) -> None:
         """The log cannot be written (called where a record failed, or by the writer when a
@@ -181,17 +185,22 @@ class Session:
         except asyncio.CancelledError:
             reason = self._stop_reason or "cancelled"
             self.emit(ev.Interrupted(reason, self._current_key))
-            return self._end("stopped", 3)
+            return await self._end("stopped", 3)
         except StopRun as e:
             self.emit(ev.Interrupted(str(e) or "stopped by the operator", self._current_key))
-            return self._end("stopped", 3)
+            return await self._end("stopped", 3)
         except (SessionError, VarError, TransportError) as e:
             self.emit(ev.ErrorEvent(self.redact(str(e))))
-            self._end("failed", 2)
+            await self._end("failed", 2)
             raise SessionError(str(e)) from e
-        return self._end("done" if code == 0 else "failed", code)
+        return await self._end("done" if code == 0 else "failed", code)
 
-    def _end(self, outcome: str, code: int) -> int:
+    async def _end(self, outcome: str, code: int) -> int:
+        if self._notifier is not None:
+            # session_end is posted and every notification's result recorded before session.end
+            with contextlib.suppress(asyncio.CancelledError):  # stopped again: end all the same
+                await self._notifier.finish(outcome, self.final_hash)
+            self._notifier = None
         total = sum(len(s.steps) for s in self.plan or [])
         self.emit(
             ev.SessionEnded(
@@ -365,6 +374,31 @@ class Session:
             for st in self.plan
         ]
         self.emit(ev.RunPlanned(stages))
+        self._start_notifier()
+
+    def _start_notifier(self) -> None:
+        """`[[notify]]`: in rehearsal only with --notify; a URL that renders empty sends nothing."""
+        specs = self.checklist.notify
+        if not specs or (self.options.rehearse and not self.options.notify):
+            return
+        from annotui.engine.notify import Notifier, WatchedOperator, targets
+
+        found = targets(specs, self.values)
+        if not found:
+            return
+        meta = self.checklist.checklist
+        public = {n: v for n, v in self.values.items() if not self.checklist.vars[n].secret}
+        base = {
+            "checklist": f"{meta.id} ({meta.title})",
+            "mode": "rehearsal" if self.options.rehearse else "live",
+            "operator": self.operator.name,
+            "audit": str(self.audit_path),
+        }
+        stages = {st.key: st.values for st in self.plan or []}
+        self._notifier = Notifier(
+            found, self.emit, self.redact, self.values, public, base, stages, self.options.rehearse
+        )
+        self.operator = WatchedOperator(self.operator, self._notifier)
 
     async def _take_target_lock(self) -> None:
         lock = self.checklist.checklist.lock

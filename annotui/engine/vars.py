@@ -175,8 +175,8 @@ def _sources(checklist: Checklist, values: Mapping[str, str]) -> Iterator[tuple[
         yield f"host {name}'s ssh", "ssh", host.ssh
     for name, sup in checklist.supervisors.items():
         yield f"supervisor {name}'s url", "url", sup.url
-    for k, notify in enumerate(checklist.checklist.notify):
-        yield f"notify #{k + 1}'s url", "url", notify.url
+    for k, notify in enumerate(checklist.notify):
+        yield f"notify #{k + 1}'s url", "notify_url", notify.url
     for name, probe in checklist.probes.items():
         yield f"probe {name}'s command", "command", probe.run
 
@@ -184,7 +184,7 @@ def _sources(checklist: Checklist, values: Mapping[str, str]) -> Iterator[tuple[
 def check_rendered(checklist: Checklist, values: Mapping[str, str]) -> None:
     """VarError when the values make a host target or a URL unusable, or a command longer than
     the system allows. Templates that name a var without a value yet are left alone."""
-    from annotui.checklist.syntax import ssh_problem, url_problem
+    from annotui.checklist.syntax import notify_url_problem, ssh_problem, url_problem
 
     secret = {n for n, v in checklist.vars.items() if v.secret}
 
@@ -208,6 +208,9 @@ def check_rendered(checklist: Checklist, values: Mapping[str, str]) -> None:
             raise fail(what, used, text, f"which is {problem}")
         if kind == "url" and (problem := url_problem(text)):
             raise fail(what, used, text, f"which is {problem}")
+        if kind == "notify_url" and (problem := notify_url_problem(text)):
+            # an Apprise URL holds tokens: never shown, whatever the var
+            raise VarError(f"var {', '.join(used)}: {what} would be {problem}")
         if kind == "command":
             _command_fits(what, text, used)
     for what, template, for_each in steps:

@@ -1,0 +1,260 @@
+"""`[[notify]]` through Apprise, received by a real HTTP server on 127.0.0.1 that each test
+starts and stops; the runs are real `annotui run --plain` processes."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from engine_cli import annotui_cmd, read_log
+
+TOKEN = "s3cr3t-hook-token-0123456789"
+
+
+class Receiver:
+    """A webhook receiver: every POST's path and JSON body, in arrival order."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict]] = []
+        self.arrived = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                size = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(size) or b"{}")
+                outer.posts.append((self.path, body))
+                outer.arrived.set()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def titles(self) -> list[str]:
+        return [body["title"] for _, body in self.posts]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    r.thread.start()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
+    r.thread.join(5)
+
+
+def dead_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+CHECKLIST = """
+[checklist]
+id = "notes"
+title = "Notify test"
+
+[vars.release]
+default = "1.2.3"
+[vars.environment]
+default = "staging"
+[vars.hook]
+default = ""
+secret = true
+[vars.web]
+default = ""
+secret = true
+
+[[notify]]
+url = "{{ hook }}"
+on = ["stage_end", "failure", "session_end"]
+
+[[notify]]
+url = "{{ web }}"
+on = ["failure"]
+title = "{{ checklist }} broke at {{ step }} ({{ outcome }}) release {{ release }}"
+
+[[stages]]
+id = "prepare"
+[[stages.steps]]
+id = "hello"
+kind = "command"
+run = "echo hello"
+changes = false
+confirm = "none"
+
+[[stages]]
+id = "deploy"
+[[stages.steps]]
+id = "break"
+kind = "command"
+run = "exit 3"
+"""
+
+
+def write(tmp_path: Path, text: str = CHECKLIST) -> Path:
+    path = tmp_path / "notes.toml"
+    path.write_text(text)
+    return path
+
+
+def events(log: list[dict], name: str) -> list[dict]:
+    return [r for r in log if r["event"] == name]
+
+
+def test_notifications_reach_a_real_server_with_the_fields(run_cli, tmp_path, receiver):
+    port = receiver.port
+    audit = tmp_path / "a.jsonl"
+    hook = f"json://127.0.0.1:{port}/hook/{TOKEN}"
+    web = f"http://127.0.0.1:{port}/web/{TOKEN}"
+    r = run_cli(
+        "run", write(tmp_path), "--plain", "--yes", "--audit", audit,
+        "--var", f"hook={hook}", "--var", f"web={web}",
+    )  # fmt: skip
+    assert r.returncode == 1, r.stdout + r.stderr  # the failing step stops the run
+    paths = [p for p, _ in receiver.posts]
+    # stage_end (prepare ok), failure, stage_end (deploy failed), session_end
+    assert paths.count(f"/hook/{TOKEN}") == 4
+    assert paths.count(f"/web/{TOKEN}") == 1  # a plain http:// URL: a JSON webhook
+    by_title = dict(zip(receiver.titles(), (b for _, b in receiver.posts), strict=True))
+    failure = next(b for t, b in by_title.items() if t.startswith("notes (Notify test): step"))
+    text = failure["message"]
+    for line in (
+        "checklist: notes (Notify test)",
+        "mode: live",
+        "environment: staging",
+        "stage: deploy (deploy)",
+        "step: deploy/break (break)",
+        "outcome: failed",
+        "message: exit code 3",
+    ):
+        assert line in text, text
+    assert "operator: " in text and "duration: " in text
+    assert "release=1.2.3" in text and "hook" not in text  # release vars, never a secret
+    assert failure["type"] == "failure"
+    web_title = next(t for t in by_title if "broke at" in t)
+    assert web_title == "notes (Notify test) broke at deploy/break (break) (failed) release 1.2.3"
+    end = next(b for t, b in by_title.items() if t.endswith("run failed"))
+    assert f"audit: {audit}" in end["message"] and "checkpoint: " in end["message"]
+
+    log = read_log(audit)
+    sent, results = events(log, "notify.send"), events(log, "notify.result")
+    ons = ["stage_end", "failure", "failure", "stage_end", "session_end"]
+    assert [s["on"] for s in sent] == ons
+    assert sorted(x["on"] for x in results) == sorted(ons)
+    assert [x["status"] for x in results] == ["sent"] * 5
+    assert {s["target"] for s in sent} == {"json://***"}
+    # every result is recorded before session.end
+    end_seq = events(log, "session.end")[0]["seq"]
+    assert max(x["seq"] for x in results) < end_seq
+    raw = audit.read_text()
+    assert TOKEN not in raw and TOKEN not in r.stdout + r.stderr
+    assert run_cli("audit", "verify", audit).returncode == 0
+
+
+def test_a_dead_endpoint_is_recorded_and_shown_and_the_run_completes(run_cli, tmp_path):
+    audit = tmp_path / "a.jsonl"
+    text = CHECKLIST.replace('run = "exit 3"', 'run = "true"')
+    r = run_cli(
+        "run", write(tmp_path, text), "--plain", "--yes", "--audit", audit,
+        "--var", f"hook=json://127.0.0.1:{dead_port()}/x/{TOKEN}",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    log = read_log(audit)
+    results = events(log, "notify.result")
+    assert [x["on"] for x in results] == ["stage_end", "stage_end", "session_end"]
+    assert all(x["status"] == "failed" for x in results), results
+    assert all("127.0.0.1" in x["message"] for x in results)  # Apprise's words
+    assert "!! notification #1 (stage_end, json://***) failed" in r.stdout
+    assert events(log, "session.end")[0]["outcome"] == "done"
+    assert TOKEN not in audit.read_text() + r.stdout + r.stderr
+
+
+def test_rehearsal_sends_nothing_without_notify(run_cli, tmp_path, receiver):
+    hook = f"json://127.0.0.1:{receiver.port}/hook/{TOKEN}"
+    audit = tmp_path / "a.jsonl"
+    args = ("run", write(tmp_path), "--plain", "--yes", "--rehearse", "--var", f"hook={hook}")
+    r = run_cli(*args, "--audit", audit)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert receiver.posts == []
+    assert events(read_log(audit), "notify.send") == []
+
+    r = run_cli(*args, "--audit", tmp_path / "b.jsonl", "--notify")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert receiver.titles() == [
+        "REHEARSAL: notes (Notify test): stage prepare (prepare) ok",
+        "REHEARSAL: notes (Notify test): stage deploy (deploy) ok",
+        "REHEARSAL: notes (Notify test): run done",
+    ]
+
+
+def test_a_notify_url_var_must_be_secret(run_cli, tmp_path):
+    text = CHECKLIST.replace(
+        'default = ""\nsecret = true\n\n[[notify]]', 'default = ""\n\n[[notify]]'
+    )
+    r = run_cli("check", write(tmp_path, text))
+    assert r.returncode == 2
+    assert "var 'web' is used in a notify url, which holds tokens" in r.stderr, r.stderr
+
+
+def test_an_empty_url_sends_nothing(run_cli, tmp_path, receiver):
+    audit = tmp_path / "a.jsonl"
+    r = run_cli("run", write(tmp_path), "--plain", "--yes", "--audit", audit)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert events(read_log(audit), "notify.send") == []
+
+
+def test_waiting_fires_while_the_operator_does_not_answer(tmp_path, receiver):
+    hook = f"json://127.0.0.1:{receiver.port}/w/{TOKEN}"
+    text = f"""
+[checklist]
+id = "wait"
+title = "Waiting"
+[[notify]]
+url = "{hook}"
+on = ["waiting"]
+waiting_after = 1
+[[stages]]
+id = "s"
+[[stages.steps]]
+id = "by-hand"
+kind = "manual"
+"""
+    audit = tmp_path / "a.jsonl"
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen(
+        annotui_cmd("run", write(tmp_path, text), "--plain", "--audit", audit),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert receiver.arrived.wait(30), "no waiting notification"
+        time.sleep(0.5)
+        out, err = proc.communicate("y\n", timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out + err
+    (title,) = receiver.titles()
+    assert title == "wait (Waiting): step s/by-hand (by-hand) waiting for the operator for 1 s"
+    results = events(read_log(audit), "notify.result")
+    assert [(x["on"], x["status"]) for x in results] == [("waiting", "sent")]
