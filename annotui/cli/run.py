@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import shlex
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annotui.engine.prepare import prepare
@@ -27,10 +29,24 @@ def run(args: argparse.Namespace) -> int:
     loaded, options = prepared
     if sys.stdin.isatty():
         options.ssh_options["passphrase_prompt"] = getpass.getpass  # never echoed, never logged
-    return asyncio.run(run_plain(loaded, options))
+    return asyncio.run(run_plain(loaded, options, args.file))
 
 
-async def run_plain(loaded: LoadedChecklist, options: RunOptions) -> int:
+def resume_command(checklist: str, options: RunOptions, audit_path: Path) -> str:
+    """The command that resumes this run, as the operator can paste it: the checklist as they
+    named it (a bundled name stays a name, a path is made absolute), the vars file (so a secret
+    in it is not asked again), the mode and the log."""
+    named = checklist if not Path(checklist).exists() else str(Path(checklist).resolve())
+    parts = ["annotui", "run", named, "--plain"]
+    if options.rehearse:
+        parts.append("--rehearse")
+    if options.vars_file is not None:
+        parts += ["--vars-file", str(Path(options.vars_file).resolve())]
+    parts += ["--resume", "--audit", str(Path(audit_path).resolve())]
+    return shlex.join(parts)
+
+
+async def run_plain(loaded: LoadedChecklist, options: RunOptions, checklist: str = "") -> int:
     from annotui.engine.errors import AuditLost, SessionError
     from annotui.engine.plain import PlainOperator, PlainPresenter, StdinLines
     from annotui.engine.session import Session, operator_name
@@ -68,8 +84,6 @@ async def run_plain(loaded: LoadedChecklist, options: RunOptions) -> int:
         return 4
     print(f"audit log: {session.audit_path}", file=sys.stderr)
     if code == 3:
-        print(
-            f"resume with: annotui run {loaded.path} --plain --resume --audit {session.audit_path}",
-            file=sys.stderr,
-        )
+        named = checklist or str(loaded.path)
+        print(f"resume with: {resume_command(named, options, session.audit_path)}", file=sys.stderr)
     return code

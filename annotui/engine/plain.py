@@ -15,6 +15,7 @@ import threading
 from typing import TYPE_CHECKING, TextIO
 
 from annotui import events as ev
+from annotui.engine.errors import SessionError
 from annotui.engine.operator import QUIT, Decision
 from annotui.engine.planned import PlannedStep
 
@@ -82,7 +83,14 @@ class PlainOperator:
         hint += f" [{'/'.join(var.choices)}]" if var.choices else ""
         if var.secret and sys.stdin.isatty():
             return await asyncio.to_thread(getpass.getpass, f"{name}: {label}{hint} (hidden): ")
-        return await self._ask(f"{name}: {label}{hint}: ", secret=var.secret)
+        answer = await self._ask(f"{name}: {label}{hint}: ", secret=var.secret)
+        if answer is None:  # no input left: bad input (exit 2), not a run to resume
+            raise SessionError(
+                f"var {name!r} has no value and the input ended: give it with "
+                f"--var {name}=VALUE, --vars-file FILE"
+                + (f" or ${var.from_env}" if var.from_env else "")
+            )
+        return answer
 
     async def confirm(self, step: PlannedStep, error: str | None) -> Decision:
         if error:
