@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from annotui.events import StepFinished
 
 if TYPE_CHECKING:
     from annotui.engine.context import StepContext
-    from annotui.events import Event, StepFinished
+    from annotui.events import Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +48,23 @@ class StepKind(Protocol):
     async def rehearse(self, ctx: StepContext) -> StepFinished:
         """Run the step in rehearsal, where the plan simulates it (it changes the target)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Timed:
+    """The end of a step that times itself from its start (the kinds that wait: gate,
+    supervisor)."""
+
+    ctx: StepContext
+    expectation: str | None = None
+    start: float = field(default_factory=time.monotonic)
+
+    def finished(self, outcome: str, message: str) -> StepFinished:
+        """The step's StepFinished: the time since `start`, the message redacted."""
+        return StepFinished(
+            step_key=self.ctx.planned.key,
+            outcome=outcome,  # type: ignore[arg-type]
+            duration=time.monotonic() - self.start,
+            expectation=self.expectation,
+            message=self.ctx.redact(message),
+        )

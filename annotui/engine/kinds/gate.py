@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from annotui.engine.context import StepContext
-from annotui.engine.kinds.base import Shown
+from annotui.engine.kinds.base import Shown, Timed
 from annotui.events import Event, GateEvaluated, StepFinished
 from annotui.status.probes import run_probe
 
@@ -42,22 +42,13 @@ async def run_gate(ctx: StepContext) -> StepFinished:
     step = ctx.planned.step
     assert step.kind == "gate"
     key = ctx.planned.key
-    start = time.monotonic()
-
-    def finished(outcome: str, message: str) -> StepFinished:
-        return StepFinished(
-            step_key=key,
-            outcome=outcome,  # type: ignore[arg-type]
-            duration=time.monotonic() - start,
-            expectation=f"{step.probe} {step.until.strip()} for {step.hold} polls",
-            message=ctx.redact(message),
-        )
-
+    timed = Timed(ctx, expectation=f"{step.probe} {step.until.strip()} for {step.hold} polls")
+    finished = timed.finished
     probe = ctx.probes.get(step.probe)
     if probe is None:
         return finished("failed", f"unknown probe {step.probe!r}")
     holds = parse_condition(step.until)
-    deadline = start + step.timeout if step.timeout else None
+    deadline = timed.start + step.timeout if step.timeout else None
     streak = 0
     last = "no reading yet"
     while True:

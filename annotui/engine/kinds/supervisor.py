@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from annotui.checklist.template import render
 from annotui.engine.context import StepContext
-from annotui.engine.kinds.base import Shown
+from annotui.engine.kinds.base import Shown, Timed
 from annotui.events import Event, StepFinished, StepOutput, SupervisorState
 from annotui.status.supervisor import (
     RUNNING_STATES,
@@ -50,15 +50,7 @@ async def run_supervisor(ctx: StepContext) -> StepFinished:
     assert step.kind == "supervisor"
     key = ctx.planned.key
     process = render(step.process, ctx.planned.values, shell=False)
-    start = time.monotonic()
-
-    def finished(outcome: str, message: str) -> StepFinished:
-        return StepFinished(
-            step_key=key,
-            outcome=outcome,  # type: ignore[arg-type]
-            duration=time.monotonic() - start,
-            message=ctx.redact(message),
-        )
+    finished = Timed(ctx).finished
 
     def say(line: str) -> None:
         ctx.emit(StepOutput(step_key=key, stream="stdout", text=ctx.redact(line)))
