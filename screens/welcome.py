@@ -18,6 +18,13 @@ from annotui.checklist.bundled import bundled_checklists
 from screens.widgets.status_panel import StatusPanel
 
 MODES = ("new", "rehearse", "resume")
+MODE_LABELS = (
+    "New run (LIVE: changes are real)",
+    "Rehearse (dry run: nothing changes)",
+    "Resume an interrupted run",
+)
+CHOSEN = "  ◀ chosen"
+"""After the chosen mode's label: said in words, not by colour only."""
 
 
 class WelcomeScreen(Screen[None]):
@@ -25,7 +32,11 @@ class WelcomeScreen(Screen[None]):
 
     AUTO_FOCUS = "#start"
     """Focused as the screen shows (one focus change, not one to the first input and another)."""
-    BINDINGS = [Binding("ctrl+s", "start", "Start")]
+    BINDINGS = [
+        Binding("ctrl+s", "start", "Start"),
+        # on the mode list Enter chooses the highlighted mode and starts (space only chooses)
+        Binding("enter", "choose_and_start", "Start", show=False, priority=True),
+    ]
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -35,27 +46,40 @@ class WelcomeScreen(Screen[None]):
             with VerticalScroll(id="welcome"):
                 yield Static("[b]annotui[/b] — a guided, audited deployment", id="headline")
                 yield Label("Checklist (a path, or a bundled name)")
-                yield Input(app.checklist_arg, id="checklist")  # type: ignore[attr-defined]
+                yield Input(app.checklist_arg, id="checklist", compact=True)  # type: ignore[attr-defined]
                 bundled = ", ".join(bundled_checklists()) or "none"
                 yield Static(f"[dim]bundled: {escape(bundled)}[/dim]", id="bundled")
                 current = "resume" if opts.resume else "rehearse" if opts.rehearse else "new"
                 with RadioSet(id="mode"):
-                    yield RadioButton("New run (LIVE: changes are real)", value=current == "new")
-                    yield RadioButton(
-                        "Rehearse (dry run: nothing changes)", value=current == "rehearse"
-                    )
-                    yield RadioButton("Resume an interrupted run", value=current == "resume")
+                    for mode, label in zip(MODES, MODE_LABELS, strict=True):
+                        chosen = mode == current
+                        yield RadioButton(label + CHOSEN * chosen, value=chosen)
                 yield Label("Audit log (to resume: the log of that run; else optional)")
                 audit = str(opts.audit_path) if opts.audit_path else ""
                 yield Input(
-                    audit, placeholder="default: a new log in the state directory", id="audit"
+                    audit,
+                    placeholder="default: a new log in the state directory",
+                    id="audit",
+                    compact=True,
                 )
                 yield Static("", id="error", classes="error")
-                yield Button("Start", id="start", variant="primary")
+                yield Button("Start", id="start", variant="primary", compact=True)
             yield StatusPanel()
         yield Footer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose_and_start":
+            return isinstance(self.focused, RadioSet)
+        return True
+
+    def action_choose_and_start(self) -> None:
+        modes = self.query_one("#mode", RadioSet)
+        modes.action_toggle_button()
+        self.call_after_refresh(self.action_start)
+
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        for i, button in enumerate(event.radio_set.query(RadioButton)):
+            button.label = MODE_LABELS[i] + CHOSEN * (i == event.index)
         mode = MODES[event.index]
         opts = self.app.options  # type: ignore[attr-defined]
         opts.rehearse = mode == "rehearse"

@@ -1,0 +1,26 @@
+"""The Welcome at 80x24: everything on one screen, the chosen mode said in words, and Enter on
+the mode list starts with the highlighted mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cockpit_helpers import make_app, screen_text, wait_for
+from textual.widgets import RadioSet
+
+from screens.variables import VariablesScreen
+
+
+async def test_enter_on_the_mode_list_starts_the_highlighted_mode(tmp_path: Path) -> None:
+    app = make_app("local.toml", tmp_path / "run.jsonl", cli_vars={"workdir": str(tmp_path)})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: getattr(app.focused, "id", None) == "start")
+        text = screen_text(app)
+        assert "annotui — a guided, audited deployment" in text  # the headline is in view
+        assert "Start" in text and "New run (LIVE: changes are real)  ◀ chosen" in text
+        app.set_focus(app.screen.query_one("#mode", RadioSet))
+        await pilot.press("down")  # highlight Rehearse
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, VariablesScreen))
+        assert app.options.rehearse and not app.options.resume
+        assert "REHEARSAL" in screen_text(app)
