@@ -83,6 +83,16 @@ async def answer_when(pilot: Pilot, kind: str, *keys: str, timeout: float = 10.0
     await pilot.press(*keys)
 
 
+async def start_run(pilot: Pilot, first: str = "confirm") -> None:
+    """Welcome: Enter; Variables: Ctrl+S (start the run); then wait for the run's first question
+    (of kind `first`) to be on screen."""
+    app = pilot.app
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: question_kind(app) == first)  # type: ignore[arg-type]
+
+
 def events(path: Path) -> list[dict[str, object]]:
     return list(read_records(path))
 

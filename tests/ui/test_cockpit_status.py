@@ -11,6 +11,7 @@ from cockpit_helpers import (
     make_app,
     question_kind,
     screen_text,
+    start_run,
     wait_for,
 )
 
@@ -55,10 +56,7 @@ async def test_rehearsal_banner_and_nothing_changes(tmp_path: Path) -> None:
 async def test_live_prod_banner_is_red_with_the_environment(tmp_path: Path) -> None:
     app = make_app("guarded.toml", tmp_path / "run.jsonl", cli_vars={"workdir": str(tmp_path)})
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: question_kind(app) == "confirm")
+        await start_run(pilot)
         banner = app.walk.query_one(Banner)  # type: ignore[union-attr]
         assert banner.has_class("live") and banner.has_class("prod")
         assert "LIVE" in str(banner.render()) and "PROD" in str(banner.render())
@@ -74,10 +72,7 @@ async def test_status_panel_follows_a_real_supervisord(tmp_path: Path) -> None:
             status_every=0.3,
         )
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: question_kind(app) == "confirm")
+            await start_run(pilot)
 
             def panel() -> str:
                 return str(app.walk.query_one(StatusPanel).render())  # type: ignore[union-attr]
@@ -106,10 +101,7 @@ async def test_at_80_columns_the_status_is_a_strip_with_ages_and_uptime(tmp_path
             status_every=0.3,
         )
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: question_kind(app) == "confirm")
+            await start_run(pilot)
             await pilot.press("escape")
             walk = app.walk
             assert walk is not None
