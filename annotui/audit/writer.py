@@ -317,6 +317,22 @@ class AuditWriter:
                 rest = rest[os.write(self._fd, rest) :]
         return total
 
+    def check(self) -> None:
+        """Raise AuditError (closing the log) when it can no longer be written: its path no
+        longer names the file, or its file system turned read-only. For a caller to poll while
+        nothing is written (a silent command would otherwise run to its end unrecorded)."""
+        if self._failed is not None:
+            raise AuditError(self._failed)
+        if self._fd is None:
+            return
+        try:
+            self._check_file()
+            if os.fstatvfs(self._fd).f_flag & os.ST_RDONLY:
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+            os.fsync(self._fd)  # nothing to write back; a file system in error says so
+        except OSError as e:
+            raise self._fail(e) from None
+
     def close(self) -> None:
         if self._fd is not None:
             if self._dirty or self._unsynced:

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from annotui.status.supervisor import SupervisorPool
 
 DONE_OUTCOMES = {"ok", "would-run", "unverified", "done"}
+AUDIT_WATCH = 1.0
+"""Seconds between checks that the audit log can still be written (`AuditWriter.check`)."""
 GONE_WAIT = KILL_GRACE + 2.0
 """Seconds a resume waits for a step's recorded command to end before it refuses the step
 (its lifeline stops it within KILL_GRACE of annotui's death; over SSH once sshd sees the drop)."""
@@ -122,6 +124,17 @@ class Session:
             self._audit_lost = f"{error}; {what}"
             self.request_stop("the audit log cannot be written")
 
+    async def _watch_audit(self) -> None:
+        """Every AUDIT_WATCH seconds: the log can still be written (a command that prints nothing
+        writes no record that would fail)."""
+        while self._audit_lost is None:
+            await asyncio.sleep(AUDIT_WATCH)
+            if self._writer is not None:
+                try:
+                    self._writer.check()
+                except AuditError as e:
+                    self._lose_audit(e)
+
     # ---- control from outside (UI thread via call_soon_threadsafe, signal handlers) -------
     @property
     def step_running(self) -> bool:
@@ -145,9 +158,11 @@ class Session:
     # ---- the run --------------------------------------------------------------------------
     async def run(self) -> int:
         self._run_task = asyncio.current_task()
+        watch = asyncio.ensure_future(self._watch_audit())
         try:
             code = await self._run()
         finally:
+            watch.cancel()
             await self._cleanup()
         if self._audit_lost is not None:
             raise AuditLost(self._audit_lost)

@@ -101,3 +101,18 @@ def _fill_but(where: Path, room: int) -> None:
     filler = where / "filler"
     with open(filler, "r+b") as f:
         f.truncate(max(0, filler.stat().st_size - room))
+
+
+def test_check_finds_a_log_that_is_gone_without_writing(tmp_path: Path) -> None:
+    """`check()` is what the session polls while a silent command runs: nothing is written."""
+    log = tmp_path / "logs" / "run.jsonl"
+    w = AuditWriter.create(log)
+    w(header())
+    w.check()  # healthy: nothing happens
+    size = log.stat().st_size
+    log.rename(tmp_path / "logs" / "moved.jsonl")
+    with pytest.raises(AuditError, match="the file was removed or moved away"):
+        w.check()
+    with pytest.raises(AuditError, match="the file was removed or moved away"):
+        w(ev.StepStarted(KEY))  # and every record after it
+    assert (tmp_path / "logs" / "moved.jsonl").stat().st_size == size

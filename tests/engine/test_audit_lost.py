@@ -76,11 +76,11 @@ def ext4(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         _umount(where)
 
 
-def _start(tmp_path: Path, audit: Path) -> tuple[Path, subprocess.Popen[str]]:
+def _start(tmp_path: Path, audit: Path, quiet: bool) -> tuple[Path, subprocess.Popen[str]]:
     work = tmp_path / "work"
     work.mkdir()
-    cmd = annotui_cmd("run", LOST, "--plain", "--yes", "--var", f"work={work}",
-                      "--audit", audit)  # fmt: skip
+    cmd = annotui_cmd("run", LOST, "--plain", "--yes", "--var", f"work={work}", "--var",
+                      f"quiet={'yes' if quiet else 'no'}", "--audit", audit)  # fmt: skip
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}, cwd=tmp_path,
@@ -114,10 +114,11 @@ def _fill(where: Path) -> None:
 
 
 def _lost(
-    tmp_path: Path, audit: Path, break_it: Callable[[], None], why: str
+    tmp_path: Path, audit: Path, break_it: Callable[[], None], why: str, quiet: bool = False
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """Run until the long step prints, break the log's file system, and check the ending."""
-    work, proc = _start(tmp_path, audit)
+    """Run until the long step prints (or, `quiet`, runs silently: no record would fail), break
+    the log's file system, and check the ending."""
+    work, proc = _start(tmp_path, audit, quiet)
     try:
         pgid = _wait_started(work, proc)
         break_it()
@@ -201,22 +202,30 @@ def _fill_but(where: Path, room: int) -> None:
     os.truncate(filler, max(0, filler.stat().st_size - room))
 
 
-def test_log_turned_read_only_mid_step(tmp_path: Path, ext4: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("quiet", [False, True], ids=["printing", "silent"])
+def test_log_turned_read_only_mid_step(
+    tmp_path: Path, ext4: tuple[Path, Path], quiet: bool
+) -> None:
     """`mount -o remount,ro` is refused while the log is open for writing (EBUSY); the kernel's
     own switch to read-only after an error is what happens mid-run, so it is what is tested."""
     where, trigger = ext4
     audit = where / "run.jsonl"
-    _lost(tmp_path, audit, lambda: trigger.write_text("annotui test\n"), "Read-only file system")
+    _lost(
+        tmp_path, audit, lambda: trigger.write_text("annotui test\n"), "Read-only file system",
+        quiet,
+    )  # fmt: skip
     v = _verify(audit)
     out = v.stdout + v.stderr
     assert v.stdout.startswith("intact") or "torn last line" in out, out
     assert "Traceback" not in v.stdout + v.stderr
 
 
-def test_log_directory_deleted_mid_step(tmp_path: Path) -> None:
+@pytest.mark.parametrize("quiet", [False, True], ids=["printing", "silent"])
+def test_log_directory_deleted_mid_step(tmp_path: Path, quiet: bool) -> None:
     logs = tmp_path / "logs"
     audit = logs / "run.jsonl"
-    _lost(tmp_path, audit, lambda: shutil.rmtree(logs), "the file was removed or moved away")
+    why = "the file was removed or moved away"
+    _lost(tmp_path, audit, lambda: shutil.rmtree(logs), why, quiet)
 
 
 def test_log_replaced_mid_step(tmp_path: Path) -> None:
