@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from cockpit_helpers import (
     answer_when,
@@ -16,10 +19,29 @@ from cockpit_helpers import (
 )
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from supervisord_fixture import running_supervisord
+from supervisord_fixture import Supervisord, running_supervisord
 
+from screens.app import CockpitApp
 from screens.widgets.banner import Banner
 from screens.widgets.status_panel import StatusPanel
+
+
+@contextmanager
+def supervised_app(tmp_path: Path, **options: Any) -> Iterator[tuple[Supervisord, CockpitApp]]:
+    """A real supervisord, and the cockpit on supervised.toml pointed at it (audit log
+    tmp_path/run.jsonl, the status polled every 0.3 s)."""
+    with running_supervisord(tmp_path / "sv") as sv:
+        cli_vars = {"url": sv.url, "password": sv.password}
+        yield (
+            sv,
+            make_app(
+                "supervised.toml",
+                tmp_path / "run.jsonl",
+                cli_vars=cli_vars,
+                status_every=0.3,
+                **options,
+            ),
+        )
 
 
 def banner_text(app) -> str:
@@ -63,14 +85,7 @@ async def test_live_prod_banner_is_red_with_the_environment(tmp_path: Path) -> N
 
 
 async def test_status_panel_follows_a_real_supervisord(tmp_path: Path) -> None:
-    with running_supervisord(tmp_path / "sv") as sv:
-        app = make_app(
-            "supervised.toml",
-            tmp_path / "run.jsonl",
-            cli_vars={"url": sv.url, "password": sv.password},
-            clock=lambda: 0.0,
-            status_every=0.3,
-        )
+    with supervised_app(tmp_path, clock=lambda: 0.0) as (sv, app):
         async with app.run_test(size=(120, 40)) as pilot:
             await start_run(pilot)
 
@@ -93,13 +108,7 @@ async def test_status_panel_follows_a_real_supervisord(tmp_path: Path) -> None:
 
 
 async def test_at_80_columns_the_status_is_a_strip_with_ages_and_uptime(tmp_path: Path) -> None:
-    with running_supervisord(tmp_path / "sv") as sv:
-        app = make_app(
-            "supervised.toml",
-            tmp_path / "run.jsonl",
-            cli_vars={"url": sv.url, "password": sv.password},
-            status_every=0.3,
-        )
+    with supervised_app(tmp_path) as (_sv, app):
         async with app.run_test(size=(80, 24)) as pilot:
             await start_run(pilot)
             await pilot.press("escape")
