@@ -198,6 +198,10 @@ class StepSkipped(Event):
     step_key: str
     reason: str
     operator: str
+    condition: str | None = None
+    """Skipped by condition: the `when` that was false (the operator was not asked)."""
+    seen: dict[str, str] | None = None
+    """The values the condition saw (secrets masked)."""
 
 
 @dataclass(frozen=True, slots=True)

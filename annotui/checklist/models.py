@@ -208,6 +208,11 @@ class StepBase(Strict):
     confirm_word: str | None = Field(
         None, description="Word to type for confirm='typed' (default: environment value, else host)"
     )
+    when: str | None = Field(
+        None,
+        description="A condition over vars and captured values (==, !=, in, not in, and, or, "
+        "not); when false the step is skipped and recorded as skipped by condition",
+    )
 
 
 class ManualStep(StepBase):
@@ -285,6 +290,11 @@ class Stage(Strict):
     title: str = ""
     description: str = ""
     for_each: dict[Identifier, list[ForEachValue]] | None = None
+    when: str | None = Field(
+        None,
+        description="A condition over vars and captured values (==, !=, in, not in, and, or, "
+        "not); when false its steps are skipped and recorded as skipped by condition",
+    )
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("for_each")

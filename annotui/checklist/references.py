@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from annotui.checklist import syntax
+from annotui.checklist import condition, syntax
 from annotui.checklist.diagnostics import Finding, did_you_mean, listing
 from annotui.checklist.limits import REGEX_SECONDS, fullmatch_within
 from annotui.checklist.models import STEP_KINDS
@@ -23,7 +23,8 @@ from annotui.checklist.template import PLACEHOLDER, names
 
 # Something written like a placeholder that is not one, e.g. `{{ release | upper }}`.
 MALFORMED = re.compile(r"\{\{\s*[A-Za-z_][^{}\n]*\}\}")
-NOT_TEMPLATED = {"id", "kind"}
+NOT_TEMPLATED = {"id", "kind", "when"}
+"""Keys whose strings are not templates (a condition names values without braces)."""
 SHELL_KINDS = ("command", "check")
 """Step kinds whose `run` is a shell context."""
 
@@ -348,6 +349,32 @@ def _check_text(value: Any, path: Path, out: list[Finding]) -> None:
             stack += [((*where, k), v) for k, v in enumerate(item)]
 
 
+def _condition(text: Any, path: Path, scope: list[str], out: list[Finding]) -> None:
+    """A `when` that does not parse, or that names something without a value there."""
+    if not isinstance(text, str):
+        return
+    try:
+        expr = condition.parse(text)
+    except condition.ConditionError as e:
+        out.append(Finding(path, "inside", e.message, e.offset))
+        return
+    for name, offset in condition.names(expr):
+        if name not in scope:
+            hint = _hint(name, scope) or f" (known here: {_names(scope)})"
+            msg = f"unknown name {_short(name)!r} in condition{hint}"
+            out.append(Finding(path, "inside", msg, offset))
+
+
+def _check_conditions(data: dict[str, Any], bound: dict[int, str], out: list[Finding]) -> None:
+    declared = list(_table(data.get("vars")))
+    everywhere = [n for n in declared if n not in bound.values()]
+    for i, stage in _tables(data.get("stages")):
+        scope = everywhere + ([bound[i]] if i in bound else [])
+        _condition(stage.get("when"), ("stages", i, "when"), scope, out)
+        for j, step in _tables(stage.get("steps")):
+            _condition(step.get("when"), ("stages", i, "steps", j, "when"), scope, out)
+
+
 def check(data: dict[str, Any]) -> list[Finding]:
     """Every reference, scope, regex, duplicate and safety problem in the parsed data."""
     out: list[Finding] = []
@@ -359,4 +386,5 @@ def check(data: dict[str, Any]) -> list[Finding]:
     _check_steps(data, out)
     _check_templates(data, bound, out)
     _check_notify(data, out)
+    _check_conditions(data, bound, out)
     return out

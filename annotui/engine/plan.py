@@ -104,6 +104,7 @@ def plan_step(
         user=user,
         login=login,
         shell=step_shell,
+        when=step.when,
     )
 
 
@@ -124,6 +125,7 @@ def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> lis
                     for s in stage.steps
                 ],
                 values=scope,
+                when=stage.when,
             )
         )
     return stages

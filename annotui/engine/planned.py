@@ -38,6 +38,8 @@ class PlannedStep:
     login: bool = False
     shell: str | None = None
     """The shell that runs the command (the step's, its host's or the checklist's; None: sh)."""
+    when: str | None = None
+    """The step's condition (`annotui.checklist.condition`), None: always."""
 
     @property
     def kind(self) -> str:
@@ -55,3 +57,5 @@ class PlannedStage:
     description: str
     steps: list[PlannedStep]
     values: Mapping[str, str] = field(repr=False)
+    when: str | None = None
+    """The stage's condition: when false, each of its steps is skipped by condition."""

@@ -22,6 +22,7 @@ from annotui import events as ev
 from annotui.audit.errors import AuditError
 from annotui.audit.reader import RunState, load_run_state
 from annotui.audit.writer import AuditWriter
+from annotui.checklist import condition
 from annotui.checklist.template import render
 from annotui.engine.context import StepContext
 from annotui.engine.errors import AuditLost, SessionError, StopRun
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
     from annotui.status.supervisor import SupervisorPool
 
 DONE_OUTCOMES = {"ok", "would-run", "unverified", "done"}
-AUDIT_WATCH = 1.0
-"""Seconds between checks that the audit log can still be written (`AuditWriter.check`)."""
 GONE_WAIT = KILL_GRACE + 2.0
 """Seconds a resume waits for a step's recorded command to end before it refuses the step
 (its lifeline stops it within KILL_GRACE of annotui's death; over SSH once sshd sees the drop)."""
@@ -124,17 +123,6 @@ class Session:
             self._audit_lost = f"{error}; {what}"
             self.request_stop("the audit log cannot be written")
 
-    async def _watch_audit(self) -> None:
-        """Every AUDIT_WATCH seconds: the log can still be written (a command that prints nothing
-        writes no record that would fail)."""
-        while self._audit_lost is None:
-            await asyncio.sleep(AUDIT_WATCH)
-            if self._writer is not None:
-                try:
-                    self._writer.check()
-                except AuditError as e:
-                    self._lose_audit(e)
-
     # ---- control from outside (UI thread via call_soon_threadsafe, signal handlers) -------
     @property
     def step_running(self) -> bool:
@@ -158,11 +146,9 @@ class Session:
     # ---- the run --------------------------------------------------------------------------
     async def run(self) -> int:
         self._run_task = asyncio.current_task()
-        watch = asyncio.ensure_future(self._watch_audit())
         try:
             code = await self._run()
         finally:
-            watch.cancel()
             await self._cleanup()
         if self._audit_lost is not None:
             raise AuditLost(self._audit_lost)
@@ -464,6 +450,8 @@ class Session:
                 if done == "skipped":
                     self._counts["skipped"] += 1
                     continue
+                if self._skipped_by_condition(stage, step):
+                    continue
                 code = await self._do_step(step, step.key in unknown)
                 if code is not None:
                     self.emit(ev.StageFinished(stage.key, "failed"))
@@ -555,6 +543,34 @@ class Session:
                 f"{step.key}: cannot tell whether its command (process group {pgid} on {host}) "
                 f"is still running: {e}; resume again when {host} can be asked"
             ) from e
+
+    def _skipped_by_condition(self, stage: PlannedStage, step: PlannedStep) -> bool:
+        """Record a step whose stage's or own `when` is false as skipped by condition."""
+        for when in (stage.when, step.when):
+            if when is None:
+                continue
+            expr = condition.parse(when)
+            values = self._condition_values(step)
+            if condition.evaluate(expr, values) is not False:
+                continue
+            seen = {
+                name: MASK if self._is_secret(name) else self.redact(str(values[name]))
+                for name, _ in condition.names(expr)
+            }
+            shown = ", ".join(f"{k}={v!r}" for k, v in seen.items())
+            reason = f"condition is false: {when}" + (f" ({shown})" if shown else "")
+            self.emit(self._shown(step))
+            self.emit(ev.StepSkipped(step.key, self.redact(reason), "condition", when, seen))
+            self._counts["skipped"] += 1
+            return True
+        return False
+
+    def _condition_values(self, step: PlannedStep) -> dict[str, object]:
+        return dict(step.values)
+
+    def _is_secret(self, name: str) -> bool:
+        var = self.checklist.vars.get(name)
+        return bool(var is not None and var.secret)
 
     def _depends_on_simulation(self, step: PlannedStep) -> bool:
         """In rehearsal: a read-only step after a simulated change in the same stage."""

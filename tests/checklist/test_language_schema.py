@@ -65,6 +65,10 @@ CASES: list[tuple[str, str, bool]] = [
     ("a shell with arguments", doc('shell = "bash -x"'), False),
     ("login not a bool", doc('user = "postgres"\nlogin = "yes"'), False),
     ("shell on a gate", doc('shell = "bash"', "gate"), False),
+    ("when on a step", doc("when = 'release == \"v1\" or not release'"), True),
+    ("when on a gate", doc("when = 'release in [\"v1\", 2]'", "gate"), True),
+    ("when on a stage", doc(stage="when = 'release != \"v1\"'"), True),
+    ("when not a string", doc("when = true"), False),
 ]  # fmt: skip
 
 

@@ -1,0 +1,74 @@
+"""`when` conditions: the hand-written parser and evaluator (never `eval`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotui.checklist.condition import UNKNOWN, ConditionError, evaluate, names, parse
+
+VALUES = {"env": "prod", "n": "3", "empty": "", "apps": ["web", "api"], "u": UNKNOWN}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('env == "prod"', True),
+        ("env == 'prod'", True),
+        ('env != "prod"', False),
+        ("n == 3", True),
+        ("n != 4", True),
+        ('n == "3"', True),
+        ("env == 3", False),
+        ('env in ["staging", "prod"]', True),
+        ('env not in ["staging", "prod"]', False),
+        ('"web" in apps', True),
+        ('"db" not in apps', True),
+        ('"ro" in env', True),
+        ("env", True),
+        ("empty", False),
+        ("not empty", True),
+        ('not (env == "prod" or n == 3)', False),
+        ('env == "prod" and not n == 4', True),
+        ('env == "x" or n == 3 and empty', False),
+        ('(env == "x" or n == 3) and not empty', True),
+        ('u == "x"', None),
+        ('env == "x" and u == "y"', False),
+        ('env == "prod" or u == "y"', True),
+        ('env == "prod" and u == "y"', None),
+        ('env == "it\\"s"', False),
+    ],
+)
+def test_evaluate(text: str, expected: bool | None) -> None:
+    assert evaluate(parse(text), VALUES) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "offset", "words"),
+    [
+        ("", 0, "empty condition"),
+        ("env ==", 6, "expected a name"),
+        ('env = "x"', 4, "compare with =="),
+        ("(env", 4, "expected ')'"),
+        ('env "x"', 4, "expected and, or"),
+        ("'abc", 0, "unterminated string"),
+        ("env in [n]", 8, "string or integer in the list"),
+        ("__import__('os').system('id')", 16, "unexpected character '.'"),
+        ("env.upper()", 3, "unexpected character '.'"),
+        ("env not x", 8, "'in' after 'not'"),
+        ("(" * 40 + "env" + ")" * 40, 32, "nested more than"),
+        ("{{ env }} == 'x'", 0, "unexpected character '{'"),
+    ],
+)
+def test_syntax_errors_say_where(text: str, offset: int, words: str) -> None:
+    with pytest.raises(ConditionError) as e:
+        parse(text)
+    assert e.value.offset == offset
+    assert words in e.value.message
+
+
+def test_names_with_offsets() -> None:
+    assert list(names(parse('env == "x" and (n in ["1"] or not apps)'))) == [
+        ("env", 0),
+        ("n", 16),
+        ("apps", 34),
+    ]
