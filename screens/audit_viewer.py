@@ -123,15 +123,18 @@ class AuditViewerScreen(Screen[None]):
         (110, "-wide"),
     ]
     BINDINGS: ClassVar[list[BindingType]] = [
+        # first, so that it is never cut off the footer at 80 columns
+        Binding("q", "close", "Back"),
+        Binding("q", "close_app", "Quit"),
+        Binding("escape", "escape", "Back", show=False),
         Binding("slash", "filter", "Filter"),
-        Binding("escape", "timeline", "Timeline", show=False),
         Binding("c", "clear_filters", "Clear"),
         Binding("o", "output", "Output"),
         Binding("m", "export('markdown')", "Markdown"),
         Binding("h", "export('html')", "HTML"),
         Binding("f", "toggle_follow", "Follow"),
         Binding("r", "reverify", "Verify"),
-        Binding("q", "close", "Quit"),
+        Binding("question_mark,f1", "viewer_help", "Help", show=False, priority=True),
     ]
 
     class Loaded(Message):
@@ -403,8 +406,30 @@ class AuditViewerScreen(Screen[None]):
     def action_filter(self) -> None:
         self.query_one("#f-step", Input).focus()
 
-    def action_timeline(self) -> None:
-        self.query_one(Timeline).focus()
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # inside the cockpit q goes back to the run; `annotui review` on its own quits
+        if action == "close":
+            return not isinstance(self.app, ReviewApp)
+        if action == "close_app":
+            return isinstance(self.app, ReviewApp)
+        return True
+
+    def action_escape(self) -> None:
+        """Esc: back to the timeline; from the timeline, back to the run (in the cockpit)."""
+        timeline = self.query_one(Timeline)
+        if self.focused is timeline and not isinstance(self.app, ReviewApp):
+            self.action_close()
+        else:
+            timeline.focus()
+
+    def action_close_app(self) -> None:
+        self.action_close()
+
+    def action_viewer_help(self) -> None:
+        from screens.help import VIEWER_KEYS, HelpScreen
+
+        if self.app.screen is self:
+            self.app.push_screen(HelpScreen(VIEWER_KEYS))
 
     def action_clear_filters(self) -> None:
         self.query_one("#f-stage", Select).clear()

@@ -30,13 +30,35 @@ target; LIVE (red band) runs them for real.
 """
 
 
+VIEWER_KEYS = """\
+# Keys of the audit viewer
+
+| key | what it does |
+|---|---|
+| **↑** / **↓** | move through the timeline; the step's detail follows |
+| **/** | filter by step; **c** clears every filter |
+| **o** | the selected step's full output (**n** / **p** page) |
+| **m** / **h** | export a Markdown / HTML report |
+| **f** | follow new records, or pause |
+| **r** | verify the log again |
+| **Esc** | back to the timeline; from the timeline, back to the run |
+| **q** | back to the run (in `annotui review`: quit) |
+
+The viewer only reads the log: nothing in it changes the run or the file.
+"""
+
+
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
-    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+    BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close")]
+
+    def __init__(self, keys: str = KEYS) -> None:
+        super().__init__()
+        self.keys = keys
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Markdown(KEYS)
+            yield Markdown(self.keys)
         yield Footer()
 
     def action_close(self) -> None:

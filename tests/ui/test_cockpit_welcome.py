@@ -24,3 +24,36 @@ async def test_enter_on_the_mode_list_starts_the_highlighted_mode(tmp_path: Path
         await wait_for(pilot, lambda: isinstance(app.screen, VariablesScreen))
         assert app.options.rehearse and not app.options.resume
         assert "REHEARSAL" in screen_text(app)
+
+
+async def test_the_viewer_inside_the_cockpit_goes_back_with_esc_and_q(tmp_path: Path) -> None:
+    from cockpit_helpers import question_kind
+
+    from screens.audit_viewer import AuditViewerScreen
+    from screens.help import HelpScreen
+
+    app = make_app("local.toml", tmp_path / "run.jsonl", cli_vars={"workdir": str(tmp_path)})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, VariablesScreen))
+        await pilot.press(*"v1.2.3", "ctrl+s")
+        await wait_for(pilot, lambda: question_kind(app) == "confirm")
+        await pilot.press("escape")
+        app.action_audit_viewer()
+        await wait_for(pilot, lambda: isinstance(app.screen, AuditViewerScreen))
+        await pilot.pause(0.3)
+        footer = screen_text(app).splitlines()[-1]
+        assert footer.startswith(" q Back") and "Quit" not in footer
+        await pilot.press("f1")  # the viewer's keys, not the cockpit's
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert "Keys of the audit viewer" in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, AuditViewerScreen))
+        app.screen.query_one("#timeline").focus()
+        await pilot.press("escape")  # from the timeline: back to the run
+        await wait_for(pilot, lambda: app.screen is app.walk)
+        app.action_audit_viewer()
+        await wait_for(pilot, lambda: isinstance(app.screen, AuditViewerScreen))
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.screen is app.walk)
+        assert app.running  # back to the run, nothing stopped
