@@ -13,54 +13,16 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from procs import alive, child_of, wait_until
 from tmux_pane import TmuxPane
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 ANNOTUI = [sys.executable, "-m", "annotui.cli"]
 CHECKLISTS = Path(__file__).parent / "checklists"
-
-
-@pytest.fixture
-def tmux_dir() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="at-"))  # tmux sockets need short paths
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _child_of(parent: int) -> int:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
-                        return int(entry)
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-    raise AssertionError(f"no child of {parent}")
-
-
-def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _records(log: Path) -> list[dict]:
@@ -96,20 +58,20 @@ def test_a_dropped_terminal_stops_the_step_and_records_it(
         pane.send("C-s")
         pane.wait_for("Run: A long change", timeout=20)
         pane.send("y")
-        _wait(lambda: pidfile.exists() and pidfile.read_text().strip(), 20, "the command")
+        wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 20, "the command")
         sleeper = int(pidfile.read_text())
-        assert lock.exists() and _alive(sleeper)
+        assert lock.exists() and alive(sleeper)
         shell = int(pane._tmux("display", "-p", "-t", "0", "#{pane_pid}").strip())
-        cockpit = _child_of(shell)
+        cockpit = child_of(shell)
         if how == "kill -HUP":
             os.kill(cockpit, signal.SIGHUP)
             assert pane.exit_code(timeout=30) == 3
         else:
             pane.kill()
-        _wait(lambda: not _alive(cockpit), 30, "the cockpit to exit")
+        wait_until(lambda: not alive(cockpit), 30, "the cockpit to exit")
     finally:
         pane.kill()
-        if sleeper is not None and _alive(sleeper):
+        if sleeper is not None and alive(sleeper):
             os.kill(sleeper, signal.SIGKILL)  # only the process this test's step started
             raise AssertionError("the step's command outlived the cockpit")
     records = _records(log)
