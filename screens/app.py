@@ -577,7 +577,7 @@ class CockpitApp(App[int]):
         if walk is not None:
             for key, spec in walk.plan.items():
                 yield SystemCommand(
-                    f"Jump to step: {spec.get('title', key)}",
+                    f"Jump to step: {spec.get('title', key)} ({key.rpartition('/')[0]})",
                     f"View {key} (the engine's order still decides what runs)",
                     lambda key=key: self._jump(key),
                     discover=False,

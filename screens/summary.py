@@ -10,9 +10,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Footer, Static
 
+from annotui.text import for_terminal
 from screens.widgets.status_panel import StatusPanel
 
 OUTCOME_TEXT = {
@@ -41,8 +43,10 @@ class SummaryScreen(Screen[None]):
                 yield Static(self.outcome_text(), id="outcome")
                 text = app.announcement  # type: ignore[attr-defined]
                 if text:
-                    yield Static("[b]Announcement[/b] (rendered from the run's vars)")
-                    yield Markdown(text, id="announcement")
+                    yield Static("[b]Announcement[/b] (rendered from the run's vars; copy as is)")
+                    # as plain text, line for line, as it is to be posted: <dato> and <nr> are
+                    # placeholders the operator fills in, not markup to hide
+                    yield Static(Content(for_terminal(text)), id="announcement")
                 yield Static(self.facts(), id="facts")
             yield StatusPanel()
         yield Footer()

@@ -16,11 +16,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Log, OptionList, Static
 
 from annotui import events as ev
+from annotui.text import for_terminal
 from screens.bridge import BATCH_LINES, DISPLAY_LINES
 from screens.widgets.status_panel import StatusPanel
 from screens.widgets.step_list import StepList
@@ -105,6 +107,9 @@ class WalkScreen(Screen[None]):
         """Output was written since the last question opened: the next question waits for
         Enter instead of covering it (see `CockpitApp.open_question`)."""
         self.resumed = False
+        self.stage_titles: dict[str, str] = {}
+        """Step key -> 'Stage i/n: title' of its stage (the header follows the step viewed)."""
+        self.announcement: str | None = None
         self.early: list[ev.Event] = []
         """Events that arrived before the screen was composed (a fast run), replayed on mount."""
 
@@ -144,14 +149,19 @@ class WalkScreen(Screen[None]):
         if isinstance(event, ev.RunPlanned):
             steps.set_plan(event.stages)
             self.plan = {s["key"]: s for st in event.stages for s in st["steps"]}
+            total = len(event.stages)
+            self.stage_titles = {
+                s["key"]: f"Stage {i}/{total}: {st.get('title') or st['key']}"
+                for i, st in enumerate(event.stages, 1)
+                for s in st["steps"]
+            }
             if self.resumed and self.audit_path is not None:
                 self.load_earlier_states(self.audit_path)
         elif isinstance(event, ev.SessionResumed):
             self.resumed = True
         elif isinstance(event, ev.StageStarted):
-            self.query_one(
-                "#center"
-            ).border_title = f"Stage {event.index}/{event.total}: {event.title}"
+            title = f"Stage {event.index}/{event.total}: {event.title}"
+            self.query_one("#center").border_title = title
         elif isinstance(event, ev.StepShown):
             self.shown[event.step_key] = event
             self.current = event.step_key
@@ -199,7 +209,10 @@ class WalkScreen(Screen[None]):
         elif isinstance(event, ev.GateEvaluated):
             self.gate(event)
         elif isinstance(event, ev.Announcement):
-            self.note(event.step_key, "announcement ready (see the summary)")
+            self.announcement = event.text
+            self.note(event.step_key, "announcement ready (also on the summary)")
+            if event.step_key == (self.viewing or self.current):
+                self.render_step(event.step_key)
         elif isinstance(event, ev.Interrupted | ev.ErrorEvent):
             text = event.reason if isinstance(event, ev.Interrupted) else event.message
             if event.step_key:
@@ -367,12 +380,19 @@ class WalkScreen(Screen[None]):
         cmd = self.query_one("#command", Static)
         cmd.update(escape(str(command)) if command else "")
         cmd.display = bool(command)
+        stage = self.stage_titles.get(step_key)
+        if stage:
+            self.query_one("#center").border_title = stage
         text = planned.instructions if planned else ""
-        if planned is not None and planned.kind == "announce":
-            text = ""  # shown once rendered, in the summary
         md = self.query_one("#instructions", Static)
-        md.update(Markdown(text) if text else "")
-        md.display = bool(text)
+        if planned is not None and planned.kind == "announce":
+            # its text as it is to be posted (plain, line for line), once the engine rendered it
+            later = "[dim]the text is rendered from the run's vars when the step runs[/]"
+            md.update(Content(for_terminal(self.announcement)) if self.announcement else later)
+            md.display = True
+        else:
+            md.update(Markdown(text) if text else "")
+            md.display = bool(text)
         self.query_one("#notes", Static).update("\n".join(self.notes.get(step_key, [])))
         self.query_one("#step-view", VerticalScroll).scroll_home(animate=False)
 

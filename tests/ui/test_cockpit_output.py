@@ -198,3 +198,32 @@ async def test_a_toast_waits_until_the_question_closes(tmp_path: Path) -> None:
         await pilot.press("escape")  # back to the step: the question closes, the toast shows
         await wait_for(pilot, lambda: bool(app.screen.query(Toast)), open_held=False)
         assert "took over the target lock" in screen_text(app)
+
+
+async def test_the_header_follows_the_viewed_step_and_the_announcement_is_plain(
+    tmp_path: Path,
+) -> None:
+    from screens.summary import SummaryScreen
+
+    audit = tmp_path / "run.jsonl"
+    app = make_app("local.toml", audit, cli_vars={"workdir": str(tmp_path), "release": "v1.2.3"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot, app)
+        await answer_when(pilot, "confirm", "y")
+        await answer_when(pilot, "evidence", *"https://notes/1", "enter")
+        await answer_when(pilot, "confirm", "y")
+        await answer_when(pilot, "confirm", "y")
+        await wait_for(pilot, lambda: question_kind(app) == "confirm")  # announce, stage 2
+        await pilot.press("escape")
+        walk = app.walk
+        assert walk is not None
+        assert "Stage 2/2: Finish" in screen_text(app)
+        await pilot.press("l", "up")
+        await wait_for(pilot, lambda: walk.viewing == "prepare/check-marker", open_held=False)
+        assert "Stage 1/2: Prepare v1.2.3" in screen_text(app)
+        await pilot.press("c")
+        assert "Stage 2/2: Finish" in screen_text(app)
+        await pilot.press("enter", "y")
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        # the announcement as it is to be posted: Markdown marks are text, not formatting
+        assert "Release **v1.2.3** is out on staging." in screen_text(app)

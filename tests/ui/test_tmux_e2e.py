@@ -57,7 +57,9 @@ NOT_UPDATED = ("hgmd", "gnomad")
 """IGV tracks the sandbox's data archive does not update (the runbook: update only if needed)."""
 
 
-def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str, list[str]]:
+def walk_to_the_end(
+    pane: TmuxPane, *, step_timeout: float = 60.0, held: list[str] | None = None
+) -> tuple[str, list[str]]:
     """Answer every question of the cockpit until the summary shows; return (screen, log).
 
     Ordinary confirmations get ``y``, typed confirmations the word the modal asks for, evidence a
@@ -73,6 +75,8 @@ def walk_to_the_end(pane: TmuxPane, *, step_timeout: float = 60.0) -> tuple[str,
         if any(m in screen for m in END_MARKS):
             return screen, answered
         if modal_title(screen) is None:  # the next question waits: the output is readable
+            if held is not None:
+                held.append(screen)
             pane.send("Enter")
             pane.wait_for(lambda s: HELD not in s, timeout=step_timeout)
             continue
@@ -202,12 +206,21 @@ def test_anno_release_against_the_sandbox_in_tmux(tmp_path: Path, tmux_dir: Path
                 "PATH": os.environ["PATH"],
             },
             cwd=world,
+            width=80,
+            height=24,
         )
         started = time.monotonic()
         start_run(pane)
-        screen, answered = walk_to_the_end(pane)
+        held: list[str] = []
+        screen, answered = walk_to_the_end(pane, held=held)
         assert "Run complete" in screen, screen
         assert len(answered) > 50
+        # at 80x24, with the status strip on screen: every step's output could be read before
+        # the next question covered anything (the question waited for Enter)
+        assert len(held) > 10
+        for shown in held:
+            assert "─Status─" in shown, shown
+            assert re.search(r"─ Output: \S", shown), shown  # the finished step's own output
         assert time.monotonic() - started < 240
         pane.send("q")
         assert pane.exit_code() == 0
