@@ -21,18 +21,15 @@ if TYPE_CHECKING:
     from annotui.checklist.models import Var
 
 
-def prefill(var: Var, name: str, cli: dict[str, str], file: dict[str, str]) -> tuple[str, str]:
-    """The value the run would take without asking (same precedence as the engine), and where
-    it comes from ('' when nothing gives one)."""
+def prefill(var: Var, name: str, cli: dict[str, str], file: dict[str, str]) -> str:
+    """The value the run would take without asking (same precedence as the engine)."""
     if name in cli:
-        return cli[name], "--var"
+        return cli[name]
     if name in file:
-        return file[name], "the vars file"
+        return file[name]
     if var.from_env and var.from_env in os.environ:
-        return os.environ[var.from_env], f"${var.from_env}"
-    if var.default is not None:
-        return var.default, "the default"
-    return "", ""
+        return os.environ[var.from_env]
+    return var.default or ""
 
 
 class VariablesScreen(Screen[None]):
@@ -65,13 +62,10 @@ class VariablesScreen(Screen[None]):
                 if not self.vars:
                     yield Static("This checklist has no variables.")
                 for name, var in self.vars.items():
-                    value, source = prefill(var, name, opts.cli_vars, file)
+                    value = prefill(var, name, opts.cli_vars, file)
                     self.initial[name] = value
                     hint = var.prompt or var.description
-                    where = f"  [dim](from {escape(source)})[/]" if source else ""
-                    yield Label(
-                        f"[b]{escape(name)}[/b]" + (f"  {escape(hint)}" if hint else "") + where
-                    )
+                    yield Label(f"[b]{escape(name)}[/b]" + (f"  {escape(hint)}" if hint else ""))
                     placeholder = var.example or ""
                     if var.choices:
                         placeholder = "one of: " + ", ".join(var.choices)
@@ -81,11 +75,10 @@ class VariablesScreen(Screen[None]):
                         password=var.secret,
                         id=f"var-{name}",
                         name=name,
-                        compact=True,
                     )
                     yield Static("", id=f"err-{name}", classes="error")
                 yield Static(escape(self.file_error or ""), id="error", classes="error")
-                yield Button("Start the run", id="start", variant="primary", compact=True)
+                yield Button("Start the run", id="start", variant="primary")
             yield StatusPanel()
         yield Footer()
 
@@ -104,9 +97,7 @@ class VariablesScreen(Screen[None]):
 
     def check(self, name: str) -> str | None:
         error = self.error_of(name)
-        shown = self.query_one(f"#err-{name}", Static)
-        shown.update(escape(error or ""))
-        shown.display = bool(error)  # no empty row under a good value
+        self.query_one(f"#err-{name}", Static).update(escape(error or ""))
         return error
 
     def on_input_changed(self, event: Input.Changed) -> None:

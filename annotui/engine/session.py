@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from annotui.status.supervisor import SupervisorPool
 
 DONE_OUTCOMES = {"ok", "would-run", "unverified", "done"}
+AUDIT_WATCH = 1.0
+"""Seconds between checks that the audit log can still be written (`AuditWriter.check`)."""
 GONE_WAIT = KILL_GRACE + 2.0
 """Seconds a resume waits for a step's recorded command to end before it refuses the step
 (its lifeline stops it within KILL_GRACE of annotui's death; over SSH once sshd sees the drop)."""
@@ -95,7 +97,8 @@ class Session:
         self._audit_lost: str | None = None
         """Why the audit log cannot be written: the run stops, nothing more is shown."""
         self._spawned: dict[str, tuple[str, int]] = {}
-        """On resume: step_key -> (host, process group) of an outcome-unknown step's command."""
+        """step_key -> (host, process group) of its command's last start (on resume: of the
+        outcome-unknown steps, from the log)."""
         self._env_secrets: dict[str, str] = {}
         self._notifier: Notifier | None = None
         """`from_env` secrets taken out of os.environ (read by var resolution from here)."""
@@ -110,6 +113,8 @@ class Session:
             except AuditError as e:
                 self._lose_audit(e)
                 return
+            if isinstance(event, ev.StepSpawned):
+                self._spawned[event.step_key] = (event.host, event.pgid)
         for sink in self.sinks:
             sink(event)
         if self._notifier is not None:
@@ -122,6 +127,17 @@ class Session:
             what = "the running command was stopped" if self.step_running else "the run was stopped"
             self._audit_lost = f"{error}; {what}"
             self.request_stop("the audit log cannot be written")
+
+    async def _watch_audit(self) -> None:
+        """Every AUDIT_WATCH seconds: the log can still be written (a command that prints nothing
+        writes no record that would fail)."""
+        while self._audit_lost is None:
+            await asyncio.sleep(AUDIT_WATCH)
+            if self._writer is not None:
+                try:
+                    self._writer.check()
+                except AuditError as e:
+                    self._lose_audit(e)
 
     # ---- control from outside (UI thread via call_soon_threadsafe, signal handlers) -------
     @property
@@ -146,9 +162,11 @@ class Session:
     # ---- the run --------------------------------------------------------------------------
     async def run(self) -> int:
         self._run_task = asyncio.current_task()
+        watch = asyncio.ensure_future(self._watch_audit())
         try:
             code = await self._run()
         finally:
+            watch.cancel()
             await self._cleanup()
         if self._audit_lost is not None:
             raise AuditLost(self._audit_lost)
@@ -509,6 +527,8 @@ class Session:
                 return None
             choice = await self.operator.after_failure(step, result)
             if choice.action == "retry":
+                if result.outcome == "unknown":  # cut off (a lost link): it may still be running
+                    await self._until_gone(step)
                 continue
             if choice.action == "skip" and not step.critical and (choice.text or "").strip():
                 self.emit(

@@ -110,3 +110,40 @@ def test_resume_over_ssh_refuses_while_the_remote_command_runs(sshd: Sshd, tmp_p
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)  # the group this test's step started (on sshd here)
+
+
+def test_retry_after_a_lost_connection_waits_for_the_remote_command(
+    sshd: Sshd, tmp_path: Path
+) -> None:
+    """The link drops mid-command (its sshd session killed): the outcome is unknown, the
+    operator retries at once; the retry waits until the cut-off command has ended."""
+    work = tmp_path / "work"
+    work.mkdir()
+    audit = tmp_path / "audit.jsonl"
+    argv = [a for a in _cmd(work, audit) if a != "--yes"]  # a person answers every question
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_env(tmp_path, sshd), cwd=tmp_path,
+    )  # fmt: skip
+    pgid = 0
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write("y\nr\ny\n")  # run it; after the lost link: retry, and run it again
+        proc.stdin.flush()
+        pgid = _started(work, proc, audit)
+        _, session = sshd.wait_command("sleep 40", timeout=30)
+        os.kill(session, signal.SIGKILL)  # the link drops in the middle of the command
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if pgid > 1:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)  # the group this test's step started
+    assert proc.returncode == 0, out + err
+    assert "outcome unknown" in out
+    assert not (work / "overlaps").exists(), "the retry ran while the cut-off command ran"
+    assert len((work / "started").read_text().split()) == 2
+    outcomes = [r["outcome"] for r in read_log(audit) if r["event"] == "step.finished"]
+    assert outcomes == ["unknown", "ok"]
