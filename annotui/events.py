@@ -193,17 +193,6 @@ class StepFinished(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class ValueCaptured(Event):
-    """A step's output kept as a value for later steps (`capture`); a secret one is masked."""
-
-    event: ClassVar[str] = "step.captured"
-    step_key: str
-    name: str
-    value: str
-    secret: bool
-
-
-@dataclass(frozen=True, slots=True)
 class StepSkipped(Event):
     event: ClassVar[str] = "step.skipped"
     step_key: str
@@ -325,6 +314,26 @@ class SessionEnded(Event):
     steps_skipped: int
 
 
+@dataclass(frozen=True, slots=True)
+class Sealed(Event):
+    """Closes a stage or a session: ``signed`` is exactly the text signed (see
+    ``annotui.audit.seal``); ``signature`` (armored OpenSSH, namespace ``annotui-audit``) and
+    ``key`` (``SHA256:`` fingerprint) when the run signs, else left out of the record."""
+
+    event: ClassVar[str] = "seal"
+    signed: str
+    signature: str | None = None
+    key: str | None = None
+
+    def to_fields(self) -> dict[str, Any]:
+        fields = {"signed": self.signed}
+        if self.signature is not None:
+            fields["signature"] = self.signature
+        if self.key is not None:
+            fields["key"] = self.key
+        return fields
+
+
 ALL_EVENTS: dict[str, type[Event]] = {
     cls.event: cls
     for cls in (
@@ -341,7 +350,6 @@ ALL_EVENTS: dict[str, type[Event]] = {
         StepOutput,
         StepFinished,
         StepSkipped,
-        ValueCaptured,
         StepRefused,
         EvidenceRecorded,
         OutcomeUnknown,
@@ -353,5 +361,6 @@ ALL_EVENTS: dict[str, type[Event]] = {
         NotificationSent,
         NotificationResult,
         SessionEnded,
+        Sealed,
     )
 }

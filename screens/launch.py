@@ -33,7 +33,6 @@ def run_cockpit(
     args: argparse.Namespace,
     *,
     resumable: bool = True,
-    place: str = "",
     on_abandon: Callable[[], object] | None = None,
 ) -> int:
     """Open the cockpit on `args.file` with the `run` options; returns the run's exit code.
@@ -51,7 +50,6 @@ def run_cockpit(
     _, options = prepared  # the Welcome loads the file again on Start (a cache hit)
     app = CockpitApp(args.file, options)
     app.resumable = resumable
-    app.place = place
     if on_abandon is not None:
         app.on_abandon.append(on_abandon)
     code = app.run(size=terminal_size())
@@ -97,12 +95,7 @@ def demo(args: argparse.Namespace) -> int:
             allow_changed_checklist=False,
             notify=False,
         )
-        return run_cockpit(
-            run_args,
-            resumable=False,
-            place="the local sandbox",
-            on_abandon=lambda: sandbox.stop(where),
-        )
+        return run_cockpit(run_args, resumable=False, on_abandon=lambda: sandbox.stop(where))
     finally:
         sandbox.stop(where)
         shutil.rmtree(where, ignore_errors=True)

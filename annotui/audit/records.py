@@ -4,7 +4,8 @@
 that it is the JSON object every reader will see, with its seq. Each costs about as much as the
 other, and they do not depend on each other, so for a large log this module checks the second
 in another process (``python -m annotui.audit.records PATH`` prints how many lines from the start
-are such records) while ``verify`` hashes. Only a log where the two disagree is read again, the
+are such records, then the records of the events the seals are judged by, one JSON line each,
+``[seq, record]``) while ``verify`` hashes. Only a log where the two disagree is read again, the
 slow way, to name its first bad line.
 """
 
@@ -15,21 +16,27 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from annotui.audit.chain import HASH_SUFFIX_LEN, LineError, parse_line
 from annotui.audit.lines import Lines
+from annotui.audit.seal import MARKED
+
+Marks = list[tuple[int, dict[str, Any]]]
 
 ANSWER_WITHIN = 600.0
 """Seconds the checker may take after ``verify`` has hashed the log (then: no answer)."""
 
 
-def leading_records(path: Path | str) -> int:
+def leading_records(path: Path | str, marks: Marks) -> int:
     """How many lines from the start of ``path`` are each one JSON object whose seq is its
     index, judged as ``verify``'s fast path judges them (orjson on the line without its hash
-    member; ``chain.parse_line`` for what orjson refuses)."""
+    member; ``chain.parse_line`` for what orjson refuses). The records of MARKED events among
+    them are appended to ``marks`` as (seq, record)."""
     loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    marked = MARKED
     n = 0
     with open(path, "rb") as f:
         for batch in Lines(f).batches():
@@ -46,6 +53,8 @@ def leading_records(path: Path | str) -> int:
                 seq = rec.get("seq")
                 if seq != n or type(seq) is not int:
                     return n
+                if rec.get("event") in marked:
+                    marks.append((n, rec))
                 n += 1
     return n
 
@@ -56,12 +65,17 @@ class Checker:
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self._proc = proc
 
-    def result(self) -> int | None:
-        """Its answer, or None if it gave none (then the caller checks for itself)."""
+    def result(self) -> tuple[int, Marks] | None:
+        """Its answer (the count, the marks), or None if it gave none (then the caller checks
+        for itself)."""
         try:
             out, _ = self._proc.communicate(timeout=ANSWER_WITHIN)
-            return int(out) if self._proc.returncode == 0 else None
-        except (subprocess.TimeoutExpired, ValueError, OSError):
+            if self._proc.returncode != 0:
+                return None
+            count, *rest = out.splitlines()
+            marks = [orjson.loads(line) for line in rest]
+            return int(count), [(int(seq), rec) for seq, rec in marks]
+        except (subprocess.TimeoutExpired, ValueError, TypeError, OSError):
             return None
 
     def stop(self) -> None:
@@ -93,7 +107,12 @@ def start(path: Path) -> Checker | None:
 
 
 if __name__ == "__main__":
+    found: Marks = []
     try:
-        print(leading_records(sys.argv[1]))
+        count = leading_records(sys.argv[1], found)
     except OSError:
         sys.exit(1)
+    out = sys.stdout.buffer
+    out.write(b"%d\n" % count)
+    for mark in found:
+        out.write(orjson.dumps(list(mark)) + b"\n")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annotui.audit.proof import SignOff, checkpoint, read_signoffs
 from annotui.audit.reader import StepHeader, output_lines, read_records
 from annotui.audit.shape import problem
 from annotui.audit.show import clean, summarize
@@ -63,6 +64,8 @@ class RunReport:
     malformed: list[str] = field(default_factory=list)
     """Records left out because their readers cannot use them (``shape.RecordError``)."""
     last_ts: str | None = None
+    signoffs: list[SignOff] = field(default_factory=list)
+    """The sign-offs of ``PATH.signoffs``, each judged (``annotui.audit.proof``)."""
 
     def step(self, key: str) -> StepReport:
         stage_key = key.rsplit("/", 1)[0]
@@ -80,6 +83,7 @@ def _plan(report: RunReport, stages: list[dict[str, Any]]) -> None:
 
 def collect(path: Path) -> RunReport:
     report = RunReport(path=path, verify=verify(path))
+    report.signoffs = read_signoffs(path, report.verify, None)
     for rec in read_records(path):
         _add(report, rec)
     return report
@@ -196,9 +200,31 @@ def _failed(step: StepReport) -> bool:
 
 
 def _verify_text(r: RunReport) -> str:
-    return ("intact: " if r.verify.ok else "NOT INTACT: ") + r.verify.describe(r.path).removeprefix(
-        "intact: "
-    )
+    return r.verify.describe(r.path) if r.verify.ok else f"NOT INTACT: {r.verify.describe(r.path)}"
+
+
+def _proof_rows(r: RunReport) -> list[tuple[str, str]]:
+    """Seal status, who sealed each stage and the sign-offs, for the top of both reports."""
+    v = r.verify
+    if v.ok and v.sealed:
+        rows = [("seal", f"sealed: the final seal is record {v.seals[-1].seq}")]
+    elif v.ok:
+        rows = [("seal", f"UNSEALED: the log ends at seq {v.records - 1} without its final seal")]
+    else:
+        rows = [("seal", "not judged: the log is not intact")]
+    for s in v.seals:
+        rows.append((f"seal {s.seq}", f"{s.covers}: {f'key {s.key}' if s.key else 'unsigned'}"))
+    for so in r.signoffs:
+        state = f"REJECTED ({so.problem})" if so.problem else "signature good"
+        note = f": {so.note}" if so.note else ""
+        rows.append(("sign-off", f"{so.key} at {so.ts}{note} [{state}]"))
+    if not r.signoffs:
+        rows.append(("sign-off", f"none yet (annotui audit sign-off {r.path} --sign-with KEY)"))
+    return rows
+
+
+def _checkpoint(r: RunReport) -> str | None:
+    return checkpoint(r.verify) if r.verify.ok and r.verify.sealed else None
 
 
 # -- Markdown --------------------------------------------------------------------------------
@@ -218,6 +244,22 @@ def markdown(r: RunReport) -> str:
         f"**Verification:** {_md(_verify_text(r))}",
         *_malformed_note(r),
         "",
+        "## Proof",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {_md(k)} | {_md(v)} |" for k, v in _proof_rows(r)),
+        "",
+    ]
+    cp = _checkpoint(r)
+    if cp is not None:
+        out += [
+            "Checkpoint (`annotui audit checkpoint`):",
+            "",
+            markdown_code_block(cp.rstrip()),
+            "",
+        ]
+    out += [
         "## Session",
         "",
         "| | |",
@@ -316,6 +358,15 @@ def html_page(r: RunReport) -> str:
             else ""
         )
         + "</p>",
+        "<h2>Proof</h2>",
+        _table(_proof_rows(r)),
+    ]
+    cp = _checkpoint(r)
+    if cp is not None:
+        parts.append(
+            f"<p>Checkpoint (<code>annotui audit checkpoint</code>):</p><pre>{_h(cp)}</pre>"
+        )
+    parts += [
         "<h2>Session</h2>",
         _table(_header_rows(r)),
         "<h2>Variables</h2><table><tr><th>name</th><th>value</th><th>source</th></tr>",

@@ -10,6 +10,7 @@ is parsed in full, to name the problem precisely.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from annotui.audit.chain import (
 )
 from annotui.audit.errors import AuditError
 from annotui.audit.lines import Lines
+from annotui.audit.seal import MARKED, SealInfo, judge
 from annotui.text import one_line
 
 PREV_TO_HASH = b'"' + HASH_KEY
@@ -51,13 +53,25 @@ class VerifyResult:
     """Bytes of the file up to the end of the last good line."""
     ended: bool
     """The last good record is session.end."""
+    first_hash: str | None = None
+    """Hash of the first record: the ``log`` every seal names."""
+    seals: tuple[SealInfo, ...] = ()
+    """The seals of the good records, in order, each checked to sign its place."""
+    sealed: bool = False
+    """The log ends with its final seal (``annotui.audit.seal``)."""
 
     def describe(self, path: Path | str) -> str:
-        """'intact: N records, last hash H' or 'PATH:LINE: why', on one printable line (the
-        path and the reason may quote anything: ``annotui.text.one_line``)."""
+        """'intact and sealed: N records, last hash H', 'intact but unsealed: ...' or
+        'PATH:LINE: why', on one printable line (the path and the reason may quote anything:
+        ``annotui.text.one_line``)."""
+        if self.ok and self.sealed:
+            return f"intact and sealed: {self.records} records, last hash {self.last_hash}"
         if self.ok:
-            end = "" if self.ended else " (no session.end: interrupted or still running)"
-            return f"intact: {self.records} records, last hash {self.last_hash}{end}"
+            last = f"last seal at seq {self.seals[-1].seq}" if self.seals else "no seal"
+            return (
+                f"intact but unsealed: ends at seq {self.records - 1} without its final seal "
+                f"({last}; interrupted, still running, or cut), last hash {self.last_hash}"
+            )
         return f"{one_line(path)}:{self.bad_line}: {one_line(self.reason)}"
 
 
@@ -107,27 +121,50 @@ def verify(path: Path | str) -> VerifyResult:
         raise AuditError(f"cannot read {one_line(path)}: {e.strerror}") from None
     with f:
         checker = records.start(path) if os.fstat(f.fileno()).st_size >= PARALLEL_FROM else None
+        marks: list[tuple[int, dict[str, Any]]] = []
         if checker is None:
-            return _scan(f, parse=True)
+            return _sealed(_scan(f, marks), marks)
         try:
-            result = _scan(f, parse=False)
-            records_there = checker.result()
+            result = _scan(f, None)
+            answer = checker.result()
         finally:
             checker.stop()
-        if records_there is not None and records_there >= result.records:
-            return result
+        if answer is not None and answer[0] >= result.records:
+            return _sealed(result, [m for m in answer[1] if m[0] < result.records])
         f.seek(0)  # a line that is not the record it should be (or no answer): find and name it
-        return _scan(f, parse=True)
+        return _sealed(_scan(f, marks), marks)
 
 
-def _scan(f: BinaryIO, *, parse: bool) -> VerifyResult:
-    """Verify the log read from ``f``; without ``parse`` the lines are not checked to be JSON
-    objects with their seq (the caller has that done elsewhere), only the first and the last."""
+def _sealed(result: VerifyResult, marks: list[tuple[int, dict[str, Any]]]) -> VerifyResult:
+    """``result`` with its seals judged: one that does not sign its place is a bad line."""
+    judged = judge(result.first_hash, marks, result.records)
+    if judged.bad is None:
+        return dataclasses.replace(result, seals=judged.seals, sealed=judged.sealed)
+    line, why = judged.bad
+    return dataclasses.replace(
+        result,
+        ok=False,
+        records=line - 1,
+        last_hash=None,
+        bad_line=line,
+        reason=why,
+        torn_tail=False,
+        seals=judged.seals,
+        sealed=False,
+    )
+
+
+def _scan(f: BinaryIO, marks: list[tuple[int, dict[str, Any]]] | None) -> VerifyResult:
+    """Verify the log read from ``f``, keeping the records of the MARKED events in ``marks``;
+    without ``marks`` the lines are not checked to be JSON objects with their seq (the caller
+    has that done elsewhere, marks too), only the first and the last."""
+    parse = marks is not None
     sha256 = hashlib.sha256
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     seq = 0
     prev = ZERO_HASH.encode()
+    first = b""
     size = 0
     event: Any = None
     last = b""
@@ -137,7 +174,7 @@ def _scan(f: BinaryIO, *, parse: bool) -> VerifyResult:
     lines = Lines(f)
     batches = lines.batches()
     for batch in batches:
-        first = seq
+        start = seq
         for line in batch:
             # Fast path: the hash over the exact bytes, the line's fixed-width end (prev
             # member, hash member), the seq prefix, then the one JSON object with that seq.
@@ -158,17 +195,21 @@ def _scan(f: BinaryIO, *, parse: bool) -> VerifyResult:
                     if good:
                         event = rec.get("event")
                         good = bool(seq) or event == "session.start"
+                        if event in MARKED and marks is not None:
+                            marks.append((seq, rec))
                 else:  # the other process checks this line's JSON
                     last, good = line, True
                 if good:
                     end = PREV_KEY + digest + PREV_TO_HASH
+                    if not seq:
+                        first = digest
                     prev = digest
                     seq += 1
                     size += len(line) + 1
                     continue
             hashed = line.endswith(PREV_TO_HASH + digest + b'"}')
             reason = _explain(line, seq, prev.decode(), hashed)
-            last_in_batch = seq - first == len(batch) - 1
+            last_in_batch = seq - start == len(batch) - 1
             at_end = last_in_batch and next(batches, None) is None and not lines.tail
             torn = at_end and not hashed and reason.startswith("bad JSON")
             bad = (seq + 1, f"torn last line: {reason}" if torn else reason, torn)
@@ -192,4 +233,5 @@ def _scan(f: BinaryIO, *, parse: bool) -> VerifyResult:
         torn_tail=bad[2] if bad else False,
         good_size=size,
         ended=seq > 0 and event == "session.end",
+        first_hash=first.decode() if seq else None,
     )

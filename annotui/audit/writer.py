@@ -34,6 +34,7 @@ from typing import Any
 from annotui.audit import chain
 from annotui.audit.errors import AuditError
 from annotui.audit.lock import LogLock, acquire, save_torn
+from annotui.audit.seal import SEAL_EVENT, seal_text
 from annotui.audit.verify import verify
 from annotui.events import Event
 
@@ -107,6 +108,7 @@ class AuditWriter:
         *,
         seq: int = 0,
         prev: str = chain.ZERO_HASH,
+        log: str | None = None,
         secrets: Sequence[str] = (),
         fsync: bool = True,
     ) -> None:
@@ -115,6 +117,8 @@ class AuditWriter:
         self._lock = lock
         self._seq = seq
         self._prev = prev
+        self._log = log
+        """The hash of the log's first record: the ``log`` its seals name."""
         self._secrets = [s for s in secrets if s]
         self._escaped = [chain.encode(s)[1:-1] for s in self._secrets]
         """The secrets as they would appear in a line (in nested values too)."""
@@ -184,7 +188,14 @@ class AuditWriter:
             raise
         assert result.last_hash is not None
         writer = cls(
-            path, fd, lock, seq=result.records, prev=result.last_hash, secrets=secrets, fsync=fsync
+            path,
+            fd,
+            lock,
+            seq=result.records,
+            prev=result.last_hash,
+            log=result.first_hash,
+            secrets=secrets,
+            fsync=fsync,
         )
         return writer, TailState(result.records, result.last_hash, torn, torn_copy)
 
@@ -227,6 +238,13 @@ class AuditWriter:
     def last_hash(self) -> str:
         return self._prev
 
+    def seal_text(self) -> str:
+        """What a seal written next must sign (``annotui.audit.seal``): the log, the seal's
+        seq, and the hash of the record before it."""
+        if self._log is None:
+            raise AuditError("a seal needs the session's first record before it")
+        return seal_text(self._log, self._seq, self._prev)
+
     def __call__(self, event: Event) -> str:
         """Append one record for ``event``; durable when this returns. Returns its hash."""
         if self._failed is not None:
@@ -239,6 +257,8 @@ class AuditWriter:
         clash = _RESERVED.intersection(fields)
         if clash:
             raise AuditError(f"event {event.event} uses reserved field(s) {sorted(clash)}")
+        if event.event == SEAL_EVENT and fields.get("signed") != self.seal_text():
+            raise AuditError(f"a seal at seq {self._seq} must sign exactly: {self.seal_text()!r}")
         members = chain.encode_fields(fields)
         if self._secrets and any(s in m for m in members for s in self._escaped):
             members = chain.encode_fields(_redact(fields, self._secrets))
@@ -251,6 +271,8 @@ class AuditWriter:
                 self._sync(deferred=event.event in DEFERRED)
         except OSError as e:
             raise self._fail(e) from None
+        if self._seq == 0:
+            self._log = digest
         self._seq += 1
         self._prev = digest
         return digest

@@ -78,10 +78,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="in rehearsal, send the [[notify]] notifications too (marked REHEARSAL)",
     )
 
+    r.add_argument(
+        "--sign-with",
+        metavar="KEY",
+        help="sign every seal with this SSH key: a private key file, or a public key whose "
+        "private half is in ssh-agent (also ANNOTUI_SIGN_WITH)",
+    )
+    r.add_argument(
+        "--allowed-signers",
+        metavar="FILE",
+        help="OpenSSH allowed_signers file of the approvers (overrides [checklist] "
+        "allowed_signers)",
+    )
+
     a = sub.add_parser("audit", help="verify, show or report an audit log")
     asub = a.add_subparsers(dest="audit_command", required=True, parser_class=Parser)
-    v = asub.add_parser("verify", help="exit 0 intact; exit 1 naming the first bad line")
+    v = asub.add_parser(
+        "verify",
+        help="exit 0 intact and sealed; 1 naming the first bad line; 3 intact but unsealed",
+    )
     v.add_argument("path", metavar="PATH")
+    v.add_argument(
+        "--allowed-signers",
+        metavar="FILE",
+        help="every seal must be signed by a principal of this OpenSSH allowed_signers file",
+    )
+    v.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="the log must hold this record (from a checkpoint posted elsewhere; repeatable)",
+    )
+    cp = asub.add_parser("checkpoint", help="a few lines to paste: origin, size, head, signature")
+    cp.add_argument("path", metavar="PATH")
+    so = asub.add_parser("sign-off", help="sign the final seal as a reviewer (PATH.signoffs)")
+    so.add_argument("path", metavar="PATH")
+    so.add_argument("--sign-with", metavar="KEY", required=True, help="your SSH key")
+    so.add_argument("--note", metavar="TEXT", default="", help="a note signed with it")
+
     s = asub.add_parser("show", help="human-readable timeline")
     s.add_argument("path", metavar="PATH")
     s.add_argument("--step", metavar="ID", help="only this step (id or stage/step key)")

@@ -19,6 +19,10 @@ class RunOptions:
     allow_changed_checklist: bool = False
     notify: bool = False
     """--notify: a rehearsal sends the `[[notify]]` notifications too (marked REHEARSAL)."""
+    sign_with: str | None = None
+    """--sign-with / ANNOTUI_SIGN_WITH: the SSH key every seal is signed with."""
+    allowed_signers: Path | None = None
+    """--allowed-signers: the approvers' allowed_signers file (else the checklist's)."""
     argv: list[str] = field(default_factory=list)
     ssh_options: dict[str, Any] = field(default_factory=dict)
     """Passed to every SSH transport, e.g. `passphrase_prompt` (plain mode: getpass on a TTY)."""

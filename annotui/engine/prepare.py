@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
     if args.resume and not args.audit:
         raise VarError("--resume needs --audit PATH (the log of the run to continue)")
+    signers = getattr(args, "allowed_signers", None)  # the demo's arguments have neither
     return RunOptions(
         cli_vars=parse_assignments(args.var),
         vars_file=Path(args.vars_file) if args.vars_file else None,
@@ -29,6 +31,8 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         yes=args.yes,
         allow_changed_checklist=args.allow_changed_checklist,
         notify=args.notify,
+        sign_with=getattr(args, "sign_with", None) or os.environ.get("ANNOTUI_SIGN_WITH") or None,
+        allowed_signers=Path(signers).absolute() if signers else None,
         argv=sys.argv[1:],
     )
 

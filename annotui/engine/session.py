@@ -21,6 +21,7 @@ from annotui import __version__
 from annotui import events as ev
 from annotui.audit.errors import AuditError
 from annotui.audit.reader import RunState, load_run_state
+from annotui.audit.sshsig import AUDIT_NAMESPACE, Signature, SignError, probe, sign_async
 from annotui.audit.writer import AuditWriter
 from annotui.checklist import condition
 from annotui.checklist.template import render
@@ -29,7 +30,7 @@ from annotui.engine.errors import AuditLost, SessionError, StopRun
 from annotui.engine.kinds import step_kind
 from annotui.engine.operator import Decision, Operator
 from annotui.engine.options import RunOptions
-from annotui.engine.plan import captured_names, plan, plan_step, render_sources, step_capture
+from annotui.engine.plan import plan, render_sources
 from annotui.engine.planned import PlannedStage, PlannedStep
 from annotui.engine.redact import MASK, Redactor
 from annotui.engine.runas import described
@@ -99,12 +100,9 @@ class Session:
         self._spawned: dict[str, tuple[str, int]] = {}
         """step_key -> (host, process group) of its command's last start (on resume: of the
         outcome-unknown steps, from the log)."""
-        self.captured: dict[str, str] = {}
-        """Values captured by the steps run so far (`capture`)."""
-        self._unknown_captures: set[str] = set()
-        """Rehearsal: captures of steps that were only simulated (their values are unknown)."""
-        self._secret_captures: set[str] = set()
         self._env_secrets: dict[str, str] = {}
+        self.signed_by: Signature | None = None
+        """The probe signature of --sign-with (its ``key`` is the run's own signer)."""
         self._notifier: Notifier | None = None
         """`from_env` secrets taken out of os.environ (read by var resolution from here)."""
 
@@ -197,6 +195,11 @@ class Session:
 
     async def _run(self) -> int:
         self._known_secrets()
+        if self.options.sign_with:
+            try:  # before anything is written or done: a run asked to sign that cannot stops
+                self.signed_by = await asyncio.to_thread(probe, self.options.sign_with)
+            except SignError as e:
+                raise SessionError(f"--sign-with: {e}; nothing was run") from e
         try:
             state = self._open_audit()
         except (AuditError, SessionError, OSError) as e:
@@ -253,6 +256,8 @@ class Session:
             await self.supervisors.aclose()
         await self.transports.close()
         if self._writer is not None:
+            with contextlib.suppress(asyncio.CancelledError):  # stopped again: seal all the same
+                await self._seal()
             self._writer.close()
             self._writer = None
 
@@ -473,15 +478,41 @@ class Session:
                 if done == "skipped":
                     self._counts["skipped"] += 1
                     continue
-                step = self._with_captures(stage, step)
-                if self._decided_before_running(stage, step):
+                if self._skipped_by_condition(stage, step):
                     continue
                 code = await self._do_step(step, step.key in unknown)
                 if code is not None:
                     self.emit(ev.StageFinished(stage.key, "failed"))
+                    await self._seal()
                     return code
             self.emit(ev.StageFinished(stage.key, "ok"))
+            await self._seal()
         return 0
+
+    async def _seal(self) -> None:
+        """Append a seal (``annotui.audit.seal``), signed with --sign-with off the event loop.
+        A record written while ssh-keygen signed moves the head: the new head is signed. A seal
+        that cannot be signed is written unsigned, the reason recorded before it (a reviewer's
+        ``verify --allowed-signers`` then refuses it), and the run goes on."""
+        writer = self._writer
+        if writer is None or self._audit_lost is not None:
+            return
+        key = self.options.sign_with
+        text = writer.seal_text()
+        signature: Signature | None = None
+        while key:
+            try:
+                signature = await sign_async(key, text, AUDIT_NAMESPACE)
+            except SignError as e:
+                self.emit(ev.ErrorEvent(self.redact(f"seal at seq {writer.seq} unsigned: {e}")))
+                signature = None
+                text = writer.seal_text()
+                break
+            if writer.seal_text() == text:
+                break
+            text = writer.seal_text()
+        sealed = ev.Sealed(text, signature.armored, signature.key) if signature else ev.Sealed(text)
+        self.emit(sealed)
 
     async def _do_step(self, step: PlannedStep, unknown: bool) -> int | None:
         """Walk one step to an end. Returns an exit code to stop the run, else None."""
@@ -522,7 +553,6 @@ class Session:
                 self._counts["skipped"] += 1
                 return None
             result = await self._execute(step, attempt)
-            self._after_capture(step, result)
             if result.outcome == "failed" and self._depends_on_simulation(step):
                 result = result.replace(
                     outcome="unverified",
@@ -571,37 +601,14 @@ class Session:
                 f"is still running: {e}; resume again when {host} can be asked"
             ) from e
 
-    def _with_captures(self, stage: PlannedStage, step: PlannedStep) -> PlannedStep:
-        """The step rendered again with the values captured so far, if it uses any (the plan
-        shows such a placeholder as itself)."""
-        uses = captured_names(step.step) & self.captured.keys()
-        if not uses:
-            return step
-        values = {**self.values, **self.captured}
-        binding = {k: v for k, v in stage.values.items() if k not in values}
-        options = self.options
-        new = plan_step(
-            step.step, stage.key, binding, values, options.rehearse,
-            self.checklist.hosts, self.checklist.checklist.shell,
-        )  # fmt: skip
-        stage.steps[stage.steps.index(step)] = new
-        return new
-
-    def _decided_before_running(self, stage: PlannedStage, step: PlannedStep) -> bool:
-        """Record a step whose stage's or own `when` is false as skipped by condition; in
-        rehearsal, one that depends on a value captured from a simulated step as decided at
-        run time. True when the step is recorded (nothing is asked, nothing runs)."""
-        unknown = sorted(captured_names(step.step) & self._unknown_captures)
+    def _skipped_by_condition(self, stage: PlannedStage, step: PlannedStep) -> bool:
+        """Record a step whose stage's or own `when` is false as skipped by condition."""
         for when in (stage.when, step.when):
             if when is None:
                 continue
             expr = condition.parse(when)
             values = self._condition_values(step)
-            holds = condition.evaluate(expr, values)
-            if holds is None:
-                unknown += [n for n, _ in condition.names(expr) if n in self._unknown_captures]
-                continue
-            if holds:
+            if condition.evaluate(expr, values) is not False:
                 continue
             seen = {
                 name: MASK if self._is_secret(name) else self.redact(str(values[name]))
@@ -613,35 +620,14 @@ class Session:
             self.emit(ev.StepSkipped(step.key, self.redact(reason), "condition", when, seen))
             self._counts["skipped"] += 1
             return True
-        if not unknown:
-            return False
-        names = ", ".join(dict.fromkeys(unknown))
-        message = f"decided at run time: it depends on {names}, captured from a simulated step"
-        self.emit(self._shown(step))
-        self.emit(ev.StepFinished(step.key, "would-run", message=message))
-        self._counts["ok"] += 1
-        if (capture := step_capture(step.step)) is not None:
-            self._unknown_captures.add(capture[0])
-        return True
+        return False
 
     def _condition_values(self, step: PlannedStep) -> dict[str, object]:
-        unknown = dict.fromkeys(self._unknown_captures, condition.UNKNOWN)
-        return {**step.values, **self.captured, **unknown}
+        return dict(step.values)
 
     def _is_secret(self, name: str) -> bool:
         var = self.checklist.vars.get(name)
-        return bool(var is not None and var.secret) or name in self._secret_captures
-
-    def _after_capture(self, step: PlannedStep, result: ev.StepFinished) -> None:
-        """In rehearsal, a simulated step's capture is unknown to the steps after it."""
-        capture = step_capture(step.step)
-        if capture is None:
-            return
-        name, secret = capture
-        if secret:
-            self._secret_captures.add(name)
-        if name not in self.captured and result.outcome in ("would-run", "unverified"):
-            self._unknown_captures.add(name)
+        return bool(var is not None and var.secret)
 
     def _depends_on_simulation(self, step: PlannedStep) -> bool:
         """In rehearsal: a read-only step after a simulated change in the same stage."""
@@ -723,7 +709,6 @@ class Session:
             operator=self.operator,
             rehearse=self.options.rehearse,
             yes=self.options.yes,
-            captured=self.captured,
         )
         coro = kind.rehearse(ctx) if step.simulated else kind.run(ctx)
         if not kind.starts:

@@ -173,8 +173,10 @@ def write_run(w: AuditWriter, *, output_lines: int = 5, end: bool = True) -> Non
     w(ev.StepFinished(k, "done", None, 30.0))
     w(ev.StepSkipped(f"{STAGING}/notify", "users were told in the standup", "alice"))
     w(ev.StageFinished(STAGING, "failed"))
+    w(ev.Sealed(w.seal_text()))  # the stage's seal, as the session writes it
     if end:
         w(ev.SessionEnded("failed", 1, 6, 3, 1))
+        w(ev.Sealed(w.seal_text()))  # the final seal
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         ev.Interrupted("SIGTERM", KEY),
         ev.ErrorEvent("boom", KEY),
         ev.SessionEnded("done", 0, 6, 5, 1),
+        ev.Sealed("annotui-audit-seal v1\n", "-----BEGIN SSH SIGNATURE-----", "SHA256:k"),
     )
 }
 
@@ -304,8 +305,8 @@ def test_cli_on_hostile_logs(tmp_path: Path) -> None:
     assert p.stdout.count("\n") == 1 and p.stdout.startswith(f"{nonjson}:2: bad JSON")
 
     shaped = _log_with(tmp_path, ("step.finished", {"step_key": KEY, "outcome": {"x": 1}}))
-    p = annotui("audit", "verify", str(shaped))
-    assert p.returncode == 0 and p.stdout.startswith("intact: 4 records")
+    p = annotui("audit", "verify", str(shaped))  # hash-valid, but no seal: exit 3
+    assert p.returncode == 3 and p.stdout.startswith("intact but unsealed: ends at seq 3")
     p = annotui("audit", "show", str(shaped))
     assert p.returncode == 0 and p.stderr == ""
     assert "MALFORMED: record seq 2 (step.finished): field 'outcome' is an object" in p.stdout
@@ -425,7 +426,7 @@ def test_the_markdown_report_holds_no_structure_from_the_log(tmp_path: Path) -> 
     lines = view(md)  # no link, image, HTML, emphasis from the log
     headings = [line for line in lines if line.startswith("#")]
     assert not [h for h in headings if h.startswith(("## Verification", "# <", "## <"))]
-    sections = ("## Session", "## Variables", "## Steps", "## Resumes", "## Chain")
+    sections = ("## Proof", "## Session", "## Variables", "## Steps", "## Resumes", "## Chain")
     assert all(h.startswith(("# Audit report: ", "## Stage ", "### ", *sections)) for h in headings)
     assert len([h for h in headings if h.startswith("# ")]) == 1
     assert len([h for h in headings if h.startswith("### ")]) == 6  # the steps of the plan

@@ -31,8 +31,8 @@ def test_show_timeline(log: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     lines = out.splitlines()
     assert (
-        lines[0]
-        == f"verify: intact: {verify(log).records} records, last hash {verify(log).last_hash}"
+        lines[0] == f"verify: intact and sealed: {verify(log).records} records, "
+        f"last hash {verify(log).last_hash}"
     )
     assert re.match(r"\d\d:\d\d:\d\d\.\d{3}  #0 +session.start", lines[1])
     assert "from 10.0.0.5 52144 10.0.0.9 22" in lines[1]
@@ -95,7 +95,10 @@ def test_markdown_report(log: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     result = verify(log)
     for expected in (
         "# Audit report: Release and deployment of the anno system",
-        f"intact: {result.records} records",
+        f"intact and sealed: {result.records} records",
+        f"| seal | sealed: the final seal is record {result.records - 1} |",
+        "| seal 29 | stage deploy[staging]: unsigned |",
+        f"```\nannotui-audit/{result.first_hash}\n{result.records - 1}\n",
         "| checklist sha256 | " + "ab" * 32 + " |",
         "| operator | alice |",
         "| SSH_CONNECTION | 10.0.0.5 52144 10.0.0.9 22 |",

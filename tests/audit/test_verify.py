@@ -36,8 +36,12 @@ def test_intact_log_verifies(log: Path, capsys: pytest.CaptureFixture[str]) -> N
     code, out = run_verify(log, capsys)
     assert code == 0
     result = verify(log)
-    assert result.ok and result.records == n and result.ended
-    assert out.strip() == f"intact: {n} records, last hash {result.last_hash}"
+    assert result.ok and result.records == n and result.sealed
+    assert out.splitlines()[0] == f"intact and sealed: {n} records, last hash {result.last_hash}"
+    assert out.splitlines()[1:] == [
+        f"seal seq {n - 3} (stage deploy[staging]): unsigned",
+        f"seal seq {n - 1} (session end): unsigned",
+    ]
     assert result.last_hash == json.loads(lines_of(log)[-1])["hash"]
 
 
@@ -70,15 +74,15 @@ def test_deleted_line(log: Path, where: str, capsys: pytest.CaptureFixture[str])
 def test_deleted_last_line_changes_the_final_hash(log: Path) -> None:
     """A chain cannot show that its end was cut off: the final hash (in the report and the
     release issue) is the anchor. Verify reports the shorter chain, its different final hash and
-    the missing session.end."""
+    the missing session.end. (Since seals: the log is then unsealed, exit 3.)"""
     before = verify(log)
     lines = lines_of(log)
-    log.write_bytes(b"".join(lines[:-1]))
+    log.write_bytes(b"".join(lines[:-2]))  # session.end and the final seal
     after = verify(log)
-    assert after.ok and after.records == before.records - 1
+    assert after.ok and after.records == before.records - 2
     assert after.last_hash != before.last_hash
-    assert not after.ended
-    assert "no session.end" in after.describe(log)
+    assert not after.ended and not after.sealed
+    assert "without its final seal" in after.describe(log)
 
 
 @pytest.mark.parametrize("where", [*POSITIONS, "after-last"])

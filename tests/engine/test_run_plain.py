@@ -72,7 +72,8 @@ def test_every_local_kind_runs_end_to_end(run_cli, tmp_path, work):
     assert gates and all(g["value"] == 0 for g in gates)
     announce = [r for r in recs if r["event"] == "announce"]
     assert announce[0]["text"] == "Release v1.2.3 is deployed."
-    assert recs[-1]["event"] == "session.end" and recs[-1]["exit_code"] == 0
+    assert recs[-2]["event"] == "session.end" and recs[-2]["exit_code"] == 0
+    assert recs[-1]["event"] == "seal"  # the session's final seal
     v = run_cli("audit", "verify", audit)
     assert v.returncode == 0, v.stdout + v.stderr
     # stages in order: staging entirely before prod
