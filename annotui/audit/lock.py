@@ -215,6 +215,8 @@ def _write_sidecar(path: Path, log: Path, st: os.stat_result) -> tuple[int, int]
         try:
             os.write(fd, _holder_info(log, st))
             return _identity(os.fstat(fd))
+        except OSError as e:  # a full or read-only file system
+            raise AuditError(f"cannot write the lock file {one_line(path)}: {e.strerror}") from None
         finally:
             os.close(fd)
     raise AuditError(f"cannot create the lock file {one_line(path)}: it keeps reappearing")

@@ -129,7 +129,11 @@ class Session:
         if self._audit_lost is None:
             what = "the running command was stopped" if self.step_running else "the run was stopped"
             self._audit_lost = f"{error}; {what}"
-            self.request_stop("the audit log cannot be written")
+            # from the loop, not here: called inside the run itself, a cancel of the running
+            # task that met no await before the run's end would end it cancelled, not with exit 4
+            asyncio.get_running_loop().call_soon(
+                self.request_stop, "the audit log cannot be written"
+            )
 
     async def _watch_audit(self) -> None:
         """Every AUDIT_WATCH seconds: the log can still be written (a command that prints nothing

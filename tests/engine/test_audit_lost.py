@@ -239,3 +239,34 @@ def test_log_replaced_mid_step(tmp_path: Path) -> None:
 
     _lost(tmp_path, audit, replace, "the file was replaced by another one")
     _intact(logs / "moved.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("room", "code", "why"),
+    [
+        (0, 2, "cannot write the lock file {audit}.lock: No space left on device"),
+        (
+            4096,
+            4,
+            "cannot write the audit log {audit}: No space left on device; the run was stopped",
+        ),
+    ],
+    ids=["no-room-for-the-lock", "no-room-for-the-first-record"],
+)
+def test_full_disk_at_the_start(
+    tmp_path: Path, tmpfs: Path, room: int, code: int, why: str
+) -> None:
+    """Nothing runs, one line says why, no traceback (a run cancelled before its first await
+    once ended with asyncio's CancelledError)."""
+    audit = tmpfs / "run.jsonl"
+    _fill_but(tmpfs, room)
+    work = tmp_path / "work"
+    work.mkdir()
+    r = subprocess.run(
+        annotui_cmd("run", LOST, "--plain", "--yes", "--var", f"work={work}", "--audit", audit),
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == code, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [f"annotui: {why.format(audit=audit)}"], r.stderr
+    assert not (work / "first.count").exists()
