@@ -31,6 +31,15 @@ def run_verify(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str
     return code, out.out + out.err
 
 
+def rejected(log: Path, lines: list[bytes], capsys: pytest.CaptureFixture[str]) -> str:
+    """Write `lines` as the log and run `audit verify` on it: it must fail (exit 1). Returns what
+    it printed."""
+    log.write_bytes(b"".join(lines))
+    code, out = run_verify(log, capsys)
+    assert code == 1, out
+    return out
+
+
 def test_intact_log_verifies(log: Path, capsys: pytest.CaptureFixture[str]) -> None:
     n = len(lines_of(log))
     code, out = run_verify(log, capsys)
@@ -53,9 +62,7 @@ def test_one_changed_byte(log: Path, where: str, capsys: pytest.CaptureFixture[s
     i = len(line) // 3
     line[i] = ord("X") if line[i] != ord("X") else ord("Y")
     lines[p - 1] = bytes(line)
-    log.write_bytes(b"".join(lines))
-    code, out = run_verify(log, capsys)
-    assert code == 1
+    out = rejected(log, lines, capsys)
     assert out.startswith(f"{log}:{p}: "), out
 
 
@@ -64,9 +71,7 @@ def test_deleted_line(log: Path, where: str, capsys: pytest.CaptureFixture[str])
     lines = lines_of(log)
     p = position(where, len(lines))
     del lines[p - 1]
-    log.write_bytes(b"".join(lines))
-    code, out = run_verify(log, capsys)
-    assert code == 1
+    out = rejected(log, lines, capsys)
     assert out.startswith(f"{log}:{p}: "), out
     assert "sequence gap" in out or "session.start" in out
 
@@ -93,18 +98,14 @@ def test_inserted_line(log: Path, where: str, capsys: pytest.CaptureFixture[str]
     # A genuine record copied from elsewhere in the same log: valid JSON with a valid hash.
     copy = lines[p - 2] if p >= 2 else lines[1]
     lines.insert(p - 1, copy)
-    log.write_bytes(b"".join(lines))
-    code, out = run_verify(log, capsys)
-    assert code == 1
+    out = rejected(log, lines, capsys)
     assert out.startswith(f"{log}:{p}: "), out
 
 
 def test_inserted_forged_line(log: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = lines_of(log)
     lines.insert(4, b'{"seq":4,"event":"step.skipped","reason":"trust me"}\n')
-    log.write_bytes(b"".join(lines))
-    code, out = run_verify(log, capsys)
-    assert code == 1
+    out = rejected(log, lines, capsys)
     assert out.startswith(f"{log}:5: missing field(s): ts, prev, hash"), out
 
 
@@ -114,9 +115,7 @@ def test_two_lines_swapped(log: Path, where: str, capsys: pytest.CaptureFixture[
     n = len(lines)
     p = {"first": 1, "middle": n // 2, "second-to-last": n - 1}[where]
     lines[p - 1], lines[p] = lines[p], lines[p - 1]
-    log.write_bytes(b"".join(lines))
-    code, out = run_verify(log, capsys)
-    assert code == 1
+    out = rejected(log, lines, capsys)
     assert out.startswith(f"{log}:{p}: "), out
 
 
@@ -125,18 +124,14 @@ def test_reserialized_valid_json_is_not_canonical(
 ) -> None:
     lines = lines_of(log)
     lines[6] = (json.dumps(json.loads(lines[6])) + "\n").encode()  # same data, other spacing
-    log.write_bytes(b"".join(lines))
-    code, out = run_verify(log, capsys)
-    assert code == 1
+    out = rejected(log, lines, capsys)
     assert out.strip() == f"{log}:7: not in canonical form (the record was re-serialized or edited)"
 
 
 def test_bad_json_in_the_middle(log: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = lines_of(log)
     lines[3] = lines[3][:40] + b"\n"
-    log.write_bytes(b"".join(lines))
-    code, out = run_verify(log, capsys)
-    assert code == 1
+    out = rejected(log, lines, capsys)
     assert out.startswith(f"{log}:4: bad JSON"), out
     assert not verify(log).torn_tail
 
