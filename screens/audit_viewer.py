@@ -460,6 +460,11 @@ class AuditViewerScreen(Screen[None]):
 
     def action_export(self, fmt: str) -> None:
         default = self.path.with_name(self.path.name + ".report" + FORMATS[fmt])
+        if getattr(self.app, "served", False):
+            # in a browser (annotui review --serve): the report is downloaded from the page;
+            # the served viewer writes no file
+            self._deliver(fmt, default.name)
+            return
 
         def chosen(out: Path | None) -> None:
             if out is not None:
@@ -479,6 +484,20 @@ class AuditViewerScreen(Screen[None]):
             return
         self.last_export = written
         self.app.call_from_thread(self.notify, f"Report written to {written}", timeout=10)
+
+    @work(thread=True, group="export")
+    def _deliver(self, fmt: str, filename: str) -> None:
+        import io
+
+        from annotui.audit import report
+
+        try:
+            text = report.render(self.path, fmt)
+        except (OSError, ValueError) as exc:
+            self.app.call_from_thread(self.notify, f"Report failed: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.app.deliver_text, io.StringIO(text), save_filename=filename)
+        self.app.call_from_thread(self.notify, f"Report {filename} sent to the browser")
 
     def action_close(self) -> None:
         if isinstance(self.app, ReviewApp):
@@ -573,11 +592,15 @@ class ReviewApp(App[None]):
 
     TITLE = "annotui review"
 
-    def __init__(self, path: Path, *, follow: bool = True, poll: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, path: Path, *, follow: bool = True, poll: float = POLL_SECONDS, served: bool = False
+    ) -> None:
         super().__init__()
         self.log_path = path
         self._follow = follow
         self._poll = poll
+        self.served = served
+        """Run for a browser by `annotui review --serve`: reports are downloaded, not written."""
 
     def on_mount(self) -> None:
         self.push_screen(AuditViewerScreen(self.log_path, follow=self._follow, poll=self._poll))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -33,6 +35,7 @@ def run_cockpit(
     args: argparse.Namespace,
     *,
     resumable: bool = True,
+    place: str = "",
     on_abandon: Callable[[], object] | None = None,
 ) -> int:
     """Open the cockpit on `args.file` with the `run` options; returns the run's exit code.
@@ -50,6 +53,7 @@ def run_cockpit(
     _, options = prepared  # the Welcome loads the file again on Start (a cache hit)
     app = CockpitApp(args.file, options)
     app.resumable = resumable
+    app.place = place
     if on_abandon is not None:
         app.on_abandon.append(on_abandon)
     code = app.run(size=terminal_size())
@@ -95,18 +99,69 @@ def demo(args: argparse.Namespace) -> int:
             allow_changed_checklist=False,
             notify=False,
         )
-        return run_cockpit(run_args, resumable=False, on_abandon=lambda: sandbox.stop(where))
+        return run_cockpit(
+            run_args,
+            resumable=False,
+            place="the local sandbox",
+            on_abandon=lambda: sandbox.stop(where),
+        )
     finally:
         sandbox.stop(where)
         shutil.rmtree(where, ignore_errors=True)
 
 
+SERVED_ENV = ("TEXTUAL_DRIVER", "TEXTUAL_FPS", "TEXTUAL_COLOR_SYSTEM", "TERM_PROGRAM",
+              "TERM_PROGRAM_VERSION", "COLUMNS", "ROWS")  # fmt: skip
+"""What textual-serve sets for the app it starts: the only variables a served session gets,
+with PATH, LANG and an empty HOME (no SSH_AUTH_SOCK, no secrets, no tokens)."""
+
+
+def served_command(path: Path, home: Path) -> str:
+    """The shell command textual-serve runs for each browser session: the read-only viewer of
+    `path` in a scrubbed environment."""
+    keep = " ".join(f'{name}="${{{name}}}"' for name in SERVED_ENV)
+    bin_dir = Path(sys.executable).parent
+    return (
+        f"exec env -i {keep} PATH={shlex.quote(f'{bin_dir}:/usr/bin:/bin')} LANG=C.UTF-8 "
+        f"HOME={shlex.quote(str(home))} {shlex.quote(sys.executable)} -m annotui.cli review "
+        f"{shlex.quote(str(path))} --served"
+    )
+
+
+def serve_review(path: Path, host: str, port: int) -> int:
+    """`annotui review PATH --serve`: the viewer in a browser, through textual-serve."""
+    if not 0 < port < 65536:
+        print(f"annotui review: --port {port}: not a TCP port (1-65535)", file=sys.stderr)
+        return 2
+    from textual_serve.server import Server
+
+    with tempfile.TemporaryDirectory(prefix="annotui-review-") as home:
+        os.chmod(home, 0o500)  # a session cannot write even there
+        server = Server(
+            served_command(path.resolve(), Path(home)),
+            host=host,
+            port=port,
+            title=f"annotui review {path.name}",
+        )
+        print(f"annotui review: serving {path} on http://{host}:{port}", file=sys.stderr)
+        server.serve()
+    return 0
+
+
 def review(args: argparse.Namespace) -> int:
-    """`annotui review PATH`: the audit viewer, read-only, following the log."""
+    """`annotui review PATH`: the audit viewer, read-only, following the log; with --serve, in
+    a browser."""
     path = Path(args.path)
     if not path.is_file():
         print(f"annotui review: no such file: {path}", file=sys.stderr)
         return 2
+    if args.serve:
+        return serve_review(path, args.host, args.port)
+    if args.served:  # a session of --serve: the web driver, no terminal
+        from screens.audit_viewer import ReviewApp
+
+        ReviewApp(path, served=True).run()
+        return 0
     if not _has_terminal():
         print("annotui review: needs a terminal; use `annotui audit show`", file=sys.stderr)
         return 2

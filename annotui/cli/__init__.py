@@ -138,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     rv = sub.add_parser("review", help="open the audit viewer (read-only)")
     rv.add_argument("path", metavar="PATH")
+    rv.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the viewer to a browser (textual-serve; reach it from afar with ssh -L)",
+    )
+    rv.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
+    rv.add_argument(
+        "--host", default="127.0.0.1", help="address for --serve (default 127.0.0.1: loopback)"
+    )
+    rv.add_argument("--served", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
