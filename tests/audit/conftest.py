@@ -29,92 +29,56 @@ def header() -> ev.SessionStarted:
     )
 
 
+def planned(
+    stage: str,
+    step_id: str,
+    title: str,
+    kind: str,
+    host: str | None = None,
+    command: str | None = None,
+    *,
+    mutating: bool = False,
+    critical: bool = False,
+    confirm_word: str | None = None,
+) -> dict[str, object]:
+    """One step of a `run.plan` record, as the session writes it."""
+    return {
+        "key": f"{stage}/{step_id}",
+        "id": step_id,
+        "title": title,
+        "kind": kind,
+        "host": host,
+        "cwd": None,
+        "command": command,
+        "mutating": mutating,
+        "critical": critical,
+        "confirm_word": confirm_word,
+    }
+
+
 PLAN = [
     {
         "key": STAGING,
         "title": "Deploy to staging",
         "steps": [
-            {
-                "key": f"{STAGING}/no-jobs",
-                "id": "no-jobs",
-                "title": "No analyses running",
-                "kind": "gate",
-                "host": None,
-                "cwd": None,
-                "command": "active_jobs == 0",
-                "mutating": False,
-                "critical": False,
-                "confirm_word": None,
-            },
-            {
-                "key": f"{STAGING}/stop-anno",
-                "id": "stop-anno",
-                "title": "Stop anno",
-                "kind": "supervisor",
-                "host": "supervisor:anno",
-                "cwd": None,
-                "command": "stop anno-staging:*",
-                "mutating": True,
-                "critical": True,
-                "confirm_word": "staging",
-            },
-            {
-                "key": f"{STAGING}/image-perms",
-                "id": "image-perms",
-                "title": "Image permissions",
-                "kind": "check",
-                "host": "tsd",
-                "cwd": None,
-                "command": "stat -L -c %a anno.sif",
-                "mutating": False,
-                "critical": False,
-                "confirm_word": None,
-            },
-            {
-                "key": f"{STAGING}/release-issue",
-                "id": "release-issue",
-                "title": "Release issue",
-                "kind": "manual",
-                "host": None,
-                "cwd": None,
-                "command": None,
-                "mutating": False,
-                "critical": False,
-                "confirm_word": None,
-            },
-            {
-                "key": f"{STAGING}/notify",
-                "id": "notify",
-                "title": "Notify | users",
-                "kind": "announce",
-                "host": None,
-                "cwd": None,
-                "command": None,
-                "mutating": False,
-                "critical": False,
-                "confirm_word": None,
-            },
+            planned(STAGING, "no-jobs", "No analyses running", "gate", None, "active_jobs == 0"),
+            planned(STAGING, "stop-anno", "Stop anno", "supervisor", "supervisor:anno",
+                    "stop anno-staging:*", mutating=True, critical=True, confirm_word="staging"),
+            planned(STAGING, "image-perms", "Image permissions", "check", "tsd",
+                    "stat -L -c %a anno.sif"),
+            planned(STAGING, "release-issue", "Release issue", "manual"),
+            planned(STAGING, "notify", "Notify | users", "announce"),
         ],
     },
     {
         "key": "deploy[prod]",
         "title": "Deploy to prod",
         "steps": [
-            {
-                "key": "deploy[prod]/stop-anno",
-                "id": "stop-anno",
-                "title": "Stop anno",
-                "kind": "supervisor",
-                "host": "supervisor:anno",
-                "cwd": None,
-                "command": "stop anno-prod:*",
-                "mutating": True,
-                "critical": True,
-                "confirm_word": "prod",
-            },
+            planned("deploy[prod]", "stop-anno", "Stop anno", "supervisor", "supervisor:anno",
+                    "stop anno-prod:*", mutating=True, critical=True, confirm_word="prod"),
         ],
     },
-]
+]  # fmt: skip
 
 
 def shown(key: str, kind: str, command: str | None) -> ev.StepShown:
