@@ -74,7 +74,10 @@ line numbers in messages about the script are the script's own)."""
 
 def _encode(text: str, what: str) -> bytes:
     """The bytes of `text` (lone surrogates from undecodable bytes become those bytes again)."""
-    data = text.encode("utf-8", "surrogateescape")
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError as e:  # a lone surrogate that no byte stands for
+        raise TransportError(f"the {what} holds text that is not UTF-8 ({e.reason})") from e
     if b"\0" in data:
         raise TransportError(f"the {what} contains a NUL byte, which no shell command can hold")
     return data

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from annotui.checklist.template import render
 from annotui.engine.redact import MASK, MIN_LINE, Redactor, forms
 from annotui.transport import shell
+from annotui.transport.base import TransportError
 
 TRICKY = [
     "a'b",
@@ -46,8 +47,12 @@ def nul_mask(masked: str) -> str:
 
 
 def shell_script(command: str, env: dict[str, str] | None = None) -> str:
-    """What a remote shell reads on its stdin for `command` (cwd, environment, the text)."""
-    return shell.script(command, cwd="/srv", env=env, stdin_null=False).decode()
+    """What a remote shell reads on its stdin for `command` (cwd, environment, the text); a
+    text no shell can be given (a lone surrogate) stands for itself: nothing is sent."""
+    try:
+        return shell.script(command, cwd="/srv", env=env, stdin_null=False).decode()
+    except TransportError:
+        return command
 
 
 def producers(secret: str) -> dict[str, str]:
