@@ -120,6 +120,9 @@ class CockpitApp(App[int]):
         self.status_strip = False
         """The panel is a strip under the panes (below NARROW columns), not a column."""
         self.walk: WalkScreen | None = None
+        self.place = ""
+        """What the run changes when it is not the checklist's real target: the banner says so
+        ('the local sandbox' for `annotui demo`)."""
         self.resumable = True
         """False for the demo: its sandbox goes away on exit, so quitting must not offer resume."""
         self._output_shown = 0.0
@@ -157,7 +160,7 @@ class CockpitApp(App[int]):
 
     def make_banner(self) -> Banner:
         title = self.loaded.model.checklist.id if self.loaded else ""
-        return Banner(self.mode, self.environment, title)
+        return Banner(self.mode, self.environment, title, self.place)
 
     def refresh_banners(self) -> None:
         title = self.loaded.model.checklist.id if self.loaded else ""

@@ -21,15 +21,18 @@ if TYPE_CHECKING:
     from annotui.checklist.models import Var
 
 
-def prefill(var: Var, name: str, cli: dict[str, str], file: dict[str, str]) -> str:
-    """The value the run would take without asking (same precedence as the engine)."""
+def prefill(var: Var, name: str, cli: dict[str, str], file: dict[str, str]) -> tuple[str, str]:
+    """The value the run would take without asking (same precedence as the engine), and where
+    it comes from ('' when nothing gives one)."""
     if name in cli:
-        return cli[name]
+        return cli[name], "--var"
     if name in file:
-        return file[name]
+        return file[name], "the vars file"
     if var.from_env and var.from_env in os.environ:
-        return os.environ[var.from_env]
-    return var.default or ""
+        return os.environ[var.from_env], f"${var.from_env}"
+    if var.default is not None:
+        return var.default, "the default"
+    return "", ""
 
 
 class VariablesScreen(Screen[None]):
@@ -62,10 +65,13 @@ class VariablesScreen(Screen[None]):
                 if not self.vars:
                     yield Static("This checklist has no variables.")
                 for name, var in self.vars.items():
-                    value = prefill(var, name, opts.cli_vars, file)
+                    value, source = prefill(var, name, opts.cli_vars, file)
                     self.initial[name] = value
                     hint = var.prompt or var.description
-                    yield Label(f"[b]{escape(name)}[/b]" + (f"  {escape(hint)}" if hint else ""))
+                    where = f"  [dim](from {escape(source)})[/]" if source else ""
+                    yield Label(
+                        f"[b]{escape(name)}[/b]" + (f"  {escape(hint)}" if hint else "") + where
+                    )
                     placeholder = var.example or ""
                     if var.choices:
                         placeholder = "one of: " + ", ".join(var.choices)
@@ -75,10 +81,11 @@ class VariablesScreen(Screen[None]):
                         password=var.secret,
                         id=f"var-{name}",
                         name=name,
+                        compact=True,
                     )
                     yield Static("", id=f"err-{name}", classes="error")
                 yield Static(escape(self.file_error or ""), id="error", classes="error")
-                yield Button("Start the run", id="start", variant="primary")
+                yield Button("Start the run", id="start", variant="primary", compact=True)
             yield StatusPanel()
         yield Footer()
 
@@ -97,7 +104,9 @@ class VariablesScreen(Screen[None]):
 
     def check(self, name: str) -> str | None:
         error = self.error_of(name)
-        self.query_one(f"#err-{name}", Static).update(escape(error or ""))
+        shown = self.query_one(f"#err-{name}", Static)
+        shown.update(escape(error or ""))
+        shown.display = bool(error)  # no empty row under a good value
         return error
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -27,13 +27,18 @@ class Banner(Static):
     environment: reactive[str] = reactive("")
     checklist: reactive[str] = reactive("")
 
-    def __init__(self, mode: str = "idle", environment: str = "", checklist: str = "") -> None:
+    def __init__(
+        self, mode: str = "idle", environment: str = "", checklist: str = "", place: str = ""
+    ) -> None:
         # Styled and worded from the start: nothing to restyle when it mounts.
         super().__init__(
-            band_text(mode, environment, checklist),
+            band_text(mode, environment, checklist, place),
             id="banner",
             classes=band_classes(mode, environment),
         )
+        self.place = place
+        """What the run changes when it is not the checklist's real target ('the local
+        sandbox' for `annotui demo`)."""
         self.set_reactive(Banner.mode, mode)
         self.set_reactive(Banner.environment, environment)
         self.set_reactive(Banner.checklist, checklist)
@@ -49,7 +54,7 @@ class Banner(Static):
 
     def _refresh_band(self) -> None:
         self.set_classes(band_classes(self.mode, self.environment))
-        self.update(band_text(self.mode, self.environment, self.checklist))
+        self.update(band_text(self.mode, self.environment, self.checklist, self.place))
 
 
 def band_classes(mode: str, environment: str) -> str:
@@ -57,11 +62,14 @@ def band_classes(mode: str, environment: str) -> str:
     return f"{mode} prod" if mode == "live" and environment.lower().startswith("prod") else mode
 
 
-def band_text(mode: str, environment: str, checklist: str) -> str:
+def band_text(mode: str, environment: str, checklist: str, place: str = "") -> str:
     where = f" · {environment.upper()}" if environment else ""
     what = f" · {checklist}" if checklist else ""
+    if mode == "live" and place:
+        return f"LIVE on {place} — changes are real there{where}{what}"
     if mode == "live":
         return f"LIVE — changes are real{where}{what}"
     if mode == "rehearsal":
-        return f"REHEARSAL — nothing is changed{where}{what}"
+        on = f" on {place}" if place else ""
+        return f"REHEARSAL{on} — nothing is changed{where}{what}"
     return f"annotui — no run started{what}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,7 +50,7 @@ def make_app(
 async def wait_for(
     pilot: Pilot,
     condition: Callable[[], object],
-    timeout: float = 10.0,
+    timeout: float = 30.0,
     *,
     open_held: bool = True,
 ) -> None:
@@ -91,6 +93,19 @@ async def start_run(pilot: Pilot, first: str = "confirm") -> None:
     await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
     await pilot.press("ctrl+s")
     await wait_for(pilot, lambda: question_kind(app) == first)  # type: ignore[arg-type]
+
+
+def plain_run_lines(tmp_path: Path, audit: Path) -> list[bytes]:
+    """A complete run of local.toml in plain mode (a real subprocess: release v1.2.3, workdir
+    tmp_path, evidence given) logged to `audit`; returns the log's lines, for a test to cut
+    where a crash would have."""
+    subprocess.run(
+        [sys.executable, "-m", "annotui.cli", "run", str(CHECKLISTS / "local.toml"), "--plain",
+         "--yes", "--var", "release=v1.2.3", "--var", f"workdir={tmp_path}", "--audit",
+         str(audit)],
+        input="https://notes/1\n", text=True, capture_output=True, check=True, timeout=60,
+    )  # fmt: skip
+    return audit.read_bytes().splitlines(keepends=True)
 
 
 def events(path: Path) -> list[dict[str, object]]:

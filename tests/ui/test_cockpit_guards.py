@@ -3,11 +3,16 @@ Ctrl+C on a running step, quitting and resuming (including a step whose outcome 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from cockpit_helpers import CHECKLISTS, answer_when, events_named, make_app, question_kind, wait_for
+from cockpit_helpers import (
+    answer_when,
+    events_named,
+    make_app,
+    plain_run_lines,
+    question_kind,
+    wait_for,
+)
 from textual.widgets import Static
 
 from annotui.audit.verify import verify
@@ -161,13 +166,7 @@ async def test_quit_keeps_the_run_and_resume_asks_about_an_unknown_outcome(tmp_p
 
     # 2. a crashed run: a complete plain-mode log cut right after write-marker started
     crashed = tmp_path / "crashed.jsonl"
-    subprocess.run(
-        [sys.executable, "-m", "annotui.cli", "run", str(CHECKLISTS / "local.toml"), "--plain",
-         "--yes", "--var", "release=v1.2.3", "--var", f"workdir={tmp_path}", "--audit",
-         str(crashed)],
-        input="https://notes/1\n", text=True, capture_output=True, check=True, timeout=60,
-    )  # fmt: skip
-    lines = crashed.read_bytes().splitlines(keepends=True)
+    lines = plain_run_lines(tmp_path, crashed)
     cut = next(
         i for i, line in enumerate(lines) if b'"step.started"' in line and b"write-marker" in line
     )

@@ -6,15 +6,13 @@ finished before it and the interrupted attempt's output."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from cockpit_helpers import (
-    CHECKLISTS,
     answer_when,
     events_named,
     make_app,
+    plain_run_lines,
     question_kind,
     screen_text,
     wait_for,
@@ -153,13 +151,7 @@ async def test_a_second_ctrl_c_cancels_without_a_second_box(tmp_path: Path) -> N
 
 async def test_resume_shows_finished_steps_and_the_interrupted_output(tmp_path: Path) -> None:
     crashed = tmp_path / "crashed.jsonl"
-    subprocess.run(
-        [sys.executable, "-m", "annotui.cli", "run", str(CHECKLISTS / "local.toml"), "--plain",
-         "--yes", "--var", "release=v1.2.3", "--var", f"workdir={tmp_path}", "--audit",
-         str(crashed)],
-        input="https://notes/1\n", text=True, capture_output=True, check=True, timeout=60,
-    )  # fmt: skip
-    lines = crashed.read_bytes().splitlines(keepends=True)
+    lines = plain_run_lines(tmp_path, crashed)
     cut = next(
         i for i, line in enumerate(lines) if b'"step.output"' in line and b"write-marker" in line
     )

@@ -126,3 +126,13 @@ async def test_at_80_columns_the_status_is_a_strip_with_ages_and_uptime(tmp_path
             assert not panel.display
             await pilot.press("t")
             assert panel.display
+
+
+async def test_the_demo_banner_says_it_is_the_sandbox(tmp_path: Path) -> None:
+    app = make_app("local.toml", tmp_path / "run.jsonl", cli_vars={"workdir": str(tmp_path)})
+    app.place = "the local sandbox"  # what `annotui demo` sets
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "LIVE on the local sandbox — changes are real there" in banner_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
+        assert "the local sandbox" in banner_text(app)

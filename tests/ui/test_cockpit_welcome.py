@@ -57,3 +57,21 @@ async def test_the_viewer_inside_the_cockpit_goes_back_with_esc_and_q(tmp_path: 
         await pilot.press("q")
         await wait_for(pilot, lambda: app.screen is app.walk)
         assert app.running  # back to the run, nothing stopped
+
+
+async def test_variables_say_where_each_value_comes_from(tmp_path: Path) -> None:
+    vars_file = tmp_path / "v.toml"
+    vars_file.write_text('workdir = "/srv"\n')
+    app = make_app("local.toml", tmp_path / "run.jsonl", cli_vars={"release": "v9.9.9"})
+    app.options.vars_file = vars_file
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, VariablesScreen))
+        await pilot.pause(0.2)
+        rows = screen_text(app).splitlines()
+        assert any("release" in r and "(from --var)" in r for r in rows)
+        assert any("workdir" in r and "(from the vars file)" in r for r in rows)
+        assert any("environment" in r and "(from the default)" in r for r in rows)
+        # every var and the start button on one 80x24 screen
+        start = next(i for i, r in enumerate(rows) if "Start the run" in r)
+        assert start < 20
