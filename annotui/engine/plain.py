@@ -212,7 +212,8 @@ class PlainPresenter:
                 self._w(f"   ! outcome unknown: {e.reason}\n")
             case ev.GateEvaluated():
                 value = e.error or e.value
-                self._w(f"   gate {e.probe} = {value}  holds={e.holds} ({e.streak}/{e.needed})\n")
+                state = "holds" if e.holds else "does not hold yet"
+                self._w(f"   gate {e.probe} = {value}: {state} ({e.streak}/{e.needed} in a row)\n")
             case ev.SupervisorState():
                 states = ", ".join(f"{k}={v}" for k, v in e.processes.items())
                 self._w(f"   supervisor {e.supervisor} {e.when}: {states}\n")
