@@ -193,6 +193,17 @@ class StepFinished(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ValueCaptured(Event):
+    """A step's output kept as a value for later steps (`capture`); a secret one is masked."""
+
+    event: ClassVar[str] = "step.captured"
+    step_key: str
+    name: str
+    value: str
+    secret: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StepSkipped(Event):
     event: ClassVar[str] = "step.skipped"
     step_key: str
@@ -350,6 +361,7 @@ ALL_EVENTS: dict[str, type[Event]] = {
         StepOutput,
         StepFinished,
         StepSkipped,
+        ValueCaptured,
         StepRefused,
         EvidenceRecorded,
         OutcomeUnknown,

@@ -198,6 +198,22 @@ class Expect(Strict):
     symlink_to: str | None = None
 
 
+class Capture(Strict):
+    """`capture = { name = "x", regex = '...' }`: the first group of the regex's first match."""
+
+    name: Identifier = Field(description="The name later steps use: {{ x }} and in `when`")
+    regex: str = Field(
+        description="Python regular expression searched in stdout (multi-line); it needs a group"
+    )
+
+
+CAPTURE_DESCRIPTION = (
+    "Keep the output as a value for later steps: a name (the stripped stdout) or "
+    "{ name, regex } (the regex's first group)"
+)
+SECRET_CAPTURE_DESCRIPTION = "The captured value is a secret: masked in output, log and screens"
+
+
 class StepBase(Strict):
     id: Identifier
     title: str = ""
@@ -232,6 +248,8 @@ class CommandStep(StepBase):
     user: UserName | None = None
     login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
     shell: ShellName | None = None
+    capture: Identifier | Capture | None = Field(None, description=CAPTURE_DESCRIPTION)
+    secret: bool = Field(False, description=SECRET_CAPTURE_DESCRIPTION)
 
 
 class CheckStep(StepBase):
@@ -244,6 +262,8 @@ class CheckStep(StepBase):
     user: UserName | None = None
     login: bool | None = Field(None, description=LOGIN_DESCRIPTION)
     shell: ShellName | None = None
+    capture: Identifier | Capture | None = Field(None, description=CAPTURE_DESCRIPTION)
+    secret: bool = Field(False, description=SECRET_CAPTURE_DESCRIPTION)
 
 
 class GateStep(StepBase):

@@ -260,14 +260,19 @@ def _check_templates(data: dict[str, Any], bound: dict[int, str], out: list[Find
         places.append((("notify", k), {"url": notify.get("url")}, everywhere))
         texts = {key: notify.get(key) for key in ("title", "body")}
         places.append((("notify", k), texts, everywhere + list(syntax.NOTIFY_FIELDS)))
+    captured = _captures(data)
+    later = {name: where for (_, where, name) in captured}
     for i, stage in _tables(data.get("stages")):
         scope = everywhere + ([bound[i]] if i in bound else [])
-        content = {k: v for k, v in stage.items() if k != "for_each"}
+        content = {k: v for k, v in stage.items() if k not in ("for_each", "steps")}
         places.append((("stages", i), content, scope))
+        for j, step in _tables(stage.get("steps")):
+            before = [name for (at, _, name) in captured if at < (i, j)]
+            places.append((("stages", i, "steps", j), step, scope + before))
     for base, value, scope in places:
         for path, text in _strings(value, base):
             if "{{" in text:
-                out += _capped(path, _template_problems(text, declared, scope))
+                out += _capped(path, _template_problems(text, declared, scope, later))
 
 
 def _check_notify(data: dict[str, Any], out: list[Finding]) -> None:
@@ -287,11 +292,15 @@ def _check_notify(data: dict[str, Any], out: list[Finding]) -> None:
                 out.append(Finding(("notify", k, "url"), "inside", msg, index))
 
 
-def _template_problems(text: str, declared: list[str], scope: list[str]) -> Iterator[Finding]:
+def _template_problems(
+    text: str, declared: list[str], scope: list[str], later: dict[str, str] | None = None
+) -> Iterator[Finding]:
     for name, index in names(text):
         if name in scope:
             continue
-        if name in declared:
+        if later and name in later:
+            msg = f"{name!r} is used before the step that captures it ({later[name]})"
+        elif name in declared:
             msg = (
                 f"var {name!r} is used before it can have a value: it is only set "
                 "inside stages whose for_each is over it"
@@ -349,7 +358,9 @@ def _check_text(value: Any, path: Path, out: list[Finding]) -> None:
             stack += [((*where, k), v) for k, v in enumerate(item)]
 
 
-def _condition(text: Any, path: Path, scope: list[str], out: list[Finding]) -> None:
+def _condition(
+    text: Any, path: Path, scope: list[str], out: list[Finding], later: dict[str, str]
+) -> None:
     """A `when` that does not parse, or that names something without a value there."""
     if not isinstance(text, str):
         return
@@ -359,7 +370,10 @@ def _condition(text: Any, path: Path, scope: list[str], out: list[Finding]) -> N
         out.append(Finding(path, "inside", e.message, e.offset))
         return
     for name, offset in condition.names(expr):
-        if name not in scope:
+        if name in later and name not in scope:
+            msg = f"{name!r} is used before the step that captures it ({later[name]})"
+            out.append(Finding(path, "inside", msg, offset))
+        elif name not in scope:
             hint = _hint(name, scope) or f" (known here: {_names(scope)})"
             msg = f"unknown name {_short(name)!r} in condition{hint}"
             out.append(Finding(path, "inside", msg, offset))
@@ -368,11 +382,61 @@ def _condition(text: Any, path: Path, scope: list[str], out: list[Finding]) -> N
 def _check_conditions(data: dict[str, Any], bound: dict[int, str], out: list[Finding]) -> None:
     declared = list(_table(data.get("vars")))
     everywhere = [n for n in declared if n not in bound.values()]
+    captured = _captures(data)
+    later = {name: where for (_, where, name) in captured}
     for i, stage in _tables(data.get("stages")):
         scope = everywhere + ([bound[i]] if i in bound else [])
-        _condition(stage.get("when"), ("stages", i, "when"), scope, out)
+        _condition(stage.get("when"), ("stages", i, "when"), scope, out, later)
         for j, step in _tables(stage.get("steps")):
-            _condition(step.get("when"), ("stages", i, "steps", j, "when"), scope, out)
+            before = [name for (at, _, name) in captured if at < (i, j)]
+            path = ("stages", i, "steps", j, "when")
+            _condition(step.get("when"), path, scope + before, out, later)
+
+
+def _captures(data: dict[str, Any]) -> list[tuple[tuple[int, int], str, str]]:
+    """((stage index, step index), 'stage/step', name) of every step that captures a value."""
+    found = []
+    for i, stage in _tables(data.get("stages")):
+        for j, step in _tables(stage.get("steps")):
+            capture = step.get("capture")
+            name = capture.get("name") if isinstance(capture, dict) else capture
+            if isinstance(name, str):
+                found.append(((i, j), f"{stage.get('id')}/{step.get('id')}", name))
+    return found
+
+
+def _check_captures(data: dict[str, Any], out: list[Finding]) -> None:
+    """A captured name that is also a var or captured twice; a regex without a group;
+    `secret` without `capture`."""
+    declared = set(_table(data.get("vars")))
+    seen: dict[str, str] = {}
+    for i, stage in _tables(data.get("stages")):
+        for j, step in _tables(stage.get("steps")):
+            base: Path = ("stages", i, "steps", j)
+            capture = step.get("capture")
+            if step.get("secret") is True and capture is None:
+                msg = "secret = true marks a captured value: this step has no capture"
+                out.append(Finding((*base, "secret"), "key", msg))
+            path: Path = (*base, "capture")
+            if isinstance(capture, dict):
+                regex = _regex(capture.get("regex"), (*path, "regex"), "capture", out)
+                if regex is not None and regex.groups < 1:
+                    msg = (
+                        "capture regex needs a group: its first group is the value, e.g. 'v=(\\S+)'"
+                    )
+                    out.append(Finding((*path, "regex"), "value", msg))
+                path = (*path, "name")
+                capture = capture.get("name")
+            if not isinstance(capture, str):
+                continue
+            where = f"{stage.get('id')}/{step.get('id')}"
+            if capture in declared:
+                msg = f"capture {capture!r} has the name of a var: choose another name"
+                out.append(Finding(path, "value", msg))
+            elif capture in seen:
+                msg = f"{capture!r} is already captured by {seen[capture]}: choose another name"
+                out.append(Finding(path, "value", msg))
+            seen.setdefault(capture, where)
 
 
 def check(data: dict[str, Any]) -> list[Finding]:
@@ -387,4 +451,5 @@ def check(data: dict[str, Any]) -> list[Finding]:
     _check_templates(data, bound, out)
     _check_notify(data, out)
     _check_conditions(data, bound, out)
+    _check_captures(data, out)
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from annotui.engine.operator import Operator
@@ -32,3 +32,5 @@ class StepContext:
     rehearse: bool
     yes: bool = False
     """--yes was given (a rehearsal answers evidence prompts with it)."""
+    captured: dict[str, str] = field(default_factory=dict)
+    """Values captured so far (`capture`): a step that captures one adds it here."""

@@ -206,6 +206,8 @@ class PlainPresenter:
                 for text in (e.expectation, e.message):
                     if text:
                         self._w(f"      {text}\n")
+            case ev.ValueCaptured():
+                self._w(f"   captured {e.name} = {e.value}\n")
             case ev.StepSkipped():
                 self._w(f"   => skipped: {e.reason}\n")
             case ev.OutcomeUnknown():

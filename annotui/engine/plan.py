@@ -6,17 +6,65 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from annotui.checklist.tables import is_mutating, replace
-from annotui.checklist.template import render
+from annotui.checklist import condition
+from annotui.checklist.tables import fields, is_mutating, replace
+from annotui.checklist.template import names, render
 from annotui.engine.kinds import Shown, step_kind
 from annotui.engine.planned import PlannedStage, PlannedStep
 from annotui.engine.runas import wrap
 
 if TYPE_CHECKING:
-    from annotui.checklist.models import Checklist, Expect, Host, Probe, Step, Supervisor
+    from annotui.checklist.models import (
+        Capture,
+        Checklist,
+        Expect,
+        Host,
+        Probe,
+        Step,
+        Supervisor,
+    )
 
 RUNS_SHELL = ("command", "check")
 """Step kinds whose command may run as another user, with another shell."""
+
+
+def capture_name(capture: str | Capture) -> str:
+    """The name a `capture` keeps its value under."""
+    return capture if isinstance(capture, str) else capture.name
+
+
+def step_capture(step: Step) -> tuple[str, bool] | None:
+    """(name, secret) of the value a command or check step captures, else None."""
+    capture: str | Capture | None = getattr(step, "capture", None)
+    if step.kind not in RUNS_SHELL or capture is None:
+        return None
+    return capture_name(capture), bool(getattr(step, "secret", False))
+
+
+def captures(checklist: Checklist) -> list[str]:
+    """Every name a step captures, in order."""
+    found = (step_capture(step) for stage in checklist.stages for step in stage.steps)
+    return [c[0] for c in found if c is not None]
+
+
+def _template_names(value: object) -> set[str]:
+    if isinstance(value, str):
+        return {name for name, _ in names(value)}
+    if isinstance(value, list | tuple):
+        return set().union(*map(_template_names, value)) if value else set()
+    if isinstance(value, dict):
+        return _template_names(list(value.values()))
+    if hasattr(value, "__dict__"):
+        return _template_names(list(fields(value).values()))
+    return set()
+
+
+def captured_names(step: Step) -> set[str]:
+    """Every name the step's templates and `when` use (vars and captured values alike)."""
+    used = _template_names({k: v for k, v in fields(step).items() if k != "when"})
+    if step.when:
+        used |= {name for name, _ in condition.names(condition.parse(step.when))}
+    return used
 
 
 def stage_keys(checklist: Checklist) -> list[tuple[int, str, dict[str, str]]]:
@@ -109,7 +157,9 @@ def plan_step(
 
 
 def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> list[PlannedStage]:
-    """Render every stage and step with the resolved var values."""
+    """Render every stage and step with the resolved var values. A value captured at run time
+    is shown as its placeholder (the session renders such a step again before it runs)."""
+    values = {**{name: f"{{{{ {name} }}}}" for name in captures(checklist)}, **values}
     stages = []
     shell = checklist.checklist.shell
     for index, key, binding in stage_keys(checklist):

@@ -30,7 +30,7 @@ from annotui.engine.errors import AuditLost, SessionError, StopRun
 from annotui.engine.kinds import step_kind
 from annotui.engine.operator import Decision, Operator
 from annotui.engine.options import RunOptions
-from annotui.engine.plan import plan, render_sources
+from annotui.engine.plan import captured_names, plan, plan_step, render_sources, step_capture
 from annotui.engine.planned import PlannedStage, PlannedStep
 from annotui.engine.redact import MASK, Redactor
 from annotui.engine.runas import described
@@ -100,6 +100,11 @@ class Session:
         self._spawned: dict[str, tuple[str, int]] = {}
         """step_key -> (host, process group) of its command's last start (on resume: of the
         outcome-unknown steps, from the log)."""
+        self.captured: dict[str, str] = {}
+        """Values captured by the steps run so far (`capture`)."""
+        self._unknown_captures: set[str] = set()
+        """Rehearsal: captures of steps that were only simulated (their values are unknown)."""
+        self._secret_captures: set[str] = set()
         self._env_secrets: dict[str, str] = {}
         self.signed_by: Signature | None = None
         """The probe signature of --sign-with (its ``key`` is the run's own signer)."""
@@ -482,7 +487,8 @@ class Session:
                 if done == "skipped":
                     self._counts["skipped"] += 1
                     continue
-                if self._skipped_by_condition(stage, step):
+                step = self._with_captures(stage, step)
+                if self._decided_before_running(stage, step):
                     continue
                 code = await self._do_step(step, step.key in unknown)
                 if code is not None:
@@ -557,6 +563,7 @@ class Session:
                 self._counts["skipped"] += 1
                 return None
             result = await self._execute(step, attempt)
+            self._after_capture(step, result)
             if result.outcome == "failed" and self._depends_on_simulation(step):
                 result = result.replace(
                     outcome="unverified",
@@ -605,14 +612,37 @@ class Session:
                 f"is still running: {e}; resume again when {host} can be asked"
             ) from e
 
-    def _skipped_by_condition(self, stage: PlannedStage, step: PlannedStep) -> bool:
-        """Record a step whose stage's or own `when` is false as skipped by condition."""
+    def _with_captures(self, stage: PlannedStage, step: PlannedStep) -> PlannedStep:
+        """The step rendered again with the values captured so far, if it uses any (the plan
+        shows such a placeholder as itself)."""
+        uses = captured_names(step.step) & self.captured.keys()
+        if not uses:
+            return step
+        values = {**self.values, **self.captured}
+        binding = {k: v for k, v in stage.values.items() if k not in values}
+        options = self.options
+        new = plan_step(
+            step.step, stage.key, binding, values, options.rehearse,
+            self.checklist.hosts, self.checklist.checklist.shell,
+        )  # fmt: skip
+        stage.steps[stage.steps.index(step)] = new
+        return new
+
+    def _decided_before_running(self, stage: PlannedStage, step: PlannedStep) -> bool:
+        """Record a step whose stage's or own `when` is false as skipped by condition; in
+        rehearsal, one that depends on a value captured from a simulated step as decided at
+        run time. True when the step is recorded (nothing is asked, nothing runs)."""
+        unknown = sorted(captured_names(step.step) & self._unknown_captures)
         for when in (stage.when, step.when):
             if when is None:
                 continue
             expr = condition.parse(when)
             values = self._condition_values(step)
-            if condition.evaluate(expr, values) is not False:
+            holds = condition.evaluate(expr, values)
+            if holds is None:
+                unknown += [n for n, _ in condition.names(expr) if n in self._unknown_captures]
+                continue
+            if holds:
                 continue
             seen = {
                 name: MASK if self._is_secret(name) else self.redact(str(values[name]))
@@ -624,14 +654,35 @@ class Session:
             self.emit(ev.StepSkipped(step.key, self.redact(reason), "condition", when, seen))
             self._counts["skipped"] += 1
             return True
-        return False
+        if not unknown:
+            return False
+        names = ", ".join(dict.fromkeys(unknown))
+        message = f"decided at run time: it depends on {names}, captured from a simulated step"
+        self.emit(self._shown(step))
+        self.emit(ev.StepFinished(step.key, "would-run", message=message))
+        self._counts["ok"] += 1
+        if (capture := step_capture(step.step)) is not None:
+            self._unknown_captures.add(capture[0])
+        return True
 
     def _condition_values(self, step: PlannedStep) -> dict[str, object]:
-        return dict(step.values)
+        unknown = dict.fromkeys(self._unknown_captures, condition.UNKNOWN)
+        return {**step.values, **self.captured, **unknown}
 
     def _is_secret(self, name: str) -> bool:
         var = self.checklist.vars.get(name)
-        return bool(var is not None and var.secret)
+        return bool(var is not None and var.secret) or name in self._secret_captures
+
+    def _after_capture(self, step: PlannedStep, result: ev.StepFinished) -> None:
+        """In rehearsal, a simulated step's capture is unknown to the steps after it."""
+        capture = step_capture(step.step)
+        if capture is None:
+            return
+        name, secret = capture
+        if secret:
+            self._secret_captures.add(name)
+        if name not in self.captured and result.outcome in ("would-run", "unverified"):
+            self._unknown_captures.add(name)
 
     def _depends_on_simulation(self, step: PlannedStep) -> bool:
         """In rehearsal: a read-only step after a simulated change in the same stage."""
@@ -713,6 +764,7 @@ class Session:
             operator=self.operator,
             rehearse=self.options.rehearse,
             yes=self.options.yes,
+            captured=self.captured,
         )
         coro = kind.rehearse(ctx) if step.simulated else kind.run(ctx)
         if not kind.starts:

@@ -69,6 +69,13 @@ CASES: list[tuple[str, str, bool]] = [
     ("when on a gate", doc("when = 'release in [\"v1\", 2]'", "gate"), True),
     ("when on a stage", doc(stage="when = 'release != \"v1\"'"), True),
     ("when not a string", doc("when = true"), False),
+    ("capture a name", doc('capture = "out"\nsecret = true', "check"), True),
+    ("capture a regex", doc("capture = { name = 'v', regex = 'v=(\\\\S+)' }"), True),
+    ("capture on a gate", doc('capture = "out"', "gate"), False),
+    ("capture a bad name", doc('capture = "a b"'), False),
+    ("capture without regex", doc("capture = { name = 'v' }"), False),
+    ("capture with a typo", doc("capture = { name = 'v', regexp = 'x' }"), False),
+    ("secret not a bool", doc('capture = "out"\nsecret = "yes"'), False),
 ]  # fmt: skip
 
 

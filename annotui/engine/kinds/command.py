@@ -6,17 +6,23 @@ changes anything. In rehearsal a command that changes the target is only describ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from annotui.checklist.template import render
 from annotui.engine.context import StepContext
 from annotui.engine.expect import evaluate
 from annotui.engine.kinds.base import Shown
 from annotui.engine.output import OutputCollector
+from annotui.engine.plan import capture_name
+from annotui.engine.redact import MASK
 from annotui.engine.runas import SUDO_REFUSED, described, refused_message, wrap
-from annotui.events import Event, StepFinished, StepOutput, StepSpawned
+from annotui.events import Event, StepFinished, StepOutput, StepSpawned, ValueCaptured
 from annotui.transport.base import ConnectionLost
+
+if TYPE_CHECKING:
+    from annotui.checklist.models import Capture
 
 
 class ShellKind:
@@ -53,12 +59,41 @@ class ShellKind:
 KIND = ShellKind("command")
 
 
+def _capture(ctx: StepContext, capture: str | Capture, stdout: str) -> str | None:
+    """Keep the step's output as a value (ctx.captured); why it cannot be kept, or None."""
+    planned = ctx.planned
+    name = capture_name(capture)
+    if isinstance(capture, str):
+        value = stdout.strip()
+    else:
+        found = re.search(capture.regex, stdout, re.MULTILINE)
+        if found is None or found.group(1) is None:
+            return f"capture {name}: {capture.regex!r} does not match the output"
+        value = found.group(1)
+    secret = bool(getattr(planned.step, "secret", False))
+    if secret:
+        ctx.redact.add(value)
+    ctx.captured[name] = value
+    shown = MASK if secret else ctx.redact(value)
+    ctx.emit(ValueCaptured(planned.key, name, shown, secret))
+    return None
+
+
 async def run_shell_step(ctx: StepContext) -> StepFinished:
     planned = ctx.planned
     step = planned.step
     assert step.kind in ("command", "check") and planned.command is not None
     key = planned.key
-    out = OutputCollector(key, ctx.emit, ctx.redact, keep_stdout=planned.expect is not None)
+    capture = step.capture
+    keep = planned.expect is not None or capture is not None
+    emit = ctx.emit
+    if getattr(step, "secret", False):  # the value is not known before the end: no stdout shown
+
+        def emit(event: Event) -> None:
+            if getattr(event, "stream", None) != "stdout":
+                ctx.emit(event)
+
+    out = OutputCollector(key, emit, ctx.redact, keep_stdout=keep)
     host_id = planned.host or "local"
 
     def spawned(pgid: int) -> None:  # recorded: a resume asks whether it still runs
@@ -94,6 +129,10 @@ async def run_shell_step(ctx: StepContext) -> StepFinished:
     if planned.user is not None and result.exit_code == SUDO_REFUSED:
         refused = refused_message(planned.user, host)
         return StepFinished(key, "failed", result.exit_code, result.duration, message=refused)
+    if capture is not None and result.exit_code == 0:
+        problem = _capture(ctx, capture, out.stdout)
+        if problem:
+            return StepFinished(key, "failed", result.exit_code, result.duration, message=problem)
     expect = planned.expect
     if expect is None:
         ok = result.exit_code == 0
