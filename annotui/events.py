@@ -288,6 +288,51 @@ class ErrorEvent(Event):
     step_key: str | None = None
 
 
+AnsibleStatus = Literal["ok", "changed", "failed", "skipped", "unreachable"]
+
+
+@dataclass(frozen=True, slots=True)
+class AnsibleTask(Event):
+    """A play's task starts (what a grid of hosts x tasks shows as the current column)."""
+
+    event: ClassVar[str] = "ansible.task"
+    step_key: str
+    play: str
+    task: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnsibleResult(Event):
+    """One host's result of one task of an `ansible` step."""
+
+    event: ClassVar[str] = "ansible.result"
+    step_key: str
+    host: str
+    task: str
+    action: str
+    status: AnsibleStatus
+    duration: float | None
+    message: str
+    """A short message (the module's msg, else its first line of stderr/stdout); redacted."""
+    event_sha256: str
+    """sha256 of ansible-runner's whole event (canonical JSON): ties this line to the raw event."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnsibleRecap(Event):
+    """The play recap and the exit status of ansible-playbook."""
+
+    event: ClassVar[str] = "ansible.recap"
+    step_key: str
+    hosts: dict[str, dict[str, int]]
+    """host -> {ok, changed, failed, unreachable, skipped, rescued, ignored}."""
+    rc: int | None
+    status: str
+    """ansible-runner's final status: successful, failed, canceled, timeout."""
+    unfinished: list[str] = field(default_factory=list)
+    """Hosts that had started and were not done when the run was cancelled: outcome unknown."""
+
+
 @dataclass(frozen=True, slots=True)
 class NotificationSent(Event):
     """A notification handed to Apprise (``[[notify]]`` table number ``notify``)."""
@@ -370,6 +415,9 @@ ALL_EVENTS: dict[str, type[Event]] = {
         Announcement,
         Interrupted,
         ErrorEvent,
+        AnsibleTask,
+        AnsibleResult,
+        AnsibleRecap,
         NotificationSent,
         NotificationResult,
         SessionEnded,

@@ -289,8 +289,27 @@ class AnnounceStep(StepBase):
     text: str = Field(description="Markdown message rendered from vars")
 
 
+ExtraVar = Annotated[str, Field(description="Templated; a secret reaches ansible in memory")]
+
+
+class AnsibleStep(StepBase):
+    kind: Literal["ansible"]
+    playbook: str = Field(
+        pattern=r"[^ \t\r\n]", description="Playbook path, relative to the checklist"
+    )
+    inventory: str | list[str] = Field(
+        description="Inventory path (relative to the checklist), or a list of hosts"
+    )
+    limit: str | None = Field(None, description="ansible-playbook --limit")
+    tags: str | None = Field(None, description="ansible-playbook --tags")
+    extra_vars: dict[Identifier, ExtraVar | int | float | bool] = {}
+    host: str = Field("local", description="Where ansible-playbook runs")
+    changes: bool = Field(True, description="Mutating: run with --check --diff in rehearsal")
+    timeout: float | None = Field(None, gt=0, le=MAX_TIMEOUT)
+
+
 Step = Annotated[
-    ManualStep | CommandStep | CheckStep | GateStep | SupervisorStep | AnnounceStep,
+    ManualStep | CommandStep | CheckStep | GateStep | SupervisorStep | AnnounceStep | AnsibleStep,
     Field(discriminator="kind"),
 ]
 
@@ -301,6 +320,7 @@ STEP_KINDS: dict[str, type[StepBase]] = {
     "gate": GateStep,
     "supervisor": SupervisorStep,
     "announce": AnnounceStep,
+    "ansible": AnsibleStep,
 }
 """Step model by its `kind`."""
 

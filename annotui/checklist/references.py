@@ -169,7 +169,7 @@ def _check_steps(data: dict[str, Any], out: list[Finding]) -> None:
                     out.append(Finding((*base, "id"), "value", msg))
                 step_ids.add(step_id)
             kind = step.get("kind")
-            if kind in ("command", "check"):
+            if kind in ("command", "check", "ansible"):
                 _ref(step.get("host", "local"), hosts, (*base, "host"), "host", "hosts", out)
             if kind == "gate":
                 _ref(step.get("probe"), probes, (*base, "probe"), "probe", "probes", out)

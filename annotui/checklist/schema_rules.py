@@ -75,6 +75,8 @@ def tighten(schema: dict[str, Any]) -> dict[str, Any]:
         "required": ["changes"],
         "$comment": 'confirm = "none" is allowed only with changes = false',
     }
+    defs["AnsibleStep"]["if"] = defs["CommandStep"]["if"]
+    defs["AnsibleStep"]["then"] = defs["CommandStep"]["then"]
     defs["SupervisorStep"]["not"] = {
         "properties": {"confirm": {"const": "none"}},
         "required": ["confirm"],

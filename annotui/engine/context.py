@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annotui.engine.operator import Operator
@@ -32,5 +33,9 @@ class StepContext:
     rehearse: bool
     yes: bool = False
     """--yes was given (a rehearsal answers evidence prompts with it)."""
+    checklist_dir: Path | None = None
+    """The checklist's directory: paths in steps (an ansible playbook) are relative to it."""
+    state_dir: Path | None = None
+    """Where a step keeps its own files (ansible-runner's artifacts), beside the audit log."""
     captured: dict[str, str] = field(default_factory=dict)
     """Values captured so far (`capture`): a step that captures one adds it here."""

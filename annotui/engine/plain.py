@@ -158,6 +158,8 @@ class PlainPresenter:
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
+        self._per_task = False
+        """The step shown is an ansible step: one line per host x task instead of its output."""
 
     def _w(self, text: str) -> None:
         from annotui.text import for_terminal  # output and var values are shown, never obeyed
@@ -182,6 +184,7 @@ class PlainPresenter:
             case ev.StageStarted():
                 self._w(f"\n== Stage {e.index}/{e.total}: {e.title} [{e.stage_key}]\n")
             case ev.StepShown():
+                self._per_task = e.kind == "ansible"
                 tags = [e.kind]
                 if e.changes:
                     tags.append("changes")
@@ -196,6 +199,15 @@ class PlainPresenter:
                     self._w(f"   runs {e.run_as}\n")
                 if e.command:
                     self._w(f"   $ {e.command}\n")
+            case ev.StepOutput() if self._per_task:
+                if e.text.startswith("rehearsal: "):
+                    self._w(f"   ! {e.text}\n")
+            case ev.AnsibleResult():
+                took = f" ({e.duration:.2f} s)" if e.duration is not None else ""
+                say = f": {e.message}" if e.message and e.status != "ok" else ""
+                self._w(f"   [{e.status}] {e.host} | {e.task}{took}{say}\n")
+            case ev.AnsibleRecap() if e.unfinished:
+                self._w(f"   ! not finished (outcome unknown): {', '.join(e.unfinished)}\n")
             case ev.StepOutput():
                 mark = "|" if e.stream == "stdout" else "!"
                 self._w("".join(f"   {mark} {line}\n" for line in e.lines))

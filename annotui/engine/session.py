@@ -764,6 +764,8 @@ class Session:
             operator=self.operator,
             rehearse=self.options.rehearse,
             yes=self.options.yes,
+            checklist_dir=self.loaded.path.resolve().parent,
+            state_dir=self.audit_path.parent,
             captured=self.captured,
         )
         coro = kind.rehearse(ctx) if step.simulated else kind.run(ctx)
