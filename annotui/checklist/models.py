@@ -198,6 +198,21 @@ class Expect(Strict):
     symlink_to: str | None = None
 
 
+def one_var(v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    """A `for_each`: exactly one var, at least one value, each value once."""
+    if v is None:
+        return v
+    if len(v) != 1:
+        raise ValueError("for_each names exactly one var, e.g. { environment = [...] }")
+    values = next(iter(v.values()))
+    if not values:
+        raise ValueError("for_each needs at least one value")
+    twice = next((x for i, x in enumerate(values) if x in values[:i]), None)
+    if twice is not None:
+        raise ValueError(f"for_each value {twice!r} is listed twice: each names one stage or step")
+    return v
+
+
 class Capture(Strict):
     """`capture = { name = "x", regex = '...' }`: the first group of the regex's first match."""
 
@@ -229,6 +244,16 @@ class StepBase(Strict):
         description="A condition over vars and captured values (==, !=, in, not in, and, or, "
         "not); when false the step is skipped and recorded as skipped by condition",
     )
+    for_each: dict[Identifier, list[ForEachValue]] | None = Field(
+        None,
+        description='{ node = ["db1", "db2"] }: the step once per value, keyed '
+        'stage/step[value]; host = "{{ node }}" runs each on that host',
+    )
+
+    @field_validator("for_each")
+    @classmethod
+    def _one_var(cls, v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        return one_var(v)
 
 
 class ManualStep(StepBase):
@@ -340,17 +365,7 @@ class Stage(Strict):
     @field_validator("for_each")
     @classmethod
     def _one_var(cls, v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
-        if v is None:
-            return v
-        if len(v) != 1:
-            raise ValueError("for_each names exactly one var, e.g. { environment = [...] }")
-        values = next(iter(v.values()))
-        if not values:
-            raise ValueError("for_each needs at least one value")
-        twice = next((x for i, x in enumerate(values) if x in values[:i]), None)
-        if twice is not None:
-            raise ValueError(f"for_each value {twice!r} is listed twice: each names one stage")
-        return v
+        return one_var(v)
 
 
 class Checklist(Strict):

@@ -170,7 +170,7 @@ def _check_steps(data: dict[str, Any], out: list[Finding]) -> None:
                 step_ids.add(step_id)
             kind = step.get("kind")
             if kind in ("command", "check", "ansible"):
-                _ref(step.get("host", "local"), hosts, (*base, "host"), "host", "hosts", out)
+                _host_ref(step, hosts, base, out)
             if kind == "gate":
                 _ref(step.get("probe"), probes, (*base, "probe"), "probe", "probes", out)
             if kind == "supervisor":
@@ -204,6 +204,75 @@ def _check_hosts(data: dict[str, Any], out: list[Finding]) -> None:
                 _check_shell(probe["run"], ("probes", name, "run"), out)
     lock = _table(_table(data.get("checklist")).get("lock"))
     _ref(lock.get("host", "local"), hosts, ("checklist", "lock", "host"), "host", "hosts", out)
+
+
+def _loops_host(host: Any) -> bool:
+    """`host = "{{ node }}"`: a host taken from a for_each value (checked by `_check_loops`)."""
+    return isinstance(host, str) and PLACEHOLDER.fullmatch(host.strip()) is not None
+
+
+def _host_ref(step: dict[str, Any], hosts: list[str], base: Path, out: list[Finding]) -> None:
+    """A step's `host` names a declared host (a for_each placeholder is `_check_loops`'s)."""
+    if not _loops_host(step.get("host")):
+        _ref(step.get("host", "local"), hosts, (*base, "host"), "host", "hosts", out)
+
+
+def _step_bound(data: dict[str, Any]) -> dict[tuple[int, int], tuple[str, list[Any]]]:
+    """(stage index, step index) -> the var a step's for_each binds, and its values."""
+    out = {}
+    for i, stage in _tables(data.get("stages")):
+        for j, step in _tables(stage.get("steps")):
+            for_each = step.get("for_each")
+            if isinstance(for_each, dict) and len(for_each) == 1:
+                ((name, values),) = for_each.items()
+                out[(i, j)] = (name, values if isinstance(values, list) else [])
+    return out
+
+
+def _check_loops(
+    data: dict[str, Any], patterns: dict[str, re.Pattern[str] | None], out: list[Finding]
+) -> None:
+    """A step's for_each over a declared var, its values valid for it; `host = "{{ x }}"` only
+    with x bound by a for_each of the step or its stage, every value a declared host."""
+    declared = _table(data.get("vars"))
+    hosts = ["local", *_table(data.get("hosts"))]
+    loops = _step_bound(data)
+    for (i, j), (name, values) in loops.items():
+        path: Path = ("stages", i, "steps", j, "for_each", name)
+        if name not in declared:
+            hint = _hint(name, list(declared)) or f"; declare it as [vars.{name}]"
+            out.append(Finding(path, "key", f"for_each over undeclared var {name!r}{hint}"))
+            continue
+        for k, value in enumerate(values):
+            why = isinstance(value, str) and _value_ok(
+                value, _table(declared[name]), patterns.get(name)
+            )
+            if why:
+                out.append(Finding((*path, k), "value", f"for_each value {value!r} {why}"))
+    for i, stage in _tables(data.get("stages")):
+        stage_loop = stage.get("for_each")
+        for j, step in _tables(stage.get("steps")):
+            host = step.get("host")
+            if not isinstance(host, str) or not _loops_host(host):
+                continue
+            m = PLACEHOLDER.fullmatch(host.strip())
+            name = m.group(1) if m else ""
+            if (i, j) in loops and loops[(i, j)][0] == name:
+                values = loops[(i, j)][1]
+            elif isinstance(stage_loop, dict) and name in stage_loop:
+                values = stage_loop[name] if isinstance(stage_loop[name], list) else []
+            else:
+                msg = (
+                    f"host {host!r}: {name!r} must be bound by a for_each of this step or its "
+                    "stage, whose values are declared hosts"
+                )
+                out.append(Finding(("stages", i, "steps", j, "host"), "value", msg))
+                continue
+            for value in values:
+                if isinstance(value, str) and value not in hosts:
+                    hint = _hint(value, hosts) or f" (declared: {_names(hosts)})"
+                    msg = f"host {host!r} would be {value!r}, which is not a declared host{hint}"
+                    out.append(Finding(("stages", i, "steps", j, "host"), "value", msg))
 
 
 def _bindings(
@@ -262,12 +331,15 @@ def _check_templates(data: dict[str, Any], bound: dict[int, str], out: list[Find
         places.append((("notify", k), texts, everywhere + list(syntax.NOTIFY_FIELDS)))
     captured = _captures(data)
     later = {name: where for (_, where, name) in captured}
+    loops = _step_bound(data)
+    everywhere = [n for n in everywhere if n not in {name for name, _ in loops.values()}]
     for i, stage in _tables(data.get("stages")):
         scope = everywhere + ([bound[i]] if i in bound else [])
         content = {k: v for k, v in stage.items() if k not in ("for_each", "steps")}
         places.append((("stages", i), content, scope))
         for j, step in _tables(stage.get("steps")):
             before = [name for (at, _, name) in captured if at < (i, j)]
+            before += [loops[(i, j)][0]] if (i, j) in loops else []
             places.append((("stages", i, "steps", j), step, scope + before))
     for base, value, scope in places:
         for path, text in _strings(value, base):
@@ -384,11 +456,14 @@ def _check_conditions(data: dict[str, Any], bound: dict[int, str], out: list[Fin
     everywhere = [n for n in declared if n not in bound.values()]
     captured = _captures(data)
     later = {name: where for (_, where, name) in captured}
+    loops = _step_bound(data)
+    everywhere = [n for n in everywhere if n not in {name for name, _ in loops.values()}]
     for i, stage in _tables(data.get("stages")):
         scope = everywhere + ([bound[i]] if i in bound else [])
         _condition(stage.get("when"), ("stages", i, "when"), scope, out, later)
         for j, step in _tables(stage.get("steps")):
             before = [name for (at, _, name) in captured if at < (i, j)]
+            before += [loops[(i, j)][0]] if (i, j) in loops else []
             path = ("stages", i, "steps", j, "when")
             _condition(step.get("when"), path, scope + before, out, later)
 
@@ -452,4 +527,5 @@ def check(data: dict[str, Any]) -> list[Finding]:
     _check_notify(data, out)
     _check_conditions(data, bound, out)
     _check_captures(data, out)
+    _check_loops(data, patterns, out)
     return out

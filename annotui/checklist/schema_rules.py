@@ -84,12 +84,15 @@ def tighten(schema: dict[str, Any]) -> dict[str, Any]:
     }
 
     # for_each: exactly one var, at least one value, each value once
-    for_each = defs["Stage"]["properties"]["for_each"]
-    for branch in for_each.get("anyOf", [for_each]):
-        if branch.get("type") == "object":
-            branch.update(minProperties=1, maxProperties=1)
-            for values in branch.get("patternProperties", {}).values():
-                values.update(minItems=1, uniqueItems=True)
+    loops = [
+        d["properties"]["for_each"] for d in defs.values() if "for_each" in d.get("properties", {})
+    ]
+    for for_each in loops:
+        for branch in for_each.get("anyOf", [for_each]):
+            if branch.get("type") == "object":
+                branch.update(minProperties=1, maxProperties=1)
+                for values in branch.get("patternProperties", {}).values():
+                    values.update(minItems=1, uniqueItems=True)
 
     _identifier_keys(schema)
 

@@ -67,6 +67,14 @@ def captured_names(step: Step) -> set[str]:
     return used
 
 
+def _loop(step: Step) -> list[tuple[dict[str, str], str | None]]:
+    """(binding, value) for each repetition of a step: one per value of its for_each."""
+    if not step.for_each:
+        return [({}, None)]
+    ((var, values),) = step.for_each.items()
+    return [({var: value}, value) for value in values]
+
+
 def stage_keys(checklist: Checklist) -> list[tuple[int, str, dict[str, str]]]:
     """(stage index, stage key, for_each binding) for every expanded stage, in order."""
     out = []
@@ -124,8 +132,13 @@ def plan_step(
     rehearse: bool,
     hosts: Mapping[str, Host] | None = None,
     shell: str | None = None,
+    loop: str | None = None,
 ) -> PlannedStep:
+    """One step rendered; `loop`: the value of the step's own for_each (in its key)."""
     scope = {**values, **binding}
+    host = getattr(step, "host", None)
+    if step.kind in RUNS_SHELL and isinstance(host, str) and "{{" in host:
+        step = replace(step, host=render(host, scope, shell=False))  # host = "{{ node }}"
     user, login, step_shell = (
         run_as(step, hosts or {}, shell) if step.kind in RUNS_SHELL else (None, False, None)
     )
@@ -136,7 +149,7 @@ def plan_step(
         word = word or _default_word(binding, values, shown)
     mutating = is_mutating(step)
     return PlannedStep(
-        key=f"{stage_key}/{step.id}",
+        key=f"{stage_key}/{step.id}" + (f"[{loop}]" if loop is not None else ""),
         stage_key=stage_key,
         step=step,
         title=render(step.title or step.id, scope, shell=False),
@@ -153,6 +166,7 @@ def plan_step(
         login=login,
         shell=step_shell,
         when=step.when,
+        loop=loop,
     )
 
 
@@ -162,6 +176,7 @@ def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> lis
     values = {**{name: f"{{{{ {name} }}}}" for name in captures(checklist)}, **values}
     stages = []
     shell = checklist.checklist.shell
+    hosts = checklist.hosts
     for index, key, binding in stage_keys(checklist):
         stage = checklist.stages[index]
         scope = {**values, **binding}
@@ -171,8 +186,9 @@ def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> lis
                 title=render(stage.title or stage.id, scope, shell=False),
                 description=render(stage.description, scope, shell=False),
                 steps=[
-                    plan_step(s, key, binding, values, rehearse, checklist.hosts, shell)
+                    plan_step(s, key, {**binding, **bound}, values, rehearse, hosts, shell, loop)
                     for s in stage.steps
+                    for bound, loop in _loop(s)
                 ],
                 values=scope,
                 when=stage.when,

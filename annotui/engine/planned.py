@@ -40,6 +40,8 @@ class PlannedStep:
     """The shell that runs the command (the step's, its host's or the checklist's; None: sh)."""
     when: str | None = None
     """The step's condition (`annotui.checklist.condition`), None: always."""
+    loop: str | None = None
+    """The value of the step's own for_each this copy runs for (its key ends in [value])."""
 
     @property
     def kind(self) -> str:

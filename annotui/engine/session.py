@@ -619,11 +619,11 @@ class Session:
         if not uses:
             return step
         values = {**self.values, **self.captured}
-        binding = {k: v for k, v in stage.values.items() if k not in values}
+        binding = {k: v for k, v in step.values.items() if k not in values}
         options = self.options
         new = plan_step(
             step.step, stage.key, binding, values, options.rehearse,
-            self.checklist.hosts, self.checklist.checklist.shell,
+            self.checklist.hosts, self.checklist.checklist.shell, step.loop,
         )  # fmt: skip
         stage.steps[stage.steps.index(step)] = new
         return new

@@ -106,7 +106,9 @@ def load_vars_file(path: Path) -> dict[str, str]:
 
 def stage_bound(checklist: Checklist) -> set[str]:
     """Vars given their value by a stage's for_each (never prompted)."""
-    return {name for s in checklist.stages if s.for_each for name in s.for_each}
+    stages = {name for s in checklist.stages if s.for_each for name in s.for_each}
+    steps = {n for s in checklist.stages for t in s.steps if t.for_each for n in t.for_each}
+    return stages | steps
 
 
 @dataclass(slots=True)

@@ -76,6 +76,10 @@ CASES: list[tuple[str, str, bool]] = [
     ("capture without regex", doc("capture = { name = 'v' }"), False),
     ("capture with a typo", doc("capture = { name = 'v', regexp = 'x' }"), False),
     ("secret not a bool", doc('capture = "out"\nsecret = "yes"'), False),
+    ("for_each on a step", doc("for_each = { release = ['a', 'b'] }"), True),
+    ("for_each on a step, twice a value", doc("for_each = { release = ['a', 'a'] }"), False),
+    ("for_each on a step, two vars", doc("for_each = { release = ['a'], x = ['b'] }"), False),
+    ("for_each on a step, no value", doc("for_each = { release = [] }"), False),
 ]  # fmt: skip
 
 
