@@ -193,6 +193,20 @@ class StepFinished(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StepAttempt(Event):
+    """An attempt of a check with `retries` that did not hold; the next one follows `delay`
+    seconds later (the last attempt's result is the step's `step.finished`)."""
+
+    event: ClassVar[str] = "step.attempt"
+    step_key: str
+    attempt: int
+    attempts: int
+    outcome: str
+    message: str
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
 class ValueCaptured(Event):
     """A step's output kept as a value for later steps (`capture`); a secret one is masked."""
 
@@ -407,6 +421,7 @@ ALL_EVENTS: dict[str, type[Event]] = {
         StepFinished,
         StepSkipped,
         ValueCaptured,
+        StepAttempt,
         StepRefused,
         EvidenceRecorded,
         OutcomeUnknown,

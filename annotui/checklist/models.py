@@ -33,6 +33,8 @@ MAX_CALL_TIMEOUT = 3600.0
 MAX_EVERY = 24 * 3600.0
 """Seconds: the longest time between two polls of a probe."""
 MAX_HOLD = 1000
+MAX_RETRIES = 1000
+"""Attempts a check may be given beyond its first."""
 """Consecutive polls a gate may require."""
 
 
@@ -289,6 +291,10 @@ class CheckStep(StepBase):
     shell: ShellName | None = None
     capture: Identifier | Capture | None = Field(None, description=CAPTURE_DESCRIPTION)
     secret: bool = Field(False, description=SECRET_CAPTURE_DESCRIPTION)
+    retries: Annotated[int, Field(ge=0, le=MAX_RETRIES), BeforeValidator(_whole)] = Field(
+        0, description="Run it again up to this many times until it holds (each attempt recorded)"
+    )
+    delay: float = Field(5.0, ge=0, le=MAX_EVERY, description="Seconds between two attempts")
 
 
 class GateStep(StepBase):

@@ -218,6 +218,11 @@ class PlainPresenter:
                 for text in (e.expectation, e.message):
                     if text:
                         self._w(f"      {text}\n")
+            case ev.StepAttempt():
+                self._w(
+                    f"   attempt {e.attempt}/{e.attempts}: {e.outcome}: {e.message}; again in "
+                    f"{e.delay:g} s\n"
+                )
             case ev.ValueCaptured():
                 self._w(f"   captured {e.name} = {e.value}\n")
             case ev.StepSkipped():

@@ -80,6 +80,11 @@ CASES: list[tuple[str, str, bool]] = [
     ("for_each on a step, twice a value", doc("for_each = { release = ['a', 'a'] }"), False),
     ("for_each on a step, two vars", doc("for_each = { release = ['a'], x = ['b'] }"), False),
     ("for_each on a step, no value", doc("for_each = { release = [] }"), False),
+    ("retries and delay on a check", doc("retries = 3\ndelay = 0.5", "check"), True),
+    ("retries on a command", doc("retries = 3"), False),
+    ("negative retries", doc("retries = -1", "check"), False),
+    ("retries not whole", doc("retries = 1.5", "check"), False),
+    ("delay a string", doc('delay = "5"', "check"), False),
 ]  # fmt: skip
 
 

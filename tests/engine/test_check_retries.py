@@ -1,0 +1,69 @@
+"""`retries` and `delay` on check steps, end to end (real shell, real files, the real log)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from engine_cli import read_log
+
+CHECKLIST = """\
+[checklist]
+id = "retries"
+title = "Retry until it holds"
+
+[vars.work]
+
+[[stages]]
+id = "s"
+
+  [[stages.steps]]
+  id = "third-time"
+  kind = "check"
+  run = "n=$(cat {{ work }}/n 2>/dev/null || echo 0); n=$((n + 1)); echo $n > {{ work }}/n; echo $n"
+  expect = { equals = "3" }
+  retries = 5
+  delay = 0.2
+
+  [[stages.steps]]
+  id = "never"
+  kind = "check"
+  run = "echo attempt >> {{ work }}/never; false"
+  retries = 2
+  delay = 0.1
+"""
+
+
+def test_a_check_is_retried_until_it_holds(run_cli, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    path = tmp_path / "c.toml"
+    path.write_text(CHECKLIST)
+    audit = tmp_path / "audit.jsonl"
+    start = time.monotonic()
+    r = run_cli("run", path, "--plain", "--yes", "--var", f"work={work}", "--audit", audit)
+    assert r.returncode == 1, r.stdout + r.stderr  # the second never holds
+    recs = read_log(audit)
+    attempts = [x for x in recs if x["event"] == "step.attempt"]
+    first = [x for x in attempts if x["step_key"] == "s/third-time"]
+    assert [(x["attempt"], x["attempts"], x["outcome"]) for x in first] == [
+        (1, 6, "failed"),
+        (2, 6, "failed"),
+    ]
+    assert "equals" in first[0]["message"] or "1" in first[0]["message"]
+    fin = {x["step_key"]: x for x in recs if x["event"] == "step.finished"}
+    assert fin["s/third-time"]["outcome"] == "ok"
+    assert "held on attempt 3 of 6" in fin["s/third-time"]["message"]
+    assert (work / "n").read_text() == "3\n"
+    # every attempt's output is on record
+    out = [
+        x["text"] for x in recs if x["event"] == "step.output" and x["step_key"] == "s/third-time"
+    ]
+    assert out == ["1", "2", "3"]
+    never = [x for x in attempts if x["step_key"] == "s/never"]
+    assert [x["attempt"] for x in never] == [1, 2]
+    assert fin["s/never"]["outcome"] == "failed"
+    assert "did not hold in 3 attempts" in fin["s/never"]["message"]
+    assert (work / "never").read_text() == "attempt\n" * 3
+    assert time.monotonic() - start >= 2 * 0.2 + 2 * 0.1  # the delays were waited
+    assert "attempt 1/6: failed" in r.stdout
