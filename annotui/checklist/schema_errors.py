@@ -192,6 +192,11 @@ def translate(error: ErrorDetails, data: Any) -> tuple[Path, str, str]:
         fields = [f for f in model.model_fields if f != "kind"] if model else []
         where = describe(path[:-1], data)
         hint = did_you_mean(name, fields) or f" (allowed: {listing(fields)})"
+        owners = [k for k, m in STEP_KINDS.items() if name in m.model_fields and model is not m]
+        if model in STEP_KINDS.values() and owners:
+            hint = (
+                f": {name!r} is a key of {listing(owners)} steps (allowed here: {listing(fields)})"
+            )
         if len(path) == 1:
             what = "table" if isinstance(value, dict | list) else "key"
             return path, "key", f"unknown top-level {what} {name!r}{hint}"
