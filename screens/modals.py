@@ -115,6 +115,7 @@ class CommandView(Vertical):
         tall = rows > room
         self.scroller.styles.max_height = max(2, room - 1) if tall else rows
         self.query_one("#command-more").display = tall
+        self.call_after_refresh(self.moved)  # the counts, once the new height is laid out
 
     def scroll_by_rows(self, rows: int) -> None:
         self.scroller.scroll_relative(y=rows, animate=False)
@@ -127,6 +128,9 @@ class CommandView(Vertical):
         """Count the rows above and below the view, and how far the command has been read."""
         scroller = self.scroller
         view = scroller.scrollable_content_region.height
+        limit = scroller.styles.max_height
+        if limit is not None and limit.is_cells and view < min(limit.value, self.rows):
+            self.call_after_refresh(self.moved)  # not laid out at its new height yet
         top = round(scroller.scroll_y)
         self._read_to = max(self._read_to, top + view)
         below = max(0, self.rows - top - view)

@@ -78,7 +78,7 @@ def question_kind(app: CockpitApp) -> str | None:
     return q.kind
 
 
-async def answer_when(pilot: Pilot, kind: str, *keys: str, timeout: float = 10.0) -> None:
+async def answer_when(pilot: Pilot, kind: str, *keys: str, timeout: float = 30.0) -> None:
     """Wait for a question of `kind` to be on screen, then press `keys`."""
     app = pilot.app
     await wait_for(pilot, lambda: question_kind(app) == kind, timeout)  # type: ignore[arg-type]

@@ -41,7 +41,7 @@ async def test_the_viewer_inside_the_cockpit_goes_back_with_esc_and_q(tmp_path: 
         await pilot.press("escape")
         app.action_audit_viewer()
         await wait_for(pilot, lambda: isinstance(app.screen, AuditViewerScreen))
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: screen_text(app).splitlines()[-1].strip() != "")
         footer = screen_text(app).splitlines()[-1]
         assert footer.startswith(" q Back") and "Quit" not in footer
         await pilot.press("f1")  # the viewer's keys, not the cockpit's
