@@ -385,6 +385,45 @@ class SessionEnded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalWaiting(Event):
+    """An approval step waits: who may approve, how many are needed, and how to approve. An
+    approval must sign ``wait`` (a random value of this wait only)."""
+
+    event: ClassVar[str] = "approval.wait"
+    step_key: str
+    approvers: list[str]
+    needed: int
+    wait: str
+    how: str
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalGranted(Event):
+    """A valid approval: ``signed`` (namespace ``annotui-approval``) verified for
+    ``principal`` by ``ssh-keygen -Y verify`` against the run's allowed signers."""
+
+    event: ClassVar[str] = "approval.granted"
+    step_key: str
+    principal: str
+    key: str
+    note: str
+    signed: str
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRefused(Event):
+    """An approval that does not count (the run's own signer, not an approver, a signature
+    that does not verify, a second one by the same principal)."""
+
+    event: ClassVar[str] = "approval.refused"
+    step_key: str
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Sealed(Event):
     """Closes a stage or a session: ``signed`` is exactly the text signed (see
     ``annotui.audit.seal``); ``signature`` (armored OpenSSH, namespace ``annotui-audit``) and
@@ -437,5 +476,8 @@ ALL_EVENTS: dict[str, type[Event]] = {
         NotificationResult,
         SessionEnded,
         Sealed,
+        ApprovalWaiting,
+        ApprovalGranted,
+        ApprovalRefused,
     )
 }

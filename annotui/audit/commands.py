@@ -1,4 +1,4 @@
-"""`annotui audit verify|show|report|checkpoint|sign-off` handlers. Exit codes: 0 fine,
+"""`annotui audit verify|show|report|checkpoint|sign-off|approve` handlers. Exit codes: 0 fine,
 1 the log is not intact or not proven (verify: a bad line, a seal or sign-off that does not
 verify, an expected head missing), 2 bad input (missing or unreadable file, unknown step,
 unwritable output, a key that cannot sign), 3 intact but unsealed (verify, checkpoint, sign-off).
@@ -68,6 +68,17 @@ def _signoffs(path: Path, result: VerifyResult, signers: AllowedSigners | None, 
     return code
 
 
+def _approve(path: Path, step_key: str, key: str, note: str) -> int:
+    from annotui.audit.approvals import approvals_path, approve
+
+    signed_by = approve(path, step_key, key, note)
+    print(
+        f"approval of {one_line(step_key)} signed with {signed_by}, offered in "
+        f"{one_line(approvals_path(path))}: the run verifies it and records it in its log"
+    )
+    return 0
+
+
 def _checkpoint(path: Path) -> int:
     result = verify(path)
     if not result.ok or not result.sealed:
@@ -117,6 +128,8 @@ def main(args: argparse.Namespace) -> int:
             return _checkpoint(path)
         if args.audit_command == "sign-off":
             return _sign_off(path, args.sign_with, args.note)
+        if args.audit_command == "approve":
+            return _approve(path, args.step, args.sign_with, args.note)
         if args.audit_command == "show":
             return show(path, args.step)
         return _report(path, args.format, args.output)

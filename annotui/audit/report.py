@@ -16,6 +16,7 @@ from annotui.audit.show import clean, summarize
 from annotui.audit.verify import VerifyResult, verify
 from annotui.text import for_terminal, markdown_code_block, markdown_inline
 
+APPROVAL_EVENTS = ("approval.wait", "approval.granted", "approval.refused")
 FAILED_OUTPUT_LINES = 10
 """Last output lines kept for a step that did not succeed."""
 
@@ -143,7 +144,7 @@ def _add(report: RunReport, rec: dict[str, Any]) -> None:
     elif e == "gate.eval":
         step.gate_evals += 1
         step.gate = summarize(rec)
-    elif e in ("session.interrupted", "error", "announce"):
+    elif e in ("session.interrupted", "error", "announce") or e in APPROVAL_EVENTS:
         step.notes.append(f"{ts}: {summarize(rec)}")
 
 

@@ -157,6 +157,23 @@ EVENTS: dict[str, dict[str, Field]] = {
         "steps_skipped": _req(INT),
     },
     "seal": {"signed": _req(STR), "signature": _opt(STR), "key": _opt(STR)},
+    "approval.wait": {
+        **_STEP,
+        "approvers": _req(LIST_STR),
+        "needed": _req(INT),
+        "wait": _req(STR),
+        "how": _req(STR),
+        "timeout": _opt(OPT_NUMBER),
+    },
+    "approval.granted": {
+        **_STEP,
+        "principal": _req(STR),
+        "key": _req(STR),
+        "note": _req(STR),
+        "signed": _req(STR),
+        "signature": _req(STR),
+    },
+    "approval.refused": {**_STEP, "key": _req(STR), "reason": _req(STR)},
 }
 
 

@@ -97,6 +97,16 @@ def summarize(rec: dict[str, Any]) -> str:
         return f"{g('probe')} = {g('value')}: {holds}, {g('streak')}/{g('needed')}{err}"
     if e == "announce":
         return str(g("text"))
+    if e == "approval.wait":
+        who = ", ".join(map(str, g("approvers") or []))
+        return f"waiting for {g('needed')} approval(s) by {who}"
+    if e == "approval.granted":
+        note = f": {g('note')}" if g("note") else ""
+        return f"approved by {g('principal')} ({g('key')}){note}"
+    if e == "approval.refused":
+        return f"approval refused ({g('key')}): {g('reason')}"
+    if e == "seal":
+        return f"seal, signed by {g('key')}" if g("key") else "seal (unsigned)"
     if e == "session.interrupted":
         return f"interrupted: {g('reason')}"
     if e == "error":

@@ -141,6 +141,11 @@ class ChecklistMeta(Strict):
     description: str = ""
     lock: Lock | None = None
     shell: ShellName | None = None
+    allowed_signers: str | None = Field(
+        None,
+        description="OpenSSH allowed_signers file of the approvers of `approval` steps, "
+        "relative to the checklist (annotui run --allowed-signers overrides it)",
+    )
 
 
 class Var(Strict):
@@ -320,6 +325,23 @@ class AnnounceStep(StepBase):
     text: str = Field(description="Markdown message rendered from vars")
 
 
+class ApprovalStep(StepBase):
+    kind: Literal["approval"]
+    approvers: list[Annotated[str, Field(pattern=r"^[^\s,\"']+$")]] = Field(
+        min_length=1,
+        description="Principals of the allowed signers file who may approve (the run's own "
+        "signer never counts)",
+    )
+    min: WholeNumber = Field(1, ge=1, le=MAX_HOLD, description="Approvals needed")
+    timeout: float | None = Field(None, gt=0, le=MAX_TIMEOUT)
+
+    @model_validator(mode="after")
+    def _enough_approvers(self) -> ApprovalStep:
+        if self.min > len(set(self.approvers)):
+            raise ValueError(f"min = {self.min} needs at least {self.min} different approvers")
+        return self
+
+
 ExtraVar = Annotated[str, Field(description="Templated; a secret reaches ansible in memory")]
 
 
@@ -340,7 +362,14 @@ class AnsibleStep(StepBase):
 
 
 Step = Annotated[
-    ManualStep | CommandStep | CheckStep | GateStep | SupervisorStep | AnnounceStep | AnsibleStep,
+    ManualStep
+    | CommandStep
+    | CheckStep
+    | GateStep
+    | SupervisorStep
+    | AnnounceStep
+    | AnsibleStep
+    | ApprovalStep,
     Field(discriminator="kind"),
 ]
 
@@ -352,6 +381,7 @@ STEP_KINDS: dict[str, type[StepBase]] = {
     "supervisor": SupervisorStep,
     "announce": AnnounceStep,
     "ansible": AnsibleStep,
+    "approval": ApprovalStep,
 }
 """Step model by its `kind`."""
 

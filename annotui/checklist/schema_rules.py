@@ -9,7 +9,8 @@ JSON Schema, so that an editor rejects what ``check`` rejects wherever JSON Sche
 
 What stays with ``check`` alone: references between tables, duplicate ids, templates and their
 scope, regular expressions and the values that must match them, quoting in shell commands, an
-IPv6 address's digits, and URLs or SSH targets that hold a placeholder (checked once rendered).
+IPv6 address's digits, URLs or SSH targets that hold a placeholder (checked once rendered), and
+an approval step's `min` against the number of its different `approvers`.
 """
 
 from __future__ import annotations

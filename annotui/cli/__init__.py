@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("path", metavar="PATH")
     so.add_argument("--sign-with", metavar="KEY", required=True, help="your SSH key")
     so.add_argument("--note", metavar="TEXT", default="", help="a note signed with it")
+    ap = asub.add_parser("approve", help="approve a run's approval step from another terminal")
+    ap.add_argument("path", metavar="PATH", help="the audit log of the waiting run")
+    ap.add_argument("--step", metavar="STEP_KEY", required=True, help="the approval step's key")
+    ap.add_argument("--sign-with", metavar="KEY", required=True, help="your SSH key")
+    ap.add_argument("--note", metavar="TEXT", default="", help="a note signed with it")
 
     s = asub.add_parser("show", help="human-readable timeline")
     s.add_argument("path", metavar="PATH")

@@ -39,3 +39,9 @@ class StepContext:
     """Where a step keeps its own files (ansible-runner's artifacts), beside the audit log."""
     captured: dict[str, str] = field(default_factory=dict)
     """Values captured so far (`capture`): a step that captures one adds it here."""
+    audit_path: Path | None = None
+    """The run's audit log (an approval step reads ``PATH.approvals`` beside it)."""
+    allowed_signers: Path | None = None
+    """--allowed-signers, else ``[checklist] allowed_signers`` (relative to the checklist)."""
+    signer_key: str | None = None
+    """The ``SHA256:`` fingerprint of the run's own --sign-with key (never an approver)."""

@@ -238,6 +238,16 @@ class PlainPresenter:
                 self._w(f"   supervisor {e.supervisor} {e.when}: {states}\n")
             case ev.Announcement():
                 self._w("\n" + e.text.rstrip() + "\n")
+            case ev.ApprovalWaiting():
+                limit = f" (for at most {e.timeout:g} s)" if e.timeout else ""
+                self._w(
+                    f"   waiting for {e.needed} approval(s) by {', '.join(e.approvers)}{limit}\n"
+                    f"   an approver runs, in another terminal:\n     {e.how}\n"
+                )
+            case ev.ApprovalGranted():
+                self._w(f"   approved by {e.principal} ({e.key})\n")
+            case ev.ApprovalRefused():
+                self._w(f"   ! approval refused ({e.key}): {e.reason}\n")
             case ev.Interrupted():
                 self._w(f"\n!! interrupted: {e.reason}\n")
             case ev.ErrorEvent():

@@ -499,6 +499,13 @@ class Session:
             await self._seal()
         return 0
 
+    def _allowed_signers(self) -> Path | None:
+        """--allowed-signers, else ``[checklist] allowed_signers`` beside the checklist."""
+        if self.options.allowed_signers is not None:
+            return self.options.allowed_signers
+        named = self.checklist.checklist.allowed_signers
+        return self.loaded.path.resolve().parent / named if named else None
+
     async def _seal(self) -> None:
         """Append a seal (``annotui.audit.seal``), signed with --sign-with off the event loop.
         A record written while ssh-keygen signed moves the head: the new head is signed. A seal
@@ -767,6 +774,9 @@ class Session:
             checklist_dir=self.loaded.path.resolve().parent,
             state_dir=self.audit_path.parent,
             captured=self.captured,
+            audit_path=self.audit_path,
+            allowed_signers=self._allowed_signers(),
+            signer_key=self.signed_by.key if self.signed_by else None,
         )
         coro = kind.rehearse(ctx) if step.simulated else kind.run(ctx)
         if not kind.starts:

@@ -58,6 +58,9 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         ev.ErrorEvent("boom", KEY),
         ev.SessionEnded("done", 0, 6, 5, 1),
         ev.Sealed("annotui-audit-seal v1\n", "-----BEGIN SSH SIGNATURE-----", "SHA256:k"),
+        ev.ApprovalWaiting(KEY, ["bob@example"], 1, "ab" * 16, "annotui audit approve ...", 60.0),
+        ev.ApprovalGranted(KEY, "bob@example", "SHA256:k", "ok", "text", "sig"),
+        ev.ApprovalRefused(KEY, "SHA256:k", "the run's own signer cannot approve it"),
     )
 }
 

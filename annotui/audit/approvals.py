@@ -1,0 +1,125 @@
+"""Approvals of an `approval` step, given from another terminal (the two-person rule).
+
+The waiting run records ``approval.wait`` with a random ``wait`` value. An approver runs
+``annotui audit approve PATH --step STEP_KEY --sign-with KEY``: it finds that wait in the log
+(read only: the run holds its lock), signs exactly::
+
+    annotui-audit-approval v1
+    step: <step key>
+    wait: <the wait value>
+    note: <the note, one line>
+
+with ``ssh-keygen -Y sign -n annotui-approval`` and appends one JSON line to ``PATH.approvals``
+(``{"step", "wait", "note", "signed", "signature", "key", "ts"}``). The run reads that file,
+verifies each approval against its allowed signers and records it (``approval.granted`` or
+``approval.refused``) in the log itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from annotui.audit.errors import AuditError
+from annotui.audit.proof import clean_note, utc_now
+from annotui.audit.reader import read_records
+from annotui.audit.sshsig import sign
+from annotui.text import one_line
+
+APPROVAL_NAMESPACE = "annotui-approval"
+HEADER = "annotui-audit-approval v1"
+
+
+def approval_text(step_key: str, wait: str, note: str) -> str:
+    return f"{HEADER}\nstep: {step_key}\nwait: {wait}\nnote: {note}\n"
+
+
+def approvals_path(path: Path) -> Path:
+    return path.with_name(path.name + ".approvals")
+
+
+def how_to_approve(path: Path, step_key: str) -> str:
+    return f"annotui audit approve {path} --step {step_key} --sign-with KEY [--note TEXT]"
+
+
+@dataclass(frozen=True, slots=True)
+class Offered:
+    """One line of ``PATH.approvals``, not yet judged."""
+
+    step: str
+    wait: str
+    note: str
+    signed: str
+    signature: str
+    key: str
+
+
+def _offered(entry: Any) -> Offered | None:
+    if not isinstance(entry, dict):
+        return None
+    fields = [entry.get(k) for k in ("step", "wait", "note", "signed", "signature", "key")]
+    if not all(isinstance(v, str) for v in fields):
+        return None
+    return Offered(*(str(v) for v in fields))
+
+
+def read_new(path: Path, offset: int) -> tuple[list[Offered | None], int]:
+    """The complete lines of ``PATH.approvals`` from ``offset`` (None for a line that is not an
+    approval), and the offset after them."""
+    try:
+        with open(approvals_path(path), "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return [], offset
+    end = data.rfind(b"\n") + 1
+    found: list[Offered | None] = []
+    for line in data[:end].splitlines():
+        entry: Any = None
+        with contextlib.suppress(orjson.JSONDecodeError):
+            entry = orjson.loads(line)
+        found.append(_offered(entry))
+    return found, offset + end
+
+
+def waiting(path: Path, step_key: str) -> str:
+    """The ``wait`` value of the step's wait still open in the log (raises AuditError)."""
+    wait: str | None = None
+    for rec in read_records(path):
+        if rec.get("step_key") != step_key:
+            continue
+        if rec.get("event") == "approval.wait" and isinstance(rec.get("wait"), str):
+            wait = rec["wait"]
+        elif rec.get("event") == "step.finished":
+            wait = None
+    if wait is None:
+        raise AuditError(f"{one_line(step_key)} is not waiting for approval in {one_line(path)}")
+    return wait
+
+
+def approve(path: Path, step_key: str, key: str, note: str) -> str:
+    """Sign an approval of the open wait of ``step_key`` and offer it to the run."""
+    note = clean_note(note)
+    wait = waiting(path, step_key)
+    text = approval_text(step_key, wait, note)
+    sig = sign(key, text, APPROVAL_NAMESPACE)
+    entry = {"step": step_key, "wait": wait, "note": note, "signed": text}
+    entry |= {"signature": sig.armored, "key": sig.key, "ts": utc_now()}
+    target = approvals_path(path)
+    try:
+        fd = os.open(
+            target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644
+        )
+    except OSError as e:
+        raise AuditError(f"cannot write {one_line(target)}: {e.strerror}") from None
+    try:
+        os.write(fd, orjson.dumps(entry) + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return sig.key
