@@ -31,6 +31,7 @@ async def start(pilot: Pilot, app: CockpitApp) -> None:
     await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
     await pilot.press("ctrl+s")  # every var has a default
     await wait_for(pilot, lambda: question_kind(app) == "confirm")
+    await wait_for(pilot, lambda: "Run: " in screen_text(app) or "Done? " in screen_text(app))
     await pilot.pause(0.3)
 
 

@@ -15,6 +15,7 @@ async def test_enter_on_the_mode_list_starts_the_highlighted_mode(tmp_path: Path
     app = make_app("local.toml", tmp_path / "run.jsonl", cli_vars={"workdir": str(tmp_path)})
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: getattr(app.focused, "id", None) == "start")
+        await wait_for(pilot, lambda: "◀ chosen" in screen_text(app))
         text = screen_text(app)
         assert "annotui — a guided, audited deployment" in text  # the headline is in view
         assert "Start" in text and "New run (LIVE: changes are real)  ◀ chosen" in text
@@ -23,7 +24,7 @@ async def test_enter_on_the_mode_list_starts_the_highlighted_mode(tmp_path: Path
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, VariablesScreen))
         assert app.options.rehearse and not app.options.resume
-        assert "REHEARSAL" in screen_text(app)
+        await wait_for(pilot, lambda: "REHEARSAL" in screen_text(app))  # once it is drawn
 
 
 async def test_the_viewer_inside_the_cockpit_goes_back_with_esc_and_q(tmp_path: Path) -> None:
@@ -41,12 +42,12 @@ async def test_the_viewer_inside_the_cockpit_goes_back_with_esc_and_q(tmp_path: 
         await pilot.press("escape")
         app.action_audit_viewer()
         await wait_for(pilot, lambda: isinstance(app.screen, AuditViewerScreen))
-        await wait_for(pilot, lambda: screen_text(app).splitlines()[-1].strip() != "")
+        await wait_for(pilot, lambda: " q Back" in screen_text(app))  # once it is drawn
         footer = screen_text(app).splitlines()[-1]
         assert footer.startswith(" q Back") and "Quit" not in footer
         await pilot.press("f1")  # the viewer's keys, not the cockpit's
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert "Keys of the audit viewer" in screen_text(app)
+        await wait_for(pilot, lambda: "Keys of the audit viewer" in screen_text(app))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, AuditViewerScreen))
         app.screen.query_one("#timeline").focus()
@@ -67,7 +68,7 @@ async def test_variables_say_where_each_value_comes_from(tmp_path: Path) -> None
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, VariablesScreen))
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "Start the run" in screen_text(app))
         rows = screen_text(app).splitlines()
         assert any("release" in r and "(from --var)" in r for r in rows)
         assert any("workdir" in r and "(from the vars file)" in r for r in rows)
