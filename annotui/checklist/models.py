@@ -313,11 +313,25 @@ class GateStep(StepBase):
 class SupervisorStep(StepBase):
     kind: Literal["supervisor"]
     supervisor: str
-    action: Literal["stop", "start", "restart"]
+    action: Literal["stop", "start", "restart", "signal"]
     process: str = Field(
         pattern=syntax.PROCESS, description="Process name, or group:* for a whole group"
     )
     timeout: float = Field(60.0, gt=0, le=MAX_TIMEOUT)
+    signal: str | None = Field(
+        None,
+        pattern=r"^[A-Z][A-Z0-9]*$",
+        description='With action = "signal": the signal to send, e.g. "HUP" (supervisord '
+        "signalProcess); the process must keep running",
+    )
+
+    @model_validator(mode="after")
+    def _signal_with_action(self) -> SupervisorStep:
+        if self.action == "signal" and self.signal is None:
+            raise ValueError('action = "signal" needs signal = "HUP" (or another signal name)')
+        if self.action != "signal" and self.signal is not None:
+            raise ValueError(f'signal is only for action = "signal", not {self.action!r}')
+        return self
 
 
 class AnnounceStep(StepBase):

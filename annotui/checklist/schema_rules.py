@@ -78,6 +78,14 @@ def tighten(schema: dict[str, Any]) -> dict[str, Any]:
     }
     defs["AnsibleStep"]["if"] = defs["CommandStep"]["if"]
     defs["AnsibleStep"]["then"] = defs["CommandStep"]["then"]
+    defs["SupervisorStep"]["allOf"] = [
+        {
+            "if": {"properties": {"action": {"const": "signal"}}, "required": ["action"]},
+            "then": {"required": ["signal"]},
+            "else": {"not": {"required": ["signal"]}},
+            "$comment": 'signal = "HUP" goes with action = "signal", and only with it',
+        }
+    ]
     defs["SupervisorStep"]["not"] = {
         "properties": {"confirm": {"const": "none"}},
         "required": ["confirm"],

@@ -238,6 +238,14 @@ class SupervisorClient:
         await self.call(f"{verb}Process", name, wait, timeout=timeout)
         return [{"name": name, "status": Faults.SUCCESS, "description": "OK"}]
 
+    async def signal_process(self, name: str, signal: str) -> list[dict[str, Any]]:
+        """Send a signal (``HUP``) to a process or every process of a `group:*`
+        (``supervisor.signalProcess``, ``signalProcessGroup``)."""
+        if name.endswith(":*"):
+            return [dict(r) for r in await self.call("signalProcessGroup", name[:-2], signal)]
+        await self.call("signalProcess", name, signal)
+        return [{"name": name, "status": Faults.SUCCESS, "description": "OK"}]
+
     async def tail_stdout(self, name: str, length: int = 4096) -> str:
         """The last `length` bytes of a process's stdout log."""
         text, _offset, _overflow = await self.call("tailProcessStdoutLog", name, 0, length)

@@ -22,6 +22,9 @@ default = "v1"
 [hosts.db]
 ssh = "local"
 {host}
+[supervisors.web]
+url = "http://127.0.0.1:9001"
+
 [probes.jobs]
 host = "db"
 run = "echo 0"
@@ -40,6 +43,7 @@ STEP_DEFAULTS = {
     "check": 'run = "true"\nhost = "db"',
     "gate": 'probe = "jobs"\nuntil = "== 0"',
     "manual": "",
+    "supervisor": 'supervisor = "web"\nprocess = "web"',
 }
 
 
@@ -85,6 +89,11 @@ CASES: list[tuple[str, str, bool]] = [
     ("negative retries", doc("retries = -1", "check"), False),
     ("retries not whole", doc("retries = 1.5", "check"), False),
     ("delay a string", doc('delay = "5"', "check"), False),
+    ("signal HUP", doc('action = "signal"\nsignal = "HUP"', "supervisor"), True),
+    ("signal without a signal", doc('action = "signal"', "supervisor"), False),
+    ("a signal on a restart", doc('action = "restart"\nsignal = "HUP"', "supervisor"), False),
+    ("restart", doc('action = "restart"', "supervisor"), True),
+    ("a lower-case signal", doc('action = "signal"\nsignal = "hup"', "supervisor"), False),
 ]  # fmt: skip
 
 

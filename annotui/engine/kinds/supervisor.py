@@ -84,6 +84,8 @@ async def _run(
     states = _states(before)
     ctx.emit(SupervisorState(key, step.supervisor, "before", states))
     say(f"before: {_summary(states)}")
+    if step.action == "signal":
+        return await _signal(ctx, step, client, process, before, finished, say)
     target = STOPPED_STATES if step.action == "stop" else RUNNING_STATES
     if ctx.rehearse:
         already = all(s in target for s in states.values()) and step.action != "restart"
@@ -113,6 +115,46 @@ async def _run(
         extra = f"; {'; '.join(problems)}" if problems else ""
         return finished("failed", f"{step.action} {process}: expected {want}, got {detail}{extra}")
     return finished("ok", f"{step.action} {process}: {_summary(states_after)}")
+
+
+async def _signal(
+    ctx: StepContext,
+    step: SupervisorStep,
+    client: SupervisorClient,
+    process: str,
+    before: list[ProcessInfo],
+    finished: Callable[[str, str], StepFinished],
+    say: Callable[[str], None],
+) -> StepFinished:
+    """`action = "signal"`: send `signal` to running processes that must keep running (the same
+    pid afterwards: a graceful reload, not a restart)."""
+    sig = str(step.signal)
+    what = f"signal {sig} {process}"
+    stopped = {i.full_name: i.state for i in before if i.state not in RUNNING_STATES}
+    if stopped:
+        return finished("failed", f"{what}: not running: {_summary(stopped)}")
+    if ctx.rehearse:
+        return finished("would-run", f"{what}: would send it (now: {_summary(_states(before))})")
+    say(f"sending {sig} to {process} ...")
+    problems = group_failures(await client.signal_process(process, sig))
+    await asyncio.sleep(SETTLE)
+    after = await _read(client, process)
+    states_after = _states(after)
+    ctx.emit(SupervisorState(ctx.planned.key, step.supervisor, "after", states_after))
+    say(f"after: {_summary(states_after)}")
+    pids = {i.full_name: i.pid for i in before}
+    changed = [
+        i.full_name
+        for i in after
+        if i.state not in RUNNING_STATES or i.pid != pids.get(i.full_name)
+    ]
+    if problems or changed or not after:
+        detail = (
+            "; ".join(problems)
+            or f"not running with the same pid: {', '.join(changed) or 'none left'}"
+        )
+        return finished("failed", f"{what}: {detail} (now: {_summary(states_after)})")
+    return finished("ok", f"{what}: sent; still running: {_summary(states_after)}")
 
 
 async def _act(client: SupervisorClient, verb: str, process: str, timeout: float) -> list[str]:
@@ -149,9 +191,10 @@ class SupervisorKind:
     records: tuple[type[Event], ...] = (SupervisorState, StepOutput)
 
     def show(self, step: Any, scope: Mapping[str, str]) -> Shown:
+        action = f"signal {step.signal}" if step.action == "signal" else step.action
         return Shown(
             host=f"supervisor:{step.supervisor}",
-            command=f"{step.action} {render(step.process, scope, shell=False)}",
+            command=f"{action} {render(step.process, scope, shell=False)}",
             instructions=step.instructions,
             default_word=step.supervisor,
         )
