@@ -92,7 +92,8 @@ class Session:
         self._step_task: asyncio.Task[ev.StepFinished] | None = None
         self._stop_reason: str | None = None
         self._run_task: asyncio.Task[object] | None = None
-        self._lock_held: tuple[str, str] | None = None
+        self._lock_held: tuple[str, str, dict[str, object]] | None = None
+        """(host, path, holder info) of the target lock asked for (released only if ours)."""
         self._counts = {"ok": 0, "skipped": 0}
         self._current_key: str | None = None
         self._audit_lost: str | None = None
@@ -178,6 +179,9 @@ class Session:
         try:
             code = await self._run()
         finally:
+            # The end is recorded: a SIGTERM/SIGHUP now has nothing to stop and must not cut the
+            # cleanup short (a traceback, the target lock left held; the crash loop found it).
+            self._run_task = None
             watch.cancel()
             await self._cleanup()
         if self._audit_lost is not None:
@@ -253,9 +257,9 @@ class Session:
         if self._lock_held is not None:
             from annotui.transport.lock import release
 
-            host, path = self._lock_held
+            host, path, holder = self._lock_held
             try:
-                await asyncio.wait_for(release(self.transports.get(host), path), 15)
+                await asyncio.wait_for(release(self.transports.get(host), path, holder), 15)
             except (TransportError, TimeoutError, OSError) as e:
                 # recorded (the writer is still open): the next operator must know why it is held
                 self.emit(
@@ -456,6 +460,9 @@ class Session:
         }
         if self.options.rehearse:
             return  # a rehearsal changes nothing, not even a lock directory
+        # Noted before it is asked for: a stop that lands once the lock directory is made but
+        # before `acquire` returns must release it too (only while our holder info is inside).
+        self._lock_held = (lock.host, path, holder)
         try:
             await acquire(transport, path, holder)
         except LockHeld as e:
@@ -464,7 +471,6 @@ class Session:
                 raise SessionError(f"target {lock.host}:{path} is locked: {e}") from e
             await takeover(transport, path, holder)
             self.emit(ev.ErrorEvent(f"took over the target lock {path} from: {e}"))
-        self._lock_held = (lock.host, path)
 
     # ---- the walk -------------------------------------------------------------------------
     async def _walk(self, state: RunState | None) -> int:

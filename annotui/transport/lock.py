@@ -48,10 +48,15 @@ def _json(holder: dict[str, Any]) -> str:
 
 
 async def _sh(transport: Transport, script: str) -> tuple[int | None, list[str], list[str]]:
+    """Run a lock script whole: it ignores the SIGTERM with which a stopping run ends its
+    commands (stopping waits for them to exit), so the lock is never left made but without its
+    holder info, or emptied but not removed. A hung one is still killed after `KILL_GRACE`."""
     out: list[str] = []
     err: list[str] = []
     result = await transport.run(
-        script, on_line=lambda s, line: (out if s == "stdout" else err).append(line), timeout=60
+        f"trap '' HUP INT TERM; {script}",
+        on_line=lambda s, line: (out if s == "stdout" else err).append(line),
+        timeout=60,
     )
     return result.exit_code, out, err
 
