@@ -1,4 +1,4 @@
-"""Fixtures shared by the cockpit's tmux tests."""
+"""Fixtures shared by the cockpit's tmux tests, and the `crash_loop` marker."""
 
 from __future__ import annotations
 
@@ -16,3 +16,9 @@ def tmux_dir() -> Iterator[Path]:
     d = Path(tempfile.mkdtemp(prefix="at-"))
     yield d
     shutil.rmtree(d, ignore_errors=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "crash_loop: the signal crash loop, tests/ui/test_crash_loop.py (-m crash_loop)"
+    )
