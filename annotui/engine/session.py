@@ -791,6 +791,7 @@ class Session:
         if self._audit_lost is not None:  # nothing runs that the log cannot record
             coro.close()
             raise StopRun(self._audit_lost)
+        begun = time.monotonic()  # a cancelled step records how long it ran, too
         self._step_task = asyncio.ensure_future(coro)
         try:
             result = await asyncio.shield(self._step_task)
@@ -800,10 +801,15 @@ class Session:
                     step.mutating and not step.simulated
                 ):  # stopped midway: it may have had its effect
                     message = "cancelled by the operator: outcome unknown, the command was stopped"
-                    result = ev.StepFinished(step.key, "unknown", message=message)
+                    result = ev.StepFinished(
+                        step.key, "unknown", duration=time.monotonic() - begun, message=message
+                    )
                 else:
                     result = ev.StepFinished(
-                        step.key, "cancelled", message="cancelled by the operator"
+                        step.key,
+                        "cancelled",
+                        duration=time.monotonic() - begun,
+                        message="cancelled by the operator",
                     )
             else:
                 # the whole run is stopping: end the command first, then record it
@@ -814,9 +820,14 @@ class Session:
                 if step.mutating and not step.simulated:
                     # cut off midway, it may have had its effect: resume asks the operator
                     message = f"interrupted ({why}): outcome unknown, the command was stopped"
-                    self.emit(ev.StepFinished(step.key, "unknown", message=message))
+                    took = time.monotonic() - begun
+                    self.emit(ev.StepFinished(step.key, "unknown", duration=took, message=message))
                 else:
-                    self.emit(ev.StepFinished(step.key, "cancelled", message=f"stopped: {why}"))
+                    took = time.monotonic() - begun
+                    stopped = ev.StepFinished(
+                        step.key, "cancelled", duration=took, message=f"stopped: {why}"
+                    )
+                    self.emit(stopped)
                 raise
         except HostKeyError as e:
             # nothing ran, and nothing should run against a host we cannot trust: the run ends
