@@ -142,11 +142,13 @@ async def test_a_second_ctrl_c_cancels_without_a_second_box(tmp_path: Path) -> N
         await answer_when(pilot, "confirm", "s", *"skip", "enter")
         await answer_when(pilot, "confirm", "y")  # slow: echo started; sleep 30
         await wait_for(pilot, lambda: app.step_running == "guarded/slow")
+        await wait_for(pilot, lambda: "started" in output_lines(app))
+        await pilot.pause(0.5)  # it runs a while: the record says how long
         await pilot.press("ctrl+c", "ctrl+c")
         await wait_for(pilot, lambda: question_kind(app) == "failure")
         assert sum(isinstance(s, YesNoModal) for s in app.screen_stack) == 0
     finished = [f for f in events_named(audit, "step.finished") if f["step_key"] == "guarded/slow"]
-    assert finished[0]["outcome"] == "cancelled" and finished[0]["duration"] < 20
+    assert finished[0]["outcome"] == "cancelled" and 0.4 < finished[0]["duration"] < 20
 
 
 async def test_resume_shows_finished_steps_and_the_interrupted_output(tmp_path: Path) -> None:
