@@ -213,6 +213,21 @@ class WalkScreen(Screen[None]):
             self.note(event.step_key, "announcement ready (also on the summary)")
             if event.step_key == (self.viewing or self.current):
                 self.render_step(event.step_key)
+        elif isinstance(event, ev.NotificationResult) and event.status != "sent":
+            what = f"notification #{event.notify} ({event.on}, {event.target}) {event.status}"
+            if self.current:
+                self.note(self.current, f"[yellow]{escape(what)}[/]: {escape(event.message)}")
+            self.app.notify(f"{what}: {event.message}", severity="warning", markup=False)
+        elif isinstance(event, ev.AnsibleResult) and event.status in ("failed", "unreachable"):
+            where = f"{escape(event.host)} · {escape(event.task)}"
+            self.note(event.step_key, f"[b red]{event.status}[/] {where}: {escape(event.message)}")
+        elif isinstance(event, ev.AnsibleRecap):
+            for host, c in event.hosts.items():
+                counts = " ".join(f"{k}={v}" for k, v in c.items() if v)
+                self.note(event.step_key, f"{escape(host)}: {escape(counts) or 'nothing'}")
+            if event.unfinished:
+                hosts = escape(", ".join(event.unfinished))
+                self.note(event.step_key, f"[b #ff87ff]not finished (outcome unknown)[/]: {hosts}")
         elif isinstance(event, ev.Interrupted | ev.ErrorEvent):
             text = event.reason if isinstance(event, ev.Interrupted) else event.message
             if event.step_key:
