@@ -381,7 +381,12 @@ class SessionEnded(Event):
     exit_code: int
     steps_total: int
     steps_ok: int
+    """Steps done (for real; in rehearsal the checks and read-only commands that ran)."""
     steps_skipped: int
+    steps_would_run: int = 0
+    """Rehearsal: steps simulated, or decided at run time."""
+    steps_unverified: int = 0
+    """Rehearsal: read-only steps that failed after a simulated change."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,8 +57,13 @@ class SummaryScreen(Screen[None]):
         text = OUTCOME_TEXT.get(code, f"exit {code}")
         ended = app.ended  # type: ignore[attr-defined]
         if ended is not None:
+            rehearsed = (
+                f"{ended.steps_would_run} would run, {ended.steps_unverified} unverified, "
+                if ended.steps_would_run or ended.steps_unverified
+                else ""
+            )
             text += (
-                f"\n{ended.steps_ok} of {ended.steps_total} steps done, "
+                f"\n{ended.steps_ok} of {ended.steps_total} steps done, {rehearsed}"
                 f"{ended.steps_skipped} skipped · exit code {ended.exit_code}"
             )
         if app.error:  # type: ignore[attr-defined]

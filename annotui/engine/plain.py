@@ -261,8 +261,13 @@ class PlainPresenter:
             case ev.SessionEnded() if not e.steps_total:
                 self._w(f"\nRun {e.outcome} before any step (exit {e.exit_code}).\n")
             case ev.SessionEnded():
+                rehearsed = (
+                    f"{e.steps_would_run} would run, {e.steps_unverified} unverified, "
+                    if e.steps_would_run or e.steps_unverified
+                    else ""
+                )
                 self._w(
-                    f"\nRun {e.outcome}: {e.steps_ok} done, {e.steps_skipped} skipped "
+                    f"\nRun {e.outcome}: {e.steps_ok} done, {rehearsed}{e.steps_skipped} skipped "
                     f"of {e.steps_total} steps (exit {e.exit_code}).\n"
                 )
             case _:

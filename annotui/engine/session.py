@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import getpass
 import os
+import shutil
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +51,28 @@ if TYPE_CHECKING:
     from annotui.status.supervisor import SupervisorPool
 
 DONE_OUTCOMES = {"ok", "would-run", "unverified", "done"}
+COUNTED = {"would-run": "would_run", "unverified": "unverified"}
+"""The summary's count of each outcome that lets a run go on (the others count as done)."""
+
+
+async def shell_syntax_error(step: PlannedStep) -> str | None:
+    """'shell syntax error (sh -n: ...)' when the step's command does not parse (exit 2 of
+    `sh -n`, its text on stdin), else None: such a step failed, whatever was simulated."""
+    if step.kind not in ("command", "check") or not step.command:
+        return None
+    shell = step.shell if step.shell and shutil.which(step.shell) else "/bin/sh"
+    proc = await asyncio.create_subprocess_exec(
+        shell, "-n",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await proc.communicate(step.command.encode("utf-8", "surrogateescape"))
+    if proc.returncode == 0:
+        return None
+    first = err.decode("utf-8", "replace").strip().splitlines()[:1]
+    return "shell syntax error (sh -n" + (f": {first[0]}" if first else "") + ")"
+
+
 AUDIT_WATCH = 1.0
 """Seconds between checks that the audit log can still be written (`AuditWriter.check`)."""
 GONE_WAIT = KILL_GRACE + 2.0
@@ -94,7 +117,9 @@ class Session:
         self._run_task: asyncio.Task[object] | None = None
         self._lock_held: tuple[str, str, dict[str, object]] | None = None
         """(host, path, holder info) of the target lock asked for (released only if ours)."""
-        self._counts = {"ok": 0, "skipped": 0}
+        self._counts = {"ok": 0, "skipped": 0, "would_run": 0, "unverified": 0}
+        self._simulated_changes = False
+        """Rehearsal: a step that changes something was simulated (not skipped) so far."""
         self._current_key: str | None = None
         self._audit_lost: str | None = None
         """Why the audit log cannot be written: the run stops, nothing more is shown."""
@@ -249,6 +274,8 @@ class Session:
                 total,
                 self._counts["ok"],
                 self._counts["skipped"],
+                self._counts["would_run"],
+                self._counts["unverified"],
             )
         )
         return code
@@ -578,13 +605,20 @@ class Session:
             result = await self._execute(step, attempt)
             self._after_capture(step, result)
             if result.outcome == "failed" and self._depends_on_simulation(step):
-                result = result.replace(
-                    outcome="unverified",
-                    message="rehearsal: may depend on a change simulated earlier in this stage",
+                syntax = await shell_syntax_error(step)
+                result = (
+                    result.replace(message=f"{result.message or 'failed'}; {syntax}")
+                    if syntax
+                    else result.replace(
+                        outcome="unverified",
+                        message="rehearsal: may depend on a change simulated earlier in the run",
+                    )
                 )
+            if result.outcome == "would-run" and step.simulated:
+                self._simulated_changes = True
             self.emit(result)
             if result.outcome in DONE_OUTCOMES:
-                self._counts["ok"] += 1
+                self._counts[COUNTED.get(result.outcome, "ok")] += 1
                 return None
             choice = await self.operator.after_failure(step, result)
             if choice.action == "retry":
@@ -673,7 +707,7 @@ class Session:
         message = f"decided at run time: it depends on {names}, captured from a simulated step"
         self.emit(self._shown(step))
         self.emit(ev.StepFinished(step.key, "would-run", message=message))
-        self._counts["ok"] += 1
+        self._counts["would_run"] += 1
         if (capture := step_capture(step.step)) is not None:
             self._unknown_captures.add(capture[0])
         return True
@@ -698,12 +732,9 @@ class Session:
             self._unknown_captures.add(name)
 
     def _depends_on_simulation(self, step: PlannedStep) -> bool:
-        """In rehearsal: a read-only step after a simulated change in the same stage."""
-        if not self.options.rehearse or step.mutating or self.plan is None:
-            return False
-        stage = next(s for s in self.plan if s.key == step.stage_key)
-        before = stage.steps[: stage.steps.index(step)]
-        return any(p.simulated for p in before)
+        """In rehearsal: a read-only step after a change simulated anywhere earlier in the run
+        (a simulated step that was skipped changed nothing, even in the rehearsal's story)."""
+        return self.options.rehearse and not step.mutating and self._simulated_changes
 
     def _shown(self, step: PlannedStep) -> ev.StepShown:
         red = self.redact
