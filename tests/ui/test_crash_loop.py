@@ -16,7 +16,8 @@ handlers, left the log exactly as it was). At the end of each run: the log verif
 outcome-unknown question (`step.unknown`, then a `step.confirmed` not answered by --yes), no
 command ran without its `step.started`, every step took effect, and no command outlived the run.
 
-Default: 30 interruptions, a fifth in the cockpit (~1-2 min on 2 shared cores);
+Default: 30 interruptions (~1.5 min on 2 shared cores); about a third of the runs start in the
+cockpit, which takes each of its four ways in turn, the rest and every resume in plain mode;
 `ANNOTUI_CRASH_RUNS=300` for more, `ANNOTUI_CRASH_SEED` to replay a sequence of signals and
 moments (printed; the machine's timing still varies). Run alone: `pytest -m crash_loop -s`.
 """
