@@ -240,9 +240,11 @@ def _anno_targets_clone(d: Path) -> None:
     _git("push", "-q", "-u", "origin", "master", cwd=clone)
 
 
-def _programs(d: Path) -> dict[str, str]:
-    """One long-running program per environment that prints the release it serves."""
-    out = {}
+def _programs(d: Path, hook_port: int) -> dict[str, str]:
+    """One long-running program per environment that prints the release it serves, and the
+    webhook receiver the checklist's notifications go to (``notifications.jsonl``)."""
+    receiver = [sys.executable, "-m", "annotui.sandbox_files.webhook", str(hook_port)]
+    out = {"notify-receiver": shlex.join([*receiver, str(d / "notifications.jsonl")])}
     for env in ENVIRONMENTS:
         sif = d / "tsd" / "anno" / f"anno-{env}" / "anno.sif"
         script = (
@@ -252,8 +254,9 @@ def _programs(d: Path) -> dict[str, str]:
     return out
 
 
-def _vars(d: Path, port: int, password: str) -> dict[str, str]:
+def _vars(d: Path, port: int, password: str, hook_port: int) -> dict[str, str]:
     return {
+        "notify_url": f"json://127.0.0.1:{hook_port}/anno-release",
         "release": NEW,
         "ella_anno_release": ELLA_ANNO[NEW],
         "data_tar": DATA_TAR,
@@ -272,13 +275,19 @@ def _vars(d: Path, port: int, password: str) -> dict[str, str]:
     }
 
 
-def _previous(vars_file: Path) -> tuple[int, str] | None:
-    """Port and password of an earlier build, if any."""
+def _previous(vars_file: Path) -> tuple[int, str, int] | None:
+    """Port, password and webhook port of an earlier build, if any."""
     try:
         old = tomllib.loads(vars_file.read_text())
-        return int(old["supervisor_url"].rsplit(":", 1)[1]), str(old["supervisor_password"])
+        port = int(old["supervisor_url"].rsplit(":", 1)[1])
+        password = str(old["supervisor_password"])
     except (OSError, KeyError, ValueError, IndexError, tomllib.TOMLDecodeError):
         return None
+    try:  # a sandbox built before the receiver has no notify_url
+        hook = int(old["notify_url"].split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    except (KeyError, ValueError, IndexError, AttributeError):
+        hook = 0
+    return port, password, hook
 
 
 def _running_pid(d: Path) -> int | None:
@@ -299,26 +308,28 @@ def build(dir: Path) -> SandboxInfo:
     build_tree(d)
     vars_file = d / "sandbox-vars.toml"
     conf = d / "supervisor" / "supervisord.conf"
-    port, password = _previous(vars_file) or (0, secrets.token_urlsafe(18))
+    port, password, hook_port = _previous(vars_file) or (0, secrets.token_urlsafe(18), 0)
     pid = _running_pid(d)
     started = pid is None
     if pid is None:
         if not port or not port_free(port):
             port = free_port()
+        if not hook_port or not port_free(hook_port) or hook_port == port:
+            hook_port = free_port()
         conf.parent.mkdir(parents=True, exist_ok=True)
         write_config(
             conf,
             port=port,
             username=USER,
             password=password,
-            programs=_programs(d),
+            programs=_programs(d, hook_port),
             nodaemon=False,
         )
         _start(d, conf, port, password)
         pid = _running_pid(d)
         if pid is None:
             raise SandboxError(f"supervisord did not record its pid; see {conf.parent}")
-    values = _vars(d, port, password)
+    values = _vars(d, port, password, hook_port)
     vars_file.touch(mode=0o600)
     vars_file.chmod(0o600)
     vars_file.write_text(
@@ -379,7 +390,7 @@ def _usage(info: SandboxInfo) -> str:
     return f"""annotui sandbox ready in {d}
   supervisord   {info.url} (user {info.username}, pid {info.pid}, {how})
                 password: supervisor_password in {info.vars_file} (mode 600)
-  programs      anno-staging, anno-prod
+  programs      anno-staging, anno-prod, notify-receiver (notifications.jsonl)
   anno root     {info.vars["root"]}
   upload        {info.vars["upload_dir"]}: anno-targets_{NEW}.sif, {DATA_TAR}
 

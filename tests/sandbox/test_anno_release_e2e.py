@@ -81,6 +81,8 @@ def _records(audit: Path) -> list[dict]:
 @pytest.mark.timeout(300)
 async def test_live_release_against_the_sandbox(world: sandbox.SandboxInfo, tmp_path: Path):
     before = await _processes(world)
+    received = world.dir / "notifications.jsonl"
+    already = received.read_text().count("\n") if received.exists() else 0
     audit = tmp_path / "live.jsonl"
     t = _run(world, audit)
     assert t.exit_code == 0, t.output[-4000:]
@@ -115,8 +117,18 @@ async def test_live_release_against_the_sandbox(world: sandbox.SandboxInfo, tmp_
     assert {n: s for n, (s, _) in after.items()} == {
         "anno-staging:anno-staging": "RUNNING",
         "anno-prod:anno-prod": "RUNNING",
+        "notify-receiver:notify-receiver": "RUNNING",
     }
-    assert all(after[n][1] != before[n][1] for n in after)  # restarted
+    assert all(after[n][1] != before[n][1] for n in after if n.startswith("anno-"))  # restarted
+    # every stage end reached the sandbox's webhook receiver (json://), with its fields
+    posts = [json.loads(line) for line in received.read_text().splitlines()[already:]]
+    titles = [p["body"]["title"] for p in posts]
+    stage_ends = [r for r in _records(audit) if r["event"] == "stage.end"]
+    assert len(titles) == len(stage_ends) and all(" ok" in t for t in titles), titles
+    assert all(p["path"] == "/anno-release" for p in posts)
+    assert f"release={sandbox.NEW}" in posts[-1]["body"]["message"]
+    results = [r for r in _records(audit) if r["event"] == "notify.result"]
+    assert results and all(r["status"] == "sent" for r in results)
     log = (world.dir / "supervisor/logs/anno-prod.log").read_text()
     assert log.strip().splitlines()[-1] == f"anno-prod: serving ../archive/releases/{NEW_SIF}"
 
@@ -137,8 +149,11 @@ async def test_rehearsal_leaves_the_sandbox_unchanged(world: sandbox.SandboxInfo
     checksum = tree_sum(*roots)
     before = await _processes(world)
     audit = tmp_path / "rehearsal.jsonl"
+    received = world.dir / "notifications.jsonl"
+    already = received.read_text() if received.exists() else ""
     t = _run(world, audit, "--rehearse")
     assert t.exit_code == 0, t.output[-4000:]
+    assert (received.read_text() if received.exists() else "") == already  # no --notify
     assert tree_sum(*roots) == checksum
     assert await _processes(world) == before  # nothing stopped or restarted
     assert _verify(audit).returncode == 0

@@ -19,7 +19,7 @@ from annotui.status.supervisor import SupervisorClient
 CONTRACT_VARS = {
     "release", "ella_anno_release", "data_tar", "tsd_host", "nsc_host", "root", "upload_dir",
     "nsc_base", "nsc_upload_dir", "ella_root", "supervisor_url", "supervisor_user",
-    "supervisor_password", "singularity", "anno_targets_dir",
+    "supervisor_password", "singularity", "anno_targets_dir", "notify_url",
 }  # fmt: skip
 
 
@@ -40,6 +40,7 @@ async def test_build_runs_real_programs_and_writes_the_vars(world: sandbox.Sandb
     assert {n: s for n, (s, _) in procs.items()} == {
         "anno-staging:anno-staging": "RUNNING",
         "anno-prod:anno-prod": "RUNNING",
+        "notify-receiver:notify-receiver": "RUNNING",
     }
     c = _client(world)
     try:
