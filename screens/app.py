@@ -189,6 +189,8 @@ class CockpitApp(App[int]):
         from screens.walk import WalkScreen
 
         assert self.loaded is not None
+        if self.interrupted_by is not None:
+            return  # SIGHUP/SIGTERM came before Start was handled: nothing starts (exit 3)
         if form_vars:
             self.options.cli_vars = {**self.options.cli_vars, **form_vars}
         self.environment = self.options.cli_vars.get("environment", self.environment)
@@ -235,6 +237,10 @@ class CockpitApp(App[int]):
 
     async def _engine_main(self, session: Session) -> int:
         self.engine_loop = asyncio.get_running_loop()
+        if self.interrupted_by is not None:
+            # SIGHUP/SIGTERM came before this loop existed (its stop request had nowhere to
+            # go): stop as soon as the run starts, recorded like any interruption
+            self.engine_loop.call_soon(session.request_stop, f"{self.interrupted_by} received")
         return await session.run()
 
     def _engine_sink(self, event: ev.Event) -> None:
