@@ -314,11 +314,21 @@ class World:
     def has_records(self) -> bool:
         return self.log.exists() and b"\n" in self.log.read_bytes()
 
-    def after_stop(self, how: str, code: int | None, before: bytes, commands: int) -> None:
+    def holder(self) -> str | None:
+        """The target lock's holder info, None when the lock is free."""
+        if not self.lock.exists():
+            return None
+        held = self.lock / "holder.json"
+        return held.read_text() if held.exists() else ""
+
+    def after_stop(
+        self, how: str, code: int | None, before: bytes, commands: int, holder: str | None
+    ) -> None:
         """SIGTERM, SIGHUP or a lost terminal: the commands this process started stopped, the
         interruption recorded (exit 3) and the lock released; or, when the signal came before
         annotui's handlers, nothing recorded (``before``: the log before this process;
-        ``commands``: how many commands had been started before it)."""
+        ``commands``: how many commands had been started before it; ``holder``: the lock's
+        holder then: a stale lock left by a kill -9 stays until a run takes it over)."""
         _, _, pids = self.counted()
         left = [pid for pid in pids[commands:] if _group_alive(pid)]
         assert not left, f"{how} (exit {code}): commands outlived annotui: {left}"
@@ -329,7 +339,8 @@ class World:
             if number and code in (-number, 128 + number):
                 self.tally.before_handlers += 1
             return
-        assert not self.lock.exists(), f"{how} (exit {code}): the target lock is still held"
+        now = self.holder()
+        assert now is None or now == holder, f"{how} (exit {code}): the target lock is held"
         events = [r["event"] for r in self.records()[-3:]]
         assert events[-1] == "session.end", (how, code, events)
         if number and code in (-number, 128 + number):
@@ -399,6 +410,7 @@ def _campaign(world: World, tmux_dir: Path, in_cockpit: bool, left: int) -> int:
     while True:
         before = world.log.read_bytes() if world.log.exists() else b""
         commands = len(world.counted()[2])
+        holder = world.holder()
         stop = interruptions < min(3, left) and (first or rng.random() < 0.5)
         if first and in_cockpit and shutil.which("tmux"):
             how = COCKPIT_WAYS[tally.cockpit_runs % len(COCKPIT_WAYS)]  # each way in turn
@@ -425,7 +437,7 @@ def _campaign(world: World, tmux_dir: Path, in_cockpit: bool, left: int) -> int:
         if world.log.exists() and world.log.stat().st_size:
             world.verify()
         if how != "SIGKILL":
-            world.after_stop(how, code, before, commands)
+            world.after_stop(how, code, before, commands, holder)
         new = not world.has_records()
         if new:
             tally.before_log += 1
