@@ -13,12 +13,13 @@ KEYS = """\
 
 | key | what it does |
 |---|---|
-| **Enter** | answer the engine's question (confirm, evidence, …) |
-| **y** / **s** / **Esc** | in a confirmation: run / skip with a reason / back to the step |
+| **Enter** | answer the engine's question; after a step printed output it waits for Enter |
+| **y** / **s** / **Esc** | in a confirmation: run (done) / skip with a reason / back to the step |
+| **↓** / **PgDn** | in a confirmation: read the rest of a long command (y waits for all of it) |
 | **Ctrl+S** | skip when a typed confirmation is asked; start on Welcome and Variables |
 | **Ctrl+C** | while a step runs: asks, then cancels it; otherwise stop the run |
 | **q** / **Ctrl+Q** | stop safely (asks first); the run resumes with `--resume --audit PATH` |
-| **l** / **o** / **c** | focus the step list / the output / view the current step |
+| **l** / **o** / **c** | step list (↑↓ view a step, its output) / output / the current step |
 | **t** | show or hide the live status (a strip under the panes below 100 columns) |
 | **Ctrl+P** | command palette: jump to a step, open the audit viewer, toggle the status |
 | **m** / **h** / **v** | on the summary: export Markdown / HTML, open the audit viewer |
