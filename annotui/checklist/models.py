@@ -375,6 +375,35 @@ class AnsibleStep(StepBase):
     timeout: float | None = Field(None, gt=0, le=MAX_TIMEOUT)
 
 
+class HttpExpect(Strict):
+    """Expectations of an `http` step; all given ones must hold."""
+
+    status: Annotated[int, Field(ge=100, le=599), BeforeValidator(_whole)] = 200
+    body_matches: str | None = Field(
+        default=None,
+        description="Python regular expression searched in the body (templated, escaped)",
+    )
+
+
+class HttpStep(StepBase):
+    kind: Literal["http"]
+    url: Url = Field(description="http(s) URL (templated)")
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    headers: dict[Annotated[str, Field(pattern=syntax.HEADER_NAME)], str] = Field(
+        {}, description="Request headers (templated; put tokens in secret vars)"
+    )
+    expect: HttpExpect = HttpExpect()
+    via: str | None = Field(None, description="Reach the URL through this host's SSH link")
+    timeout: float = Field(10.0, gt=0, le=MAX_CALL_TIMEOUT, description="Seconds per request")
+    retries: Annotated[int, Field(ge=0, le=MAX_RETRIES), BeforeValidator(_whole)] = Field(
+        0, description="Ask again up to this many times until it holds (each attempt recorded)"
+    )
+    delay: float = Field(5.0, ge=0, le=MAX_EVERY, description="Seconds between two attempts")
+    changes: bool = Field(
+        False, description="True when the request changes something: simulated in rehearsal"
+    )
+
+
 Step = Annotated[
     ManualStep
     | CommandStep
@@ -383,7 +412,8 @@ Step = Annotated[
     | SupervisorStep
     | AnnounceStep
     | AnsibleStep
-    | ApprovalStep,
+    | ApprovalStep
+    | HttpStep,
     Field(discriminator="kind"),
 ]
 
@@ -396,6 +426,7 @@ STEP_KINDS: dict[str, type[StepBase]] = {
     "announce": AnnounceStep,
     "ansible": AnsibleStep,
     "approval": ApprovalStep,
+    "http": HttpStep,
 }
 """Step model by its `kind`."""
 

@@ -173,6 +173,8 @@ def _check_steps(data: dict[str, Any], out: list[Finding]) -> None:
                 _host_ref(step, hosts, base, out)
             if kind == "gate":
                 _ref(step.get("probe"), probes, (*base, "probe"), "probe", "probes", out)
+            if kind == "http" and "via" in step:
+                _ref(step["via"], hosts, (*base, "via"), "host", "hosts", out)
             if kind == "supervisor":
                 sup = step.get("supervisor")
                 _ref(sup, supervisors, (*base, "supervisor"), "supervisor", "supervisors", out)
@@ -181,6 +183,7 @@ def _check_steps(data: dict[str, Any], out: list[Finding]) -> None:
                 _check_shell(run, (*base, "run"), out)
             expect = _table(step.get("expect"))
             _regex(expect.get("stdout_matches"), (*base, "expect", "stdout_matches"), "expect", out)
+            _regex(expect.get("body_matches"), (*base, "expect", "body_matches"), "expect", out)
             model = STEP_KINDS.get(kind) if isinstance(kind, str) else None
             # model_construct: judge the step as written even when the schema check rejects a key
             unchecked = model.model_construct(**step) if model else None

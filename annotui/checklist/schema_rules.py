@@ -104,6 +104,10 @@ def tighten(schema: dict[str, Any]) -> dict[str, Any]:
                     values.update(minItems=1, uniqueItems=True)
 
     _identifier_keys(schema)
+    headers = defs["HttpStep"]["properties"]["headers"]
+    headers["propertyNames"] = {"pattern": syntax.HEADER_NAME}
+    headers["additionalProperties"] = {"type": "string"}
+    headers.pop("patternProperties", None)
 
     # the host `local` is built in: it may only be redefined as itself
     hosts = schema["properties"]["hosts"]

@@ -63,7 +63,7 @@ def fields(table: object, exclude_none: bool = False) -> dict[str, Any]:
 
 def is_mutating(step: Any) -> bool:
     """Whether a step (its model or its table) changes the target: simulated in rehearsal."""
-    if step.kind in ("command", "ansible"):
+    if step.kind in ("command", "ansible", "http"):
         return bool(step.changes)
     return bool(step.kind == "supervisor")
 

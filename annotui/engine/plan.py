@@ -143,6 +143,7 @@ def plan_step(
         run_as(step, hosts or {}, shell) if step.kind in RUNS_SHELL else (None, False, None)
     )
     shown = step_kind(step.kind).show(step, scope)
+    shell_step = step.kind in RUNS_SHELL
     word = None
     if step.confirm == "typed":
         word = render(step.confirm_word, scope, shell=False) if step.confirm_word else None
@@ -161,7 +162,7 @@ def plan_step(
         mutating=mutating,
         simulated=rehearse and mutating,
         values=scope,
-        expect=render_expect(getattr(step, "expect", None), scope),
+        expect=render_expect(getattr(step, "expect", None), scope) if shell_step else None,
         user=user,
         login=login,
         shell=step_shell,

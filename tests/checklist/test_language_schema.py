@@ -44,6 +44,7 @@ STEP_DEFAULTS = {
     "gate": 'probe = "jobs"\nuntil = "== 0"',
     "manual": "",
     "supervisor": 'supervisor = "web"\nprocess = "web"',
+    "http": 'url = "http://127.0.0.1:9200/health"',
 }
 
 
@@ -94,6 +95,13 @@ CASES: list[tuple[str, str, bool]] = [
     ("a signal on a restart", doc('action = "restart"\nsignal = "HUP"', "supervisor"), False),
     ("restart", doc('action = "restart"', "supervisor"), True),
     ("a lower-case signal", doc('action = "signal"\nsignal = "hup"', "supervisor"), False),
+    ("http", doc('via = "db"\nexpect = { status = 204, body_matches = "ok" }', "http"), True),
+    ("http headers", doc('headers = { Authorization = "Bearer {{ release }}" }', "http"), True),
+    ("http bad method", doc('method = "FETCH"', "http"), False),
+    ("http bad status", doc("expect = { status = 99 }", "http"), False),
+    ("http expect typo", doc("expect = { code = 200 }", "http"), False),
+    ("http bad header name", doc('headers = { "Bad Header" = "x" }', "http"), False),
+    ("http retries", doc("retries = 2\ndelay = 1", "http"), True),
 ]  # fmt: skip
 
 
