@@ -19,6 +19,8 @@ from annotui.text import for_terminal, markdown_code_block, markdown_inline
 APPROVAL_EVENTS = ("approval.wait", "approval.granted", "approval.refused")
 FAILED_OUTPUT_LINES = 10
 """Last output lines kept for a step that did not succeed."""
+FIRST_OUTPUT_LINES = 5
+"""First output lines of a step's last attempt, shown with its last ones."""
 
 
 @dataclass(slots=True)
@@ -37,6 +39,13 @@ class StepReport(StepHeader):
     notes: list[str] = field(default_factory=list)
     output_lines: int = 0
     last_output: deque[str] = field(default_factory=lambda: deque(maxlen=FAILED_OUTPUT_LINES))
+    first_output: list[str] = field(default_factory=list)
+    started: str | None = None
+    """When the step first started (its first step.started), else None."""
+    ended: str | None = None
+    """When its last attempt ended (finished or skipped)."""
+    attempts: list[str] = field(default_factory=list)
+    """Every attempt in order: 'attempt 1 failed (exit 1) at TS', 'skipped at TS: why'."""
 
     def confirmed(self) -> str:
         return "; ".join(self.confirmations) or "—"
@@ -122,18 +131,28 @@ def _add(report: RunReport, rec: dict[str, Any]) -> None:
         step.confirmations.append(summarize(rec).removeprefix("confirmed by "))
     elif e == "step.started":
         step.outcome = "would-run" if g("simulated") else "started, no finish record"
+        step.started = step.started or ts
         step.output_lines = 0
         step.last_output.clear()
+        step.first_output.clear()
     elif e == "step.output":
         lines = output_lines(rec)
         step.output_lines += len(lines)
+        missing = FIRST_OUTPUT_LINES - len(step.first_output)
+        if missing > 0:
+            step.first_output.extend(clean(x) for x in lines[:missing])
         step.last_output.extend(clean(x) for x in lines[-FAILED_OUTPUT_LINES:])
     elif e == "step.finished":
         step.outcome = str(g("outcome"))
         step.exit_code, step.duration = g("exit_code"), g("duration")
         step.expectation, step.message = g("expectation"), g("message")
+        step.ended = ts
+        code = f" (exit {g('exit_code')})" if g("exit_code") is not None else ""
+        step.attempts.append(f"attempt {len(step.attempts) + 1}: {g('outcome')}{code} at {ts}")
     elif e == "step.skipped":
         step.outcome, step.skip = "skipped", f"{g('reason')} (by {g('operator')})"
+        step.ended = ts
+        step.attempts.append(f"skipped at {ts} by {g('operator')}: {g('reason')}")
     elif e == "step.evidence":
         step.evidence.append(f"{g('prompt')}: {g('text')} (by {g('operator')})")
     elif e == "step.unknown":
@@ -173,6 +192,9 @@ def _header_rows(r: RunReport) -> list[tuple[str, str]]:
 
 def _step_rows(step: StepReport) -> list[tuple[str, str]]:
     rows = [("outcome", step.outcome)]
+    rows += [(k, v) for k, v in (("started", step.started), ("ended", step.ended)) if v]
+    if len(step.attempts) > 1:
+        rows += [("attempt", a) for a in step.attempts]
     if step.host or step.cwd:
         rows.append(("where", f"{step.host or 'local'}" + (f" in {step.cwd}" if step.cwd else "")))
     rows.append(("confirmed", step.confirmed()))
@@ -194,6 +216,17 @@ def _step_rows(step: StepReport) -> list[tuple[str, str]]:
     if step.output_lines:
         rows.append(("output", f"{step.output_lines} lines"))
     return rows
+
+
+def _excerpt(step: StepReport) -> list[str]:
+    """The first and the last lines of a step's last attempt, the lines between counted."""
+    if step.output_lines <= len(step.last_output):
+        return list(step.last_output)
+    first = step.first_output
+    between = step.output_lines - len(first) - len(step.last_output)
+    if between <= 0:  # the first and the last lines overlap: the last ones hold the rest
+        return first[: step.output_lines - len(step.last_output)] + list(step.last_output)
+    return [*first, f"[... {between} lines ...]", *step.last_output]
 
 
 def _failed(step: StepReport) -> bool:
@@ -290,12 +323,12 @@ def markdown(r: RunReport) -> str:
             out += [f"- **{_md(k)}:** {_md(v)}" for k, v in _step_rows(s)]
             if s.command:
                 out += ["", markdown_code_block(s.command)]
-            if _failed(s) and s.last_output:
+            if s.output_lines:
                 out += [
                     "",
-                    f"Last output lines of {_md(s.key)}:",
+                    f"Output of {_md(s.key)} ({s.output_lines} lines; the first and the last):",
                     "",
-                    markdown_code_block("\n".join(s.last_output)),
+                    markdown_code_block("\n".join(_excerpt(s))),
                 ]
     if r.events:
         out += ["", "## Resumes, interruptions and errors", ""]
