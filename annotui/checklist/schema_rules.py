@@ -56,6 +56,26 @@ def _either_templated(pattern: str, description: str) -> dict[str, Any]:
     return {"anyOf": [{"pattern": syntax.TEMPLATED}, {"pattern": pattern}], "$comment": description}
 
 
+def _steps_by_kind(defs: dict[str, Any]) -> None:
+    """A step is chosen by its `kind`: `kind` is one of the kinds, and if/then per kind applies
+    that kind's schema. An editor then names the allowed kinds on a bad `kind`, and the allowed
+    keys of the step's own kind on a typo, where a bare `oneOf` only says that no branch fits."""
+    items = defs["Stage"]["properties"]["steps"]["items"]
+    mapping = items["discriminator"]["mapping"]
+    del items["oneOf"]
+    items.update(
+        type="object",
+        required=["kind"],
+        properties={
+            "kind": {"enum": list(mapping), "description": "The step kind: " + ", ".join(mapping)}
+        },
+        allOf=[
+            {"if": {"properties": {"kind": {"const": kind}}}, "then": {"$ref": ref}}
+            for kind, ref in mapping.items()
+        ],
+    )
+
+
 def tighten(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema with the rules `check` enforces that pydantic's schema leaves out (in place)."""
     defs = schema["$defs"]
@@ -104,6 +124,7 @@ def tighten(schema: dict[str, Any]) -> dict[str, Any]:
                     values.update(minItems=1, uniqueItems=True)
 
     _identifier_keys(schema)
+    _steps_by_kind(defs)
     headers = defs["HttpStep"]["properties"]["headers"]
     headers["propertyNames"] = {"pattern": syntax.HEADER_NAME}
     headers["additionalProperties"] = {"type": "string"}

@@ -122,3 +122,19 @@ def test_check_and_schema_agree(
     assert (not errors) == valid, errors
     if not valid:
         assert report.startswith(f"{path}:") and "Traceback" not in report
+
+
+def test_steps_are_chosen_by_kind_not_by_a_bare_one_of(
+    validator: jsonschema.Draft202012Validator, tmp_path: Path
+) -> None:
+    """A typo names the step's own kind's keys; a bad kind names the kinds (taplo, Even
+    Better TOML report the deepest error: with a bare oneOf they said only that no schema fit)."""
+    steps = json_schema()["$defs"]["Stage"]["properties"]["steps"]["items"]
+    assert "oneOf" not in steps and "anyOf" not in steps
+    assert {c["if"]["properties"]["kind"]["const"] for c in steps["allOf"]} >= {"check", "http"}
+    typo = tomllib.loads(doc("tiemout = 3", "check"))
+    messages = [e.message for e in validator.iter_errors(typo)]
+    assert any("'tiemout' was unexpected" in m for m in messages), messages
+    bad_kind = tomllib.loads(doc().replace('kind = "command"', 'kind = "comand"'))
+    errors = list(validator.iter_errors(bad_kind))
+    assert any("'comand' is not one of" in e.message and "'command'" in e.message for e in errors)
