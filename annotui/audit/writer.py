@@ -260,7 +260,8 @@ class AuditWriter:
         if event.event == SEAL_EVENT and fields.get("signed") != self.seal_text():
             raise AuditError(f"a seal at seq {self._seq} must sign exactly: {self.seal_text()!r}")
         members = chain.encode_fields(fields)
-        if self._secrets and any(s in m for m in members for s in self._escaped):
+        sealing = event.event == SEAL_EVENT  # hashes and a fingerprint: never redacted
+        if not sealing and self._secrets and any(s in m for m in members for s in self._escaped):
             members = chain.encode_fields(_redact(fields, self._secrets))
         pieces, digest = chain.seal(self._seq, _utc_now(), event.event, members, self._prev)
         try:

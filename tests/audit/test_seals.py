@@ -372,6 +372,19 @@ def test_the_writer_refuses_a_seal_of_another_place(tmp_path: Path) -> None:
             w(ev.Sealed(text))
 
 
+def test_secrets_never_alter_a_seal(tmp_path: Path) -> None:
+    """A secret that happens to be hex digits would cut a seal's signed text short of its
+    hashes: seals are not redacted (they hold hashes and a fingerprint, never a value)."""
+    path = tmp_path / "secret.jsonl"
+    with AuditWriter.create(path, secrets=["a", "1"]) as w:
+        w(header())
+        _session(w, None)
+        w(ev.SessionEnded("done", 0, 1, 1, 0))
+        _seal(w)
+    result = verify(path)
+    assert result.ok and result.sealed, result
+
+
 def test_a_seal_that_does_not_sign_its_place_is_tampering(tmp_path: Path) -> None:
     path = tmp_path / "moved.jsonl"
     with AuditWriter.create(path) as w:
