@@ -41,7 +41,7 @@ from annotui.audit.sshsig import (
     sign,
     signature_blob,
 )
-from annotui.audit.verify import VerifyResult
+from annotui.audit.verify import VerifyResult, verify
 from annotui.text import one_line
 
 SIGNOFF_HEADER = "annotui-audit-signoff v1"
@@ -147,6 +147,13 @@ def checkpoint(result: VerifyResult) -> str:
     else:
         lines.append("— unsigned (the run had no --sign-with)")
     return "\n".join(lines) + "\n"
+
+
+def checkpoint_of(path: Path) -> str | None:
+    """The checkpoint of the log at ``path``, or None when it is not intact and sealed (for a
+    screen: the Summary shows it when the run has ended). Raises AuditError if unreadable."""
+    result = verify(path)
+    return checkpoint(result) if result.ok and result.sealed else None
 
 
 # ---- sign-offs ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from annotui import events as ev
 from annotui.audit import chain
 from annotui.audit import verify as verify_module
 from annotui.audit.errors import AuditError
+from annotui.audit.proof import checkpoint_of
 from annotui.audit.seal import seal_text
 from annotui.audit.sshsig import AUDIT_NAMESPACE, sign
 from annotui.audit.verify import verify
@@ -250,6 +251,7 @@ def test_expect_catches_a_rewritten_log(run_log: Path, keys: dict[str, Key]) -> 
     expect = expect_line.removeprefix("expect ")
     assert expect == f"{len(recs) - 2}:{recs[-1]['prev']}"
     assert signature.startswith(f"— {keys['operator'].fingerprint()} ")
+    assert checkpoint_of(run_log) == cp.stdout
     assert annotui("audit", "verify", run_log, "--expect", expect).returncode == 0
     forged = rechain(run_log, _hide_output, keys["operator"])  # even with the operator's key
     assert annotui("audit", "verify", forged).returncode == 0
