@@ -142,7 +142,9 @@ class StepConfirmed(Event):
     operator: str
     word: str | None = None
     auto: bool = False
-    """True when --yes answered."""
+    """True when nobody answered: --yes, or the step's `confirm = "none"` (`how`)."""
+    how: str | None = None
+    """What confirmed it without a person: "confirm = none" or "--yes"."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,7 +196,11 @@ class WalkScreen(Screen[None]):
             )
         elif isinstance(event, ev.StepConfirmed):
             word = f" (typed {escape(event.word)})" if event.word else ""
-            how = "auto-confirmed (--yes)" if event.auto else f"confirmed by {event.operator}"
+            how = (
+                f"auto-confirmed ({event.how or '--yes'})"
+                if event.auto
+                else f"confirmed by {event.operator}"
+            )
             self.note(event.step_key, f"{escape(how)}{word}")
         elif isinstance(event, ev.EvidenceRecorded):
             self.note(event.step_key, f"evidence ({escape(event.prompt)}): {escape(event.text)}")

@@ -128,7 +128,8 @@ def _add(report: RunReport, rec: dict[str, Any]) -> None:
     if e == "step.shown":
         step.take(rec)
     elif e == "step.confirmed":
-        step.confirmations.append(summarize(rec).removeprefix("confirmed by "))
+        said = summarize(rec)
+        step.confirmations.append(said.removeprefix("confirmed by ").removeprefix("confirmed: "))
     elif e == "step.started":
         step.outcome = "would-run" if g("simulated") else "started, no finish record"
         step.started = step.started or ts

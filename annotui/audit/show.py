@@ -68,6 +68,8 @@ def summarize(rec: dict[str, Any]) -> str:
         return f"{g('kind')} {g('title')!r}{where}{cwd}{sim}{cmd}"
     if e == "step.confirmed":
         word = f' typing "{g("word")}"' if g("word") else ""
+        if g("how") == "confirm = none":
+            return "confirmed: automatic (confirm = none)"
         return f"confirmed by {g('operator')}{word}{' (--yes)' if g('auto') else ''}"
     if e == "step.started":
         attempt = f" (attempt {g('attempt')})" if (g("attempt") or 1) > 1 else ""

@@ -761,11 +761,11 @@ class Session:
         typed = step.confirm_word is not None
         auto = self.options.yes and (not typed or self.options.rehearse) and not ask
         if step.step.confirm == "none" and not step.mutating and not ask:
-            self.emit(ev.StepConfirmed(step.key, self.operator.name, None, auto=True))
+            self.emit(ev.StepConfirmed(step.key, self.operator.name, None, True, "confirm = none"))
             return Decision("run")
         if auto:
             word = self.redact(step.confirm_word) if step.confirm_word else None
-            self.emit(ev.StepConfirmed(step.key, self.operator.name, word, auto=True))
+            self.emit(ev.StepConfirmed(step.key, self.operator.name, word, True, "--yes"))
             return Decision("run", step.confirm_word)
         error = None
         while True:

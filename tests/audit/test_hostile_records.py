@@ -48,6 +48,8 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         ev.StepOutput(KEY, "stdout", "a\nb"),
         ev.StepFinished(KEY, "ok", 0, 1.5, "held", "fine"),
         ev.StepSkipped(KEY, "not needed", "alice"),
+        ev.ValueCaptured(KEY, "version", "14.2", False),
+        ev.StepAttempt(KEY, 1, 3, "failed", "exit code 1", 5.0),
         ev.StepRefused(KEY, "skip", "this step is critical and cannot be skipped", "alice"),
         ev.EvidenceRecorded(KEY, "URL", "https://example.org", "alice"),
         ev.OutcomeUnknown(KEY, "started, no finish record"),
