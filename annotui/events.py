@@ -133,6 +133,10 @@ class StepShown(Event):
     run_as: str | None = None
     """'as postgres (login, bash)': the user (`sudo -n`) and shell it runs with, if not the
     login user's /bin/sh."""
+    description: str | None = None
+    """The step's description, rendered (Markdown)."""
+    instructions: str | None = None
+    """The step's instructions, rendered (Markdown; a manual step's description without)."""
 
 
 @dataclass(frozen=True, slots=True)

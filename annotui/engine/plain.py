@@ -197,6 +197,9 @@ class PlainPresenter:
                     self._w(f"   host: {e.host}" + (f"   cwd: {e.cwd}" if e.cwd else "") + "\n")
                 if e.run_as:
                     self._w(f"   runs {e.run_as}\n")
+                texts = [e.description, e.instructions if e.instructions != e.description else None]
+                for said in filter(None, texts):
+                    self._w("".join(f"   {line}\n" for line in said.splitlines()))
                 if e.command:
                     self._w(f"   $ {e.command}\n")
             case ev.StepOutput() if self._per_task:

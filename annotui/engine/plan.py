@@ -158,6 +158,7 @@ def plan_step(
         cwd=shown.cwd,
         command=shown.command,
         instructions=render(shown.instructions, scope, shell=False),
+        description=render(step.description, scope, shell=False),
         confirm_word=word,
         mutating=mutating,
         simulated=rehearse and mutating,

@@ -42,6 +42,8 @@ class PlannedStep:
     """The step's condition (`annotui.checklist.condition`), None: always."""
     loop: str | None = None
     """The value of the step's own for_each this copy runs for (its key ends in [value])."""
+    description: str = ""
+    """The step's description, rendered."""
 
     @property
     def kind(self) -> str:

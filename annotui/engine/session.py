@@ -753,6 +753,8 @@ class Session:
             confirm_word=red(step.confirm_word) if step.confirm_word else None,
             simulated=step.simulated,
             run_as=described(step.user, step.login, step.shell) or None,
+            description=red(step.description) if step.description else None,
+            instructions=red(step.instructions) if step.instructions else None,
         )
 
     async def _confirm(self, step: PlannedStep, ask: bool = False) -> Decision:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from annotui.checklist.template import render
 from annotui.engine.context import StepContext
 from annotui.engine.errors import StopRun
 from annotui.engine.kinds.base import Shown
@@ -25,7 +26,8 @@ class ManualKind:
 
     async def run(self, ctx: StepContext) -> StepFinished:
         planned = ctx.planned
-        prompt = cast("ManualStep", planned.step).evidence
+        label = cast("ManualStep", planned.step).evidence
+        prompt = render(label, planned.values, shell=False) if label else None
         if prompt:
             text = await self._evidence(ctx, prompt)
             ctx.emit(EvidenceRecorded(planned.key, prompt, ctx.redact(text), ctx.operator.name))
