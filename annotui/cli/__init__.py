@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plain", action="store_true", help="line mode: no TUI, works without a TTY")
     r.add_argument("--yes", action="store_true", help="answer ordinary confirmations with yes")
     r.add_argument(
+        "--answers",
+        metavar="FILE",
+        help="plain mode: a TOML table of answers by step key (answer, word, evidence, reason)",
+    )
+    r.add_argument(
         "--allow-changed-checklist",
         action="store_true",
         help="resume even though the checklist changed since the run began",

@@ -53,7 +53,14 @@ async def run_plain(loaded: LoadedChecklist, options: RunOptions, checklist: str
 
     loop = asyncio.get_running_loop()
     out = sys.stdout
-    operator = PlainOperator(operator_name(), out, StdinLines(loop), options.yes)
+    from annotui.engine.answers import AnswersError, load_answers
+
+    try:
+        answers = load_answers(options.answers) if options.answers else {}
+    except AnswersError as e:
+        print(f"annotui: {e}", file=sys.stderr)
+        return 2
+    operator = PlainOperator(operator_name(), out, StdinLines(loop), options.yes, answers)
     session = Session(loaded, options, operator, [PlainPresenter(out)])
     last_int = [0.0]
 

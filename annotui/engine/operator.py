@@ -22,6 +22,8 @@ class Decision:
     """The typed confirmation word, when the step asks for one."""
     text: str | None = None
     """Skip reason (skip) or evidence (done)."""
+    source: str | None = None
+    """Where the answer came from when no person gave it now ("answers file")."""
 
 
 QUIT = Decision("quit")

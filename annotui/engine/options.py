@@ -23,6 +23,8 @@ class RunOptions:
     """--sign-with / ANNOTUI_SIGN_WITH: the SSH key every seal is signed with."""
     allowed_signers: Path | None = None
     """--allowed-signers: the approvers' allowed_signers file (else the checklist's)."""
+    answers: Path | None = None
+    """--answers: plain mode's answers given in advance (`annotui.engine.answers`)."""
     argv: list[str] = field(default_factory=list)
     ssh_options: dict[str, Any] = field(default_factory=dict)
     """Passed to every SSH transport, e.g. `passphrase_prompt` (plain mode: getpass on a TTY)."""

@@ -12,9 +12,11 @@ import contextlib
 import getpass
 import sys
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from annotui import events as ev
+from annotui.engine.answers import SOURCE, Answer
 from annotui.engine.errors import SessionError
 from annotui.engine.operator import QUIT, Decision
 from annotui.engine.planned import PlannedStep
@@ -53,11 +55,20 @@ class StdinLines:
 
 
 class PlainOperator:
-    def __init__(self, name: str, out: TextIO, lines: StdinLines, yes: bool) -> None:
+    def __init__(
+        self,
+        name: str,
+        out: TextIO,
+        lines: StdinLines,
+        yes: bool,
+        answers: Mapping[str, Answer] | None = None,
+    ) -> None:
         self.name = name
         self._out = out
         self._lines = lines
         self._yes = yes
+        self._answers = dict(answers or {})
+        """--answers: by step key; used once each (a refused answer is asked on stdin)."""
 
     def _say(self, text: str) -> None:
         from annotui.text import for_terminal  # no escape sequence reaches the terminal
@@ -95,6 +106,12 @@ class PlainOperator:
     async def confirm(self, step: PlannedStep, error: str | None) -> Decision:
         if error:
             self._say(f"  ! {error}\n")
+        given = self._answers.get(step.key)
+        if given is not None and error is None:
+            self._say(f"  ({SOURCE}: {given.answer})\n")
+            if given.answer == "skip":
+                return Decision("skip", text=given.reason, source=SOURCE)
+            return Decision("run", word=given.word, source=SOURCE)
         skip = "" if step.critical else ", 's REASON' to skip"
         if step.confirm_word:
             prompt = f"  Type '{step.confirm_word}' to run{skip}, 'q' to stop: "
@@ -119,6 +136,10 @@ class PlainOperator:
     async def evidence(self, step: PlannedStep, prompt: str, error: str | None) -> str | None:
         if error:
             self._say(f"  ! {error}\n")
+        given = self._answers.get(step.key)
+        if given is not None and given.evidence and error is None:
+            self._say(f"  {prompt}: {given.evidence} ({SOURCE})\n")
+            return given.evidence
         return await self._ask(f"  {prompt}: ")
 
     async def resolve_unknown(self, step: PlannedStep, reason: str) -> Decision:

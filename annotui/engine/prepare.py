@@ -33,8 +33,16 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         notify=args.notify,
         sign_with=getattr(args, "sign_with", None) or os.environ.get("ANNOTUI_SIGN_WITH") or None,
         allowed_signers=Path(signers).absolute() if signers else None,
+        answers=_answers(args),
         argv=sys.argv[1:],
     )
+
+
+def _answers(args: argparse.Namespace) -> Path | None:
+    given = getattr(args, "answers", None)
+    if given and not getattr(args, "plain", False):
+        raise VarError("--answers works with --plain (the cockpit asks the person at it)")
+    return Path(given).absolute() if given else None
 
 
 def prepare(args: argparse.Namespace) -> tuple[LoadedChecklist, RunOptions] | None:

@@ -597,9 +597,10 @@ class Session:
             # by --yes
             decision = await self._confirm(step, ask=unknown and attempt == 1)
             if decision.action == "skip":
-                self.emit(
-                    ev.StepSkipped(step.key, self.redact(decision.text or ""), self.operator.name)
+                reason = (decision.text or "") + (
+                    f" ({decision.source})" if decision.source else ""
                 )
+                self.emit(ev.StepSkipped(step.key, self.redact(reason), self.operator.name))
                 self._counts["skipped"] += 1
                 return None
             result = await self._execute(step, attempt)
@@ -792,6 +793,7 @@ class Session:
                             self.operator.name,
                             self.redact(d.word) if d.word else d.word,
                             auto=False,
+                            how=d.source,
                         )
                     )
                     return d
