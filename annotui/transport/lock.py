@@ -9,6 +9,7 @@ between; a release removes it only while our own holder info is still inside.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 import weakref
@@ -18,6 +19,8 @@ from annotui.transport.base import Transport, TransportError
 
 HOLDER_FILE = "holder.json"
 _HELD = 3
+STOP_WAIT = 10.0
+"""Seconds a stopping run waits for a lock script it was running to end (they take ms)."""
 """Exit status of the acquire script when the directory already exists."""
 _ours: weakref.WeakKeyDictionary[Transport, dict[str, str]] = weakref.WeakKeyDictionary()
 """The holder info this process wrote, per transport and lock path (what `release` checks)."""
@@ -48,16 +51,26 @@ def _json(holder: dict[str, Any]) -> str:
 
 
 async def _sh(transport: Transport, script: str) -> tuple[int | None, list[str], list[str]]:
-    """Run a lock script whole: it ignores the SIGTERM with which a stopping run ends its
-    commands (stopping waits for them to exit), so the lock is never left made but without its
-    holder info, or emptied but not removed. A hung one is still killed after `KILL_GRACE`."""
+    """Run a lock script whole, so that a lock is never left made but without its holder info,
+    or emptied but not removed. A stopping run cancels what it awaits: the script is shielded
+    from that (cancelled while it starts, asyncio would SIGKILL it) and awaited a while before
+    the cancellation goes on, and it ignores the SIGTERM with which the lifeline ends the
+    commands of an annotui that died. A hung one is still stopped (`STOP_WAIT`, the timeout)."""
     out: list[str] = []
     err: list[str] = []
-    result = await transport.run(
-        f"trap '' HUP INT TERM; {script}",
-        on_line=lambda s, line: (out if s == "stdout" else err).append(line),
-        timeout=60,
+    run = asyncio.ensure_future(
+        transport.run(
+            f"trap '' HUP INT TERM; {script}",
+            on_line=lambda s, line: (out if s == "stdout" else err).append(line),
+            timeout=60,
+        )
     )
+    try:
+        result = await asyncio.shield(run)
+    except asyncio.CancelledError:
+        await asyncio.wait({run}, timeout=STOP_WAIT)
+        run.cancel()
+        raise
     return result.exit_code, out, err
 
 

@@ -11,6 +11,8 @@ and so runs at the cleanup's first await. Real local transport, real lock, real 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,46 @@ async def test_a_stop_request_while_the_lock_is_taken_releases_it(
     assert events[-2:] == ["session.interrupted", "session.end"]
     assert not counter.exists()
     assert not lock.exists(), "the target lock was left held"
+
+
+CANCELLED_ACQUIRES = """
+import asyncio, contextlib, pathlib, sys
+from annotui.transport.local import LocalTransport
+from annotui.transport.lock import acquire, release
+
+async def main() -> None:
+    transport = LocalTransport()
+    for turns in range(13):
+        lock = pathlib.Path(sys.argv[1]) / f"lock{turns}"
+        holder = {"pid": turns}
+        task = asyncio.ensure_future(acquire(transport, str(lock), holder))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.3)  # what a script left running would do meanwhile
+        if lock.exists() and not (lock / "holder.json").exists():
+            print(f"cancelled after {turns} turns: an empty lock")
+        elif lock.exists() and not await release(transport, str(lock), holder):
+            print(f"cancelled after {turns} turns: not released")
+
+asyncio.run(main())
+"""
+
+
+def test_a_cancelled_acquire_never_leaves_a_lock_without_its_holder(tmp_path: Path) -> None:
+    """`acquire` cancelled after 0-12 turns of the loop (a stop request lands wherever the run
+    is): cancelled while its script was being started, asyncio SIGKILLed the script between its
+    mkdir and its holder info, leaving an empty lock directory that no run could release (found
+    by the crash loop; turns 1-6 here, before). The lock is now free, or held with our holder
+    info, which the session's cleanup releases. In its own process under `asyncio.run`, as
+    annotui runs (under pytest's loop the race did not show)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", CANCELLED_ACQUIRES, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "", proc.stdout
