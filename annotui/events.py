@@ -199,6 +199,18 @@ class StepFinished(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StageRollback(Event):
+    """A stage's rollback steps start ("start", after `step_key` failed) or end ("end":
+    outcome ok when every one ended done, else failed)."""
+
+    event: ClassVar[str] = "stage.rollback"
+    stage_key: str
+    phase: Literal["start", "end"]
+    step_key: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StepAttempt(Event):
     """An attempt of a check with `retries` that did not hold; the next one follows `delay`
     seconds later (the last attempt's result is the step's `step.finished`)."""
@@ -472,6 +484,7 @@ ALL_EVENTS: dict[str, type[Event]] = {
         StepSkipped,
         ValueCaptured,
         StepAttempt,
+        StageRollback,
         StepRefused,
         EvidenceRecorded,
         OutcomeUnknown,

@@ -129,6 +129,12 @@ EVENTS: dict[str, dict[str, Field]] = {
         "message": _opt(OPT_STR),
     },
     "step.skipped": {**_STEP, "reason": _req(STR), "operator": _req(STR)},
+    "stage.rollback": {
+        "stage_key": _req(STR),
+        "phase": _req(STR),
+        "step_key": _opt(OPT_STR),
+        "outcome": _opt(OPT_STR),
+    },
     "step.captured": {**_STEP, "name": _req(STR), "value": _req(STR), "secret": _opt(BOOL)},
     "step.attempt": {
         **_STEP,

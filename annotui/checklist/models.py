@@ -442,6 +442,11 @@ class Stage(Strict):
         "not); when false its steps are skipped and recorded as skipped by condition",
     )
     steps: list[Step] = Field(min_length=1)
+    rollback: list[Step] = Field(
+        [],
+        description="[[stages.rollback]]: steps the operator may run, in order, when a step of "
+        "this stage fails; the run then stops (exit 1)",
+    )
 
     @field_validator("for_each")
     @classmethod

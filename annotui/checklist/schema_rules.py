@@ -60,7 +60,11 @@ def _steps_by_kind(defs: dict[str, Any]) -> None:
     """A step is chosen by its `kind`: `kind` is one of the kinds, and if/then per kind applies
     that kind's schema. An editor then names the allowed kinds on a bad `kind`, and the allowed
     keys of the step's own kind on a typo, where a bare `oneOf` only says that no branch fits."""
-    items = defs["Stage"]["properties"]["steps"]["items"]
+    for key in ("steps", "rollback"):
+        _by_kind(defs["Stage"]["properties"][key]["items"])
+
+
+def _by_kind(items: dict[str, Any]) -> None:
     mapping = items["discriminator"]["mapping"]
     del items["oneOf"]
     items.update(

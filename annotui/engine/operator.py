@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    action: Literal["run", "skip", "quit", "rerun", "done", "retry"]
+    action: Literal["run", "skip", "quit", "rerun", "done", "retry", "rollback"]
     word: str | None = None
     """The typed confirmation word, when the step asks for one."""
     text: str | None = None

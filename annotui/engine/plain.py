@@ -158,10 +158,13 @@ class PlainOperator:
         if self._yes:
             return QUIT
         skip = "" if step.critical else ", 's REASON' to skip"
-        line = await self._ask(f"  'r' to retry{skip}, 'q' to stop: ")
+        back = ", 'b' to roll the stage back" if step.rollback else ""
+        line = await self._ask(f"  'r' to retry{skip}{back}, 'q' to stop: ")
         answer = (line or "q").strip()
         if answer == "r":
             return Decision("retry")
+        if answer == "b" and step.rollback:
+            return Decision("rollback")
         if answer.startswith("s ") and not step.critical and answer[2:].strip():
             return Decision("skip", text=answer[2:].strip())
         if answer == "q":

@@ -11,6 +11,7 @@ from annotui.checklist.tables import fields, is_mutating, replace
 from annotui.checklist.template import names, render
 from annotui.engine.kinds import Shown, step_kind
 from annotui.engine.planned import PlannedStage, PlannedStep
+from annotui.engine.planned import replace as replace_planned
 from annotui.engine.runas import wrap
 
 if TYPE_CHECKING:
@@ -188,9 +189,18 @@ def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> lis
                 title=render(stage.title or stage.id, scope, shell=False),
                 description=render(stage.description, scope, shell=False),
                 steps=[
-                    plan_step(s, key, {**binding, **bound}, values, rehearse, hosts, shell, loop)
+                    replace_planned(
+                        plan_step(
+                            s, key, {**binding, **bound}, values, rehearse, hosts, shell, loop
+                        ),
+                        rollback=bool(stage.rollback),
+                    )
                     for s in stage.steps
                     for bound, loop in _loop(s)
+                ],
+                rollback=[
+                    plan_step(s, f"{key}/rollback", binding, values, rehearse, hosts, shell)
+                    for s in stage.rollback
                 ],
                 values=scope,
                 when=stage.when,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -44,6 +45,8 @@ class PlannedStep:
     """The value of the step's own for_each this copy runs for (its key ends in [value])."""
     description: str = ""
     """The step's description, rendered."""
+    rollback: bool = False
+    """Its stage has `[[stages.rollback]]` steps the operator may choose after a failure."""
 
     @property
     def kind(self) -> str:
@@ -52,6 +55,11 @@ class PlannedStep:
     @property
     def critical(self) -> bool:
         return self.step.critical
+
+
+def replace(step: PlannedStep, **changes: object) -> PlannedStep:
+    """A copy of a planned step with some fields changed."""
+    return dataclasses.replace(step, **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +71,5 @@ class PlannedStage:
     values: Mapping[str, str] = field(repr=False)
     when: str | None = None
     """The stage's condition: when false, each of its steps is skipped by condition."""
+    rollback: list[PlannedStep] = field(default_factory=list)
+    """Its `[[stages.rollback]]` steps, keyed '<stage key>/rollback/<id>'."""

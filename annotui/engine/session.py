@@ -33,6 +33,7 @@ from annotui.engine.operator import Decision, Operator
 from annotui.engine.options import RunOptions
 from annotui.engine.plan import captured_names, plan, plan_step, render_sources, step_capture
 from annotui.engine.planned import PlannedStage, PlannedStep
+from annotui.engine.planned import replace as replace_planned
 from annotui.engine.redact import MASK, Redactor
 from annotui.engine.runas import described
 from annotui.engine.vars import (
@@ -119,6 +120,8 @@ class Session:
         """(host, path, holder info) of the target lock asked for (released only if ours)."""
         self._counts = {"ok": 0, "skipped": 0, "would_run": 0, "unverified": 0}
         self._simulated_changes = False
+        self._rollback_after: str | None = None
+        """The failed step after which the operator chose to roll its stage back."""
         """Rehearsal: a step that changes something was simulated (not skipped) so far."""
         self._current_key: str | None = None
         self._audit_lost: str | None = None
@@ -525,6 +528,8 @@ class Session:
                     continue
                 code = await self._do_step(step, step.key in unknown)
                 if code is not None:
+                    if self._rollback_after is not None:
+                        await self._roll_back(stage, self._rollback_after)
                     self.emit(ev.StageFinished(stage.key, "failed"))
                     await self._seal()
                     return code
@@ -632,7 +637,21 @@ class Session:
                 )
                 self._counts["skipped"] += 1
                 return None
+            if choice.action == "rollback" and step.rollback:
+                self._rollback_after = step.key
             return 1
+
+    async def _roll_back(self, stage: PlannedStage, failed: str) -> None:
+        """Run the stage's rollback steps in order, each confirmed as usual (a failure of one
+        is asked about as for any step; the rollback goes on only past a done or skipped one)."""
+        self._rollback_after = None
+        self.emit(ev.StageRollback(stage.key, "start", failed))
+        outcome = "ok"
+        for step in stage.rollback:
+            if await self._do_step(step, False) is not None:
+                outcome = "failed"
+                break
+        self.emit(ev.StageRollback(stage.key, "end", outcome=outcome))
 
     async def _until_gone(self, step: PlannedStep) -> None:
         """Before an outcome-unknown step is offered: the command its log records must not be
@@ -673,6 +692,7 @@ class Session:
             step.step, stage.key, binding, values, options.rehearse,
             self.checklist.hosts, self.checklist.checklist.shell, step.loop,
         )  # fmt: skip
+        new = replace_planned(new, rollback=step.rollback)
         stage.steps[stage.steps.index(step)] = new
         return new
 

@@ -50,6 +50,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         ev.StepSkipped(KEY, "not needed", "alice"),
         ev.ValueCaptured(KEY, "version", "14.2", False),
         ev.StepAttempt(KEY, 1, 3, "failed", "exit code 1", 5.0),
+        ev.StageRollback(STAGING, "start", KEY),
         ev.StepRefused(KEY, "skip", "this step is critical and cannot be skipped", "alice"),
         ev.EvidenceRecorded(KEY, "URL", "https://example.org", "alice"),
         ev.OutcomeUnknown(KEY, "started, no finish record"),

@@ -102,6 +102,8 @@ CASES: list[tuple[str, str, bool]] = [
     ("http expect typo", doc("expect = { code = 200 }", "http"), False),
     ("http bad header name", doc('headers = { "Bad Header" = "x" }', "http"), False),
     ("http retries", doc("retries = 2\ndelay = 1", "http"), True),
+    ("rollback", doc(stage='[[stages.rollback]]\nid = "undo"\nkind = "command"\nrun = "x"'), True),
+    ("rollback typo", doc(stage='[[stages.rollback]]\nid = "u"\nkind = "command"\nrn = "x"'), False),
 ]  # fmt: skip
 
 

@@ -1,0 +1,82 @@
+"""`[[stages.rollback]]`: after a real failure the operator chooses to roll the stage back; its
+steps run in order, each confirmed, recorded as the stage's rollback, and the run stops (1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine_cli import read_log
+
+CHECKLIST = """\
+[checklist]
+id = "rollback"
+title = "Rollback"
+
+[vars.work]
+
+[[stages]]
+id = "swap"
+
+  [[stages.steps]]
+  id = "new-link"
+  kind = "command"
+  run = "ln -sfn new {{ work }}/current"
+
+  [[stages.steps]]
+  id = "health"
+  kind = "check"
+  run = "test -e {{ work }}/current"
+
+  [[stages.rollback]]
+  id = "old-link"
+  kind = "command"
+  run = "ln -sfn old {{ work }}/current"
+
+  [[stages.rollback]]
+  id = "verify-old"
+  kind = "check"
+  run = "readlink {{ work }}/current"
+  expect = { equals = "old" }
+
+[[stages]]
+id = "after"
+
+  [[stages.steps]]
+  id = "never"
+  kind = "command"
+  run = "touch {{ work }}/after"
+"""
+
+
+def test_a_real_failure_rolled_back(run_cli, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "old").mkdir()  # `new` does not exist: the health check really fails
+    path = tmp_path / "c.toml"
+    path.write_text(CHECKLIST)
+    audit = tmp_path / "audit.jsonl"
+    # y: new-link; y: health (fails); b: roll back; y, y: the rollback's two steps
+    r = run_cli(
+        "run", path, "--plain", "--var", f"work={work}", "--audit", audit, input="y\ny\nb\ny\ny\n"
+    )  # fmt: skip
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "'b' to roll the stage back" in r.stdout
+    assert (work / "current").resolve() == (work / "old").resolve()
+    assert not (work / "after").exists()
+    recs = read_log(audit)
+    fin = [(x["step_key"], x["outcome"]) for x in recs if x["event"] == "step.finished"]
+    assert fin == [
+        ("swap/new-link", "ok"),
+        ("swap/health", "failed"),
+        ("swap/rollback/old-link", "ok"),
+        ("swap/rollback/verify-old", "ok"),
+    ]
+    confirmed = [x["step_key"] for x in recs if x["event"] == "step.confirmed"]
+    assert confirmed[-2:] == ["swap/rollback/old-link", "swap/rollback/verify-old"]
+    rollback = [x for x in recs if x["event"] == "stage.rollback"]
+    assert [(x["phase"], x.get("step_key"), x.get("outcome")) for x in rollback] == [
+        ("start", "swap/health", None),
+        ("end", None, "ok"),
+    ]
+    end = next(x for x in recs if x["event"] == "stage.end")
+    assert end["outcome"] == "failed"
