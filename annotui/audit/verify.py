@@ -52,7 +52,7 @@ class VerifyResult:
     good_size: int
     """Bytes of the file up to the end of the last good line."""
     ended: bool
-    """The last good record is session.end."""
+    """The last good record is session.end, or the final seal just after one (``sealed``)."""
     first_hash: str | None = None
     """Hash of the first record: the ``log`` every seal names."""
     seals: tuple[SealInfo, ...] = ()
@@ -139,7 +139,8 @@ def _sealed(result: VerifyResult, marks: list[tuple[int, dict[str, Any]]]) -> Ve
     """``result`` with its seals judged: one that does not sign its place is a bad line."""
     judged = judge(result.first_hash, marks, result.records)
     if judged.bad is None:
-        return dataclasses.replace(result, seals=judged.seals, sealed=judged.sealed)
+        ended = result.ended or judged.sealed
+        return dataclasses.replace(result, seals=judged.seals, sealed=judged.sealed, ended=ended)
     line, why = judged.bad
     return dataclasses.replace(
         result,
