@@ -125,7 +125,10 @@ def data_path(loc: tuple[str | int, ...], data: Any) -> Path:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part not in node and node.get("kind") == part:
+        # the tag follows a step's index, also when the step has a key of the kind's name
+        # (supervisor = "...": an error there pointed at that key)
+        tag = isinstance(node, dict) and node.get("kind") == part
+        if tag and (part not in node or (path and isinstance(path[-1], int))):
             continue
         path.append(part)
         try:
