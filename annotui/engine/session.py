@@ -31,7 +31,14 @@ from annotui.engine.errors import AuditLost, SessionError, StopRun
 from annotui.engine.kinds import step_kind
 from annotui.engine.operator import Decision, Operator
 from annotui.engine.options import RunOptions
-from annotui.engine.plan import captured_names, plan, plan_step, render_sources, step_capture
+from annotui.engine.plan import (
+    captured_names,
+    captures,
+    plan,
+    plan_step,
+    render_sources,
+    step_capture,
+)
 from annotui.engine.planned import PlannedStage, PlannedStep
 from annotui.engine.planned import replace as replace_planned
 from annotui.engine.redact import MASK, Redactor
@@ -682,6 +689,17 @@ class Session:
     def _with_captures(self, stage: PlannedStage, step: PlannedStep) -> PlannedStep:
         """The step rendered again with the values captured so far, if it uses any (the plan
         shows such a placeholder as itself)."""
+        missing = (
+            captured_names(step.step)
+            & set(captures(self.checklist)) - self.captured.keys() - self._unknown_captures
+        )
+        if missing:  # never run a placeholder: its capture was skipped, or this run resumed
+            names = ", ".join(sorted(missing))
+            raise SessionError(
+                f"{step.key} uses {names}, which no step of this run has captured (the "
+                "capturing step was skipped, or the run was resumed: captured values are not "
+                "kept across a resume); nothing of it ran"
+            )
         uses = captured_names(step.step) & self.captured.keys()
         if not uses:
             return step

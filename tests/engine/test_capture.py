@@ -166,3 +166,40 @@ def test_a_regex_that_does_not_match_fails_the_step(run_cli, tmp_path: Path) -> 
     fin = [x for x in read_log(audit) if x["event"] == "step.finished"]
     assert fin[-1]["step_key"] == "read/version" and fin[-1]["outcome"] == "failed"
     assert "does not match the output" in fin[-1]["message"]
+
+
+def test_a_value_never_captured_is_never_run_as_a_placeholder(run_cli, tmp_path: Path) -> None:
+    text = """\
+[checklist]
+id = "capture-skipped"
+title = "A capture skipped"
+
+[vars.work]
+[vars.mode]
+default = "quick"
+
+[[stages]]
+id = "s"
+
+  [[stages.steps]]
+  id = "read"
+  kind = "check"
+  when = 'mode == "full"'
+  run = "echo value"
+  capture = "v"
+
+  [[stages.steps]]
+  id = "use"
+  kind = "command"
+  run = "echo {{ v }} > {{ work }}/used"
+"""
+    work = tmp_path / "work"
+    work.mkdir()
+    audit = tmp_path / "audit.jsonl"
+    r = run_cli(
+        "run", _checklist(tmp_path, text), "--plain", "--yes", "--var", f"work={work}",
+        "--audit", audit,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "s/use uses v, which no step of this run has captured" in r.stdout + r.stderr
+    assert not (work / "used").exists()
