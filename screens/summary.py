@@ -1,5 +1,6 @@
 """Summary: how the run ended, the announcement rendered from vars, the audit log and its final
-chain hash, the resume command when it stopped early, and export of the report."""
+chain hash, the log's checkpoint to paste into the release issue, the resume command when it
+stopped early, and export of the report."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ OUTCOME_TEXT = {
 
 class SummaryScreen(Screen[None]):
     CSS_PATH = "summary.tcss"
+    checkpoint: str | None = None
     BINDINGS = [
         Binding("m", "export('markdown')", "Export Markdown"),
         Binding("h", "export('html')", "Export HTML"),
@@ -48,8 +50,38 @@ class SummaryScreen(Screen[None]):
                     # placeholders the operator fills in, not markup to hide
                     yield Static(Content(for_terminal(text)), id="announcement")
                 yield Static(self.facts(), id="facts")
+                yield Static(id="checkpoint")
             yield StatusPanel()
         yield Footer()
+
+    def on_mount(self) -> None:
+        session = self.app.session  # type: ignore[attr-defined]
+        if session is not None:
+            self.load_checkpoint(session.audit_path)
+
+    @work(exclusive=True, group="checkpoint")
+    async def load_checkpoint(self, log) -> None:
+        """The checkpoint of the sealed log (it verifies the whole log: off the UI thread)."""
+        from annotui.audit.errors import AuditError
+        from annotui.audit.proof import checkpoint_of
+
+        try:
+            text = await asyncio.to_thread(checkpoint_of, log)
+        except (AuditError, OSError) as e:
+            text = None
+            why = str(e)
+        else:
+            why = "the log is not intact and sealed: see annotui audit verify"
+        self.show_checkpoint(text, why)
+
+    def show_checkpoint(self, text: str | None, why: str = "") -> None:
+        self.checkpoint = text
+        widget = self.query_one("#checkpoint", Static)
+        if text is None:
+            widget.update(Content.from_markup("[b]Checkpoint[/b]  [dim]$why[/]", why=why))
+        else:
+            head = Content.from_markup("[b]Checkpoint[/b] (paste into the release issue or chat)\n")
+            widget.update(head + Content(for_terminal(text.rstrip("\n"))))
 
     def outcome_text(self) -> str:
         app = self.app

@@ -64,6 +64,9 @@ async def to_summary(pilot: Pilot) -> None:
     app.session.final_hash = FAKE_HASH  # type: ignore[attr-defined]
     screen = app.screen
     screen.query_one("#facts").update(screen.facts())  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: screen.checkpoint is not None)  # type: ignore[attr-defined]
+    fixed = f"annotui-audit/{FAKE_HASH}\n42\nAAAA\n\n— unsigned (the run had no --sign-with)\n"
+    screen.show_checkpoint(fixed)  # type: ignore[attr-defined]
     await pilot.pause(0.3)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cockpit_helpers import answer_when, events_named, make_app, wait_for
 
+from annotui.audit.proof import checkpoint
 from annotui.audit.verify import verify
 from screens.summary import SummaryScreen
 from screens.variables import VariablesScreen
@@ -37,9 +38,14 @@ async def test_walk_local_checklist_to_the_end(tmp_path: Path) -> None:
         summary = str(app.screen.query_one("#facts").render())
         assert "run.jsonl" in summary
         assert app.announcement == "Release **v1.2.3** is out on staging."
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.checkpoint is not None)  # type: ignore[attr-defined]
+        shown = str(screen.query_one("#checkpoint").render())
     assert (tmp_path / "marker.txt").read_text() == "v1.2.3\n"
     result = verify(audit)
-    assert result.ok and result.ended
+    assert result.ok and result.ended and result.sealed
+    # the checkpoint on screen is the one `annotui audit checkpoint` gives for the finished log
+    assert checkpoint(result).rstrip("\n") in shown and "unsigned" in shown
     evidence = events_named(audit, "step.evidence")
     assert evidence[0]["text"] == "https://notes/1"
     confirmed = events_named(audit, "step.confirmed")
