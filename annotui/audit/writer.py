@@ -12,11 +12,6 @@ A log that cannot be written (a full disk, a read-only or vanished file system, 
 or renamed: checked before every fsync) closes the writer: the record that failed raises
 `AuditError`, one whose deferred fsync failed reaches `on_failure`, and a half-written line is cut
 off again where the file system lets it be, so that the log still verifies.
-
-A log that cannot be written (a full disk, a read-only or vanished file system, the file removed
-or renamed: checked before every fsync) closes the writer: the record that failed raises
-`AuditError`, one whose deferred fsync failed reaches `on_failure`, and a half-written line is cut
-off again where the file system lets it be, so that the log still verifies.
 """
 
 from __future__ import annotations
