@@ -103,7 +103,7 @@ CASES: list[tuple[str, str, bool]] = [
     ("http bad header name", doc('headers = { "Bad Header" = "x" }', "http"), False),
     ("http retries", doc("retries = 2\ndelay = 1", "http"), True),
     ("rollback", doc(stage='[[stages.rollback]]\nid = "undo"\nkind = "command"\nrun = "x"'), True),
-    ("rollback typo", doc(stage='[[stages.rollback]]\nid = "u"\nkind = "command"\nrn = "x"'), False),
+    ("rollback typo", doc(stage='[[stages.rollback]]\nid = "u"\nkind = "command"\nrn = ""'), False),
 ]  # fmt: skip
 
 
