@@ -17,16 +17,12 @@ verifies each approval against its allowed signers and records it (``approval.gr
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from annotui.audit.errors import AuditError
-from annotui.audit.proof import clean_note, utc_now
+from annotui.audit.proof import append_entry, clean_note, load_line, utc_now
 from annotui.audit.reader import read_records
 from annotui.audit.sshsig import sign
 from annotui.text import one_line
@@ -80,10 +76,7 @@ def read_new(path: Path, offset: int) -> tuple[list[Offered | None], int]:
     end = data.rfind(b"\n") + 1
     found: list[Offered | None] = []
     for line in data[:end].splitlines():
-        entry: Any = None
-        with contextlib.suppress(orjson.JSONDecodeError):
-            entry = orjson.loads(line)
-        found.append(_offered(entry))
+        found.append(_offered(load_line(line)))
     return found, offset + end
 
 
@@ -110,16 +103,5 @@ def approve(path: Path, step_key: str, key: str, note: str) -> str:
     sig = sign(key, text, APPROVAL_NAMESPACE)
     entry = {"step": step_key, "wait": wait, "note": note, "signed": text}
     entry |= {"signature": sig.armored, "key": sig.key, "ts": utc_now()}
-    target = approvals_path(path)
-    try:
-        fd = os.open(
-            target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644
-        )
-    except OSError as e:
-        raise AuditError(f"cannot write {one_line(target)}: {e.strerror}") from None
-    try:
-        os.write(fd, orjson.dumps(entry) + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_entry(approvals_path(path), entry)
     return sig.key

@@ -177,17 +177,15 @@ def clean_note(note: str) -> str:
     return note.strip()
 
 
-def sign_off(path: Path, result: VerifyResult, key: str, note: str) -> dict[str, Any]:
-    """Sign the final seal's head with ``key`` and append the sign-off to ``PATH.signoffs``."""
-    seal = final_seal(result)
-    if seal is None or result.first_hash is None:
-        raise AuditError("nothing to sign off: the log is not intact and sealed")
-    note = clean_note(note)
-    time = utc_now()
-    text = signoff_text(result.first_hash, seal, time, note)
-    sig = sign(key, text, SIGNOFF_NAMESPACE)
-    entry = {"signed": text, "signature": sig.armored, "key": sig.key, "ts": time, "note": note}
-    target = signoff_path(path)
+def load_line(line: bytes) -> Any:
+    """The JSON value of one line of a sidecar file, None where it is not JSON."""
+    with contextlib.suppress(orjson.JSONDecodeError):
+        return orjson.loads(line)
+    return None
+
+
+def append_entry(target: Path, entry: dict[str, Any]) -> None:
+    """Append ``entry`` as one JSON line to ``target`` (never through a link) and fsync it."""
     try:
         fd = os.open(
             target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644
@@ -199,6 +197,19 @@ def sign_off(path: Path, result: VerifyResult, key: str, note: str) -> dict[str,
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sign_off(path: Path, result: VerifyResult, key: str, note: str) -> dict[str, Any]:
+    """Sign the final seal's head with ``key`` and append the sign-off to ``PATH.signoffs``."""
+    seal = final_seal(result)
+    if seal is None or result.first_hash is None:
+        raise AuditError("nothing to sign off: the log is not intact and sealed")
+    note = clean_note(note)
+    time = utc_now()
+    text = signoff_text(result.first_hash, seal, time, note)
+    sig = sign(key, text, SIGNOFF_NAMESPACE)
+    entry = {"signed": text, "signature": sig.armored, "key": sig.key, "ts": time, "note": note}
+    append_entry(signoff_path(path), entry)
     return entry
 
 
@@ -231,9 +242,7 @@ def read_signoffs(
     for number, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
-        entry: Any = None
-        with contextlib.suppress(orjson.JSONDecodeError):
-            entry = orjson.loads(line)
+        entry = load_line(line)
         if not isinstance(entry, dict):
             found.append(SignOff(number, "?", "?", "", None, "not a JSON object"))
             continue

@@ -105,18 +105,24 @@ def _signed(key: str, code: int | None, out: bytes, err: bytes) -> Signature:
     return Signature(armored, key_fingerprint(armored))
 
 
+def _keygen(argv: list[str], data: bytes | None) -> subprocess.CompletedProcess[bytes]:
+    """Run ssh-keygen on ``data`` in its own session, bounded by SIGN_TIMEOUT (its
+    FileNotFoundError and TimeoutExpired are the caller's to word)."""
+    return subprocess.run(
+        argv,
+        input=data,
+        capture_output=True,
+        env=_env(),
+        timeout=SIGN_TIMEOUT,
+        start_new_session=True,
+        check=False,
+    )
+
+
 def sign(key: str, text: str, namespace: str) -> Signature:
     """Sign ``text`` (its UTF-8 bytes, exactly) with ``ssh-keygen -Y sign``; raises SignError."""
     try:
-        proc = subprocess.run(
-            _sign_argv(key, namespace),
-            input=text.encode(),
-            capture_output=True,
-            env=_env(),
-            timeout=SIGN_TIMEOUT,
-            start_new_session=True,
-            check=False,
-        )
+        proc = _keygen(_sign_argv(key, namespace), text.encode())
     except FileNotFoundError:
         raise SignError("cannot sign: ssh-keygen (OpenSSH) is not installed") from None
     except subprocess.TimeoutExpired:
@@ -172,15 +178,8 @@ def check_novalidate(text: str, armored: str, namespace: str) -> None:
         sig = Path(tmp) / "sig"
         sig.write_text(armored, encoding="ascii")
         try:
-            done = subprocess.run(
-                ["ssh-keygen", "-Y", "check-novalidate", "-n", namespace, "-s", str(sig)],
-                input=text.encode(),
-                capture_output=True,
-                env=_env(),
-                timeout=SIGN_TIMEOUT,
-                start_new_session=True,
-                check=False,
-            )
+            argv = ["ssh-keygen", "-Y", "check-novalidate", "-n", namespace, "-s", str(sig)]
+            done = _keygen(argv, text.encode())
         except (FileNotFoundError, subprocess.TimeoutExpired):
             raise SignError("cannot check signatures: ssh-keygen did not run") from None
     if done.returncode != 0:
@@ -204,15 +203,7 @@ class AllowedSigners:
 
     def _run(self, argv: list[str], data: bytes | None) -> subprocess.CompletedProcess[bytes]:
         try:
-            return subprocess.run(
-                argv,
-                input=data,
-                capture_output=True,
-                env=_env(),
-                timeout=SIGN_TIMEOUT,
-                start_new_session=True,
-                check=False,
-            )
+            return _keygen(argv, data)
         except FileNotFoundError:
             raise AuditError("cannot check signatures: ssh-keygen is not installed") from None
         except subprocess.TimeoutExpired:
