@@ -46,3 +46,34 @@ def read_log(path: Path) -> list[dict]:
     import json
 
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def checklist_text(name: str) -> str:
+    """The text of checklists/NAME.toml, for a test that writes a variant of it."""
+    return (CHECKLISTS / f"{name}.toml").read_text()
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    """The work directory the checklists under checklists/ take as their `work` var."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def run_plain(run_cli, tmp_path: Path, work: Path):
+    """`annotui run --plain` on a checklist (a name under checklists/, or a path) with
+    `--var work=WORK` and an audit log in tmp_path; returns the process and the log's path."""
+
+    def run(
+        checklist: str | Path, *args: str | Path, input: str = "", audit: str = "audit.jsonl"
+    ) -> tuple[subprocess.CompletedProcess[str], Path]:
+        path = checklist if isinstance(checklist, Path) else CHECKLISTS / f"{checklist}.toml"
+        log = tmp_path / audit
+        r = run_cli(
+            "run", path, "--plain", *args, "--var", f"work={work}", "--audit", log, input=input
+        )  # fmt: skip
+        return r, log
+
+    return run

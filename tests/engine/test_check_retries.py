@@ -7,41 +7,10 @@ from pathlib import Path
 
 from engine_cli import read_log
 
-CHECKLIST = """\
-[checklist]
-id = "retries"
-title = "Retry until it holds"
 
-[vars.work]
-
-[[stages]]
-id = "s"
-
-  [[stages.steps]]
-  id = "third-time"
-  kind = "check"
-  run = "n=$(cat {{ work }}/n 2>/dev/null || echo 0); n=$((n + 1)); echo $n > {{ work }}/n; echo $n"
-  expect = { equals = "3" }
-  retries = 5
-  delay = 0.2
-
-  [[stages.steps]]
-  id = "never"
-  kind = "check"
-  run = "echo attempt >> {{ work }}/never; false"
-  retries = 2
-  delay = 0.1
-"""
-
-
-def test_a_check_is_retried_until_it_holds(run_cli, tmp_path: Path) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
-    path = tmp_path / "c.toml"
-    path.write_text(CHECKLIST)
-    audit = tmp_path / "audit.jsonl"
+def test_a_check_is_retried_until_it_holds(run_plain, work: Path) -> None:
     start = time.monotonic()
-    r = run_cli("run", path, "--plain", "--yes", "--var", f"work={work}", "--audit", audit)
+    r, audit = run_plain("retries", "--yes")
     assert r.returncode == 1, r.stdout + r.stderr  # the second never holds
     recs = read_log(audit)
     attempts = [x for x in recs if x["event"] == "step.attempt"]

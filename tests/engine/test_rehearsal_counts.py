@@ -6,38 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine_cli import read_log
-
-CHECKLIST = """\
-[checklist]
-id = "rehearse-counts"
-title = "Rehearsal counts"
-
-[vars.work]
-
-[[stages]]
-id = "change"
-
-  [[stages.steps]]
-  id = "mkdir"
-  kind = "command"
-  run = "mkdir {{ work }}/new"
-
-[[stages]]
-id = "verify"
-
-  [[stages.steps]]
-  id = "exists"
-  kind = "check"
-  critical = true
-  run = "test -d {{ work }}/new"
-
-  [[stages.steps]]
-  id = "plain-check"
-  kind = "check"
-  run = "true"
-{extra}
-"""
+from engine_cli import checklist_text, read_log
 
 SYNTAX = """
   [[stages.steps]]
@@ -47,22 +16,17 @@ SYNTAX = """
 """
 
 
-def _rehearse(run_cli, tmp_path: Path, extra: str = ""):
-    work = tmp_path / "work"
-    work.mkdir(exist_ok=True)
+def _rehearse(run_plain, tmp_path: Path, extra: str = ""):
     path = tmp_path / "c.toml"
-    path.write_text(CHECKLIST.format(extra=extra))
-    audit = tmp_path / f"audit{len(extra)}.jsonl"
-    r = run_cli(
-        "run", path, "--plain", "--yes", "--rehearse", "--var", f"work={work}", "--audit", audit
-    )  # fmt: skip
+    path.write_text(checklist_text("rehearse-counts") + extra)
+    r, audit = run_plain(path, "--yes", "--rehearse", audit=f"audit{len(extra)}.jsonl")
     fin = {x["step_key"]: x for x in read_log(audit) if x["event"] == "step.finished"}
     end = next(x for x in read_log(audit) if x["event"] == "session.end")
     return r, fin, end
 
 
-def test_unverified_across_stages_and_counted_apart(run_cli, tmp_path: Path) -> None:
-    r, fin, end = _rehearse(run_cli, tmp_path)
+def test_unverified_across_stages_and_counted_apart(run_plain, tmp_path: Path) -> None:
+    r, fin, end = _rehearse(run_plain, tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert fin["change/mkdir"]["outcome"] == "would-run"
     assert fin["verify/exists"]["outcome"] == "unverified"  # critical, the rehearsal goes on
@@ -72,8 +36,8 @@ def test_unverified_across_stages_and_counted_apart(run_cli, tmp_path: Path) -> 
     assert "1 done, 1 would run, 1 unverified, 0 skipped of 3 steps" in r.stdout
 
 
-def test_a_shell_syntax_error_is_a_failure(run_cli, tmp_path: Path) -> None:
-    r, fin, _ = _rehearse(run_cli, tmp_path, SYNTAX)
+def test_a_shell_syntax_error_is_a_failure(run_plain, tmp_path: Path) -> None:
+    r, fin, _ = _rehearse(run_plain, tmp_path, SYNTAX)
     assert r.returncode == 1, r.stdout + r.stderr
     assert fin["verify/broken"]["outcome"] == "failed"
     assert "shell syntax error (sh -n" in fin["verify/broken"]["message"]

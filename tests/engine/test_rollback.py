@@ -7,58 +7,11 @@ from pathlib import Path
 
 from engine_cli import read_log
 
-CHECKLIST = """\
-[checklist]
-id = "rollback"
-title = "Rollback"
 
-[vars.work]
-
-[[stages]]
-id = "swap"
-
-  [[stages.steps]]
-  id = "new-link"
-  kind = "command"
-  run = "ln -sfn new {{ work }}/current"
-
-  [[stages.steps]]
-  id = "health"
-  kind = "check"
-  run = "test -e {{ work }}/current"
-
-  [[stages.rollback]]
-  id = "old-link"
-  kind = "command"
-  run = "ln -sfn old {{ work }}/current"
-
-  [[stages.rollback]]
-  id = "verify-old"
-  kind = "check"
-  run = "readlink {{ work }}/current"
-  expect = { equals = "old" }
-
-[[stages]]
-id = "after"
-
-  [[stages.steps]]
-  id = "never"
-  kind = "command"
-  run = "touch {{ work }}/after"
-"""
-
-
-def test_a_real_failure_rolled_back(run_cli, tmp_path: Path) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
+def test_a_real_failure_rolled_back(run_plain, work: Path) -> None:
     (work / "old").mkdir()  # `new` does not exist: the health check really fails
-    path = tmp_path / "c.toml"
-    path.write_text(CHECKLIST)
-    audit = tmp_path / "audit.jsonl"
     # y: new-link; y: health (fails); b: roll back; y, y: the rollback's two steps
-    r = run_cli(
-        "run", path, "--plain", "--var", f"work={work}", "--audit", audit, input="y\ny\nb\ny\ny\n"
-    )  # fmt: skip
+    r, audit = run_plain("rollback", input="y\ny\nb\ny\ny\n")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "'b' to roll the stage back" in r.stdout
     assert (work / "current").resolve() == (work / "old").resolve()
