@@ -12,41 +12,6 @@ from engine_cli import read_log
 from annotui.engine.prepare import _answers
 from annotui.engine.vars import VarError
 
-CHECKLIST = """\
-[checklist]
-id = "answers"
-title = "Answered in advance"
-
-[vars.work]
-[vars.environment]
-choices = ["staging", "prod"]
-
-[[stages]]
-id = "deploy"
-for_each = { environment = ["staging"] }
-
-  [[stages.steps]]
-  id = "ticket"
-  kind = "manual"
-  evidence = "Change ticket"
-
-  [[stages.steps]]
-  id = "write"
-  kind = "command"
-  confirm = "typed"
-  run = "echo {{ environment }} > {{ work }}/written"
-
-  [[stages.steps]]
-  id = "optional"
-  kind = "command"
-  run = "touch {{ work }}/optional"
-
-  [[stages.steps]]
-  id = "look"
-  kind = "check"
-  run = "cat {{ work }}/written"
-"""
-
 ANSWERS = """\
 ["deploy[staging]/ticket"]
 evidence = "CHG-1234"
@@ -63,23 +28,14 @@ answer = "run"
 """
 
 
-def _run(run_cli, tmp_path: Path, answers: str, *more: str):
-    work = tmp_path / "work"
-    work.mkdir(exist_ok=True)
-    path = tmp_path / "c.toml"
-    path.write_text(CHECKLIST)
+def _run(run_plain, tmp_path: Path, answers: str):
     file = tmp_path / "answers.toml"
     file.write_text(answers)
-    audit = tmp_path / "audit.jsonl"
-    r = run_cli(
-        "run", path, *more, "--answers", file, "--var", f"work={work}", "--audit", audit,
-        input="",
-    )  # fmt: skip
-    return r, work, audit
+    return run_plain("answers", "--answers", file)
 
 
-def test_an_answers_file_drives_a_whole_run(run_cli, tmp_path: Path) -> None:
-    r, work, audit = _run(run_cli, tmp_path, ANSWERS, "--plain")
+def test_an_answers_file_drives_a_whole_run(run_plain, tmp_path: Path, work: Path) -> None:
+    r, audit = _run(run_plain, tmp_path, ANSWERS)
     assert r.returncode == 0, r.stdout + r.stderr
     assert (work / "written").read_text() == "staging\n"
     assert not (work / "optional").exists()
@@ -99,22 +55,22 @@ def test_an_answers_file_drives_a_whole_run(run_cli, tmp_path: Path) -> None:
     assert "(end of input)" not in r.stdout
 
 
-def test_unanswered_questions_still_go_to_stdin(run_cli, tmp_path: Path) -> None:
+def test_unanswered_questions_still_go_to_stdin(run_plain, tmp_path: Path) -> None:
     partial = ANSWERS.split('["deploy[staging]/look"]')[0]
-    r, _, audit = _run(run_cli, tmp_path, partial, "--plain")
+    r, audit = _run(run_plain, tmp_path, partial)
     assert r.returncode == 3, r.stdout + r.stderr  # stdin is empty: the last question stops
     assert "(end of input)" in r.stdout
     confirmed = {x["step_key"] for x in read_log(audit) if x["event"] == "step.confirmed"}
     assert "deploy[staging]/look" not in confirmed and "deploy[staging]/write" in confirmed
 
 
-def test_bad_answers_files_are_one_line_and_exit_2(run_cli, tmp_path: Path) -> None:
+def test_bad_answers_files_are_one_line_and_exit_2(run_plain, tmp_path: Path) -> None:
     for text, words in [
         ('["deploy[staging]/write"]\nwrod = "x"\n', "unknown key 'wrod'"),
         ('["deploy[staging]/write"]\nanswer = "skip"\n', "a skip needs a reason"),
         ("[oops\n", "not valid TOML"),
     ]:
-        r, _, _ = _run(run_cli, tmp_path, text, "--plain")
+        r, _ = _run(run_plain, tmp_path, text)
         assert r.returncode == 2 and words in r.stderr, r.stderr
         assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
 
