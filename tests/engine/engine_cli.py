@@ -64,16 +64,21 @@ def work(tmp_path: Path) -> Path:
 @pytest.fixture
 def run_plain(run_cli, tmp_path: Path, work: Path):
     """`annotui run --plain` on a checklist (a name under checklists/, or a path) with
-    `--var work=WORK` and an audit log in tmp_path; returns the process and the log's path."""
+    `--var work=WORK` (unless with_work is false: the checklist has no such var) and an audit
+    log in tmp_path; returns the process and the log's path."""
 
     def run(
-        checklist: str | Path, *args: str | Path, input: str = "", audit: str = "audit.jsonl"
+        checklist: str | Path,
+        *args: str | Path,
+        input: str = "",
+        audit: str = "audit.jsonl",
+        env: dict[str, str] | None = None,
+        with_work: bool = True,
     ) -> tuple[subprocess.CompletedProcess[str], Path]:
         path = checklist if isinstance(checklist, Path) else CHECKLISTS / f"{checklist}.toml"
         log = tmp_path / audit
-        r = run_cli(
-            "run", path, "--plain", *args, "--var", f"work={work}", "--audit", log, input=input
-        )  # fmt: skip
+        var = ("--var", f"work={work}") if with_work else ()
+        r = run_cli("run", path, "--plain", *args, *var, "--audit", log, input=input, env=env)
         return r, log
 
     return run

@@ -6,62 +6,17 @@ from pathlib import Path
 
 from engine_cli import read_log
 
-CHECKLIST = """\
-[checklist]
-id = "when"
-title = "Conditions"
 
-[vars.environment]
-choices = ["staging", "prod"]
-
-[vars.work]
-
-[vars.token]
-secret = true
-default = "s3cret-token"
-
-[[stages]]
-id = "always"
-
-  [[stages.steps]]
-  id = "prod-only"
-  kind = "command"
-  when = 'environment == "prod"'
-  run = "touch {{ work }}/prod-only"
-
-  [[stages.steps]]
-  id = "not-prod"
-  kind = "command"
-  when = 'environment != "prod" and token != ""'
-  run = "touch {{ work }}/not-prod"
-
-[[stages]]
-id = "prod-stage"
-when = 'environment in ["prod"]'
-
-  [[stages.steps]]
-  id = "a"
-  kind = "command"
-  run = "touch {{ work }}/prod-stage"
-"""
-
-
-def _run(run_cli, tmp_path: Path, environment: str) -> tuple[Path, list[dict]]:
-    work = tmp_path / environment
-    work.mkdir()
-    path = tmp_path / "when.toml"
-    path.write_text(CHECKLIST)
-    audit = tmp_path / f"{environment}.jsonl"
-    r = run_cli(
-        "run", path, "--plain", "--yes", "--var", f"environment={environment}",
-        "--var", f"work={work}", "--audit", audit,
-    )  # fmt: skip
+def _run(run_plain, environment: str) -> list[dict]:
+    r, audit = run_plain(
+        "when", "--yes", "--var", f"environment={environment}", audit=f"{environment}.jsonl"
+    )
     assert r.returncode == 0, r.stdout + r.stderr
-    return work, read_log(audit)
+    return read_log(audit)
 
 
-def test_false_conditions_skip_without_asking(run_cli, tmp_path: Path) -> None:
-    work, recs = _run(run_cli, tmp_path, "staging")
+def test_false_conditions_skip_without_asking(run_plain, work: Path) -> None:
+    recs = _run(run_plain, "staging")
     assert sorted(p.name for p in work.iterdir()) == ["not-prod"]
     skipped = {r["step_key"]: r for r in recs if r["event"] == "step.skipped"}
     assert set(skipped) == {"always/prod-only", "prod-stage/a"}
@@ -82,8 +37,8 @@ def test_false_conditions_skip_without_asking(run_cli, tmp_path: Path) -> None:
     assert end["steps_skipped"] == 2
 
 
-def test_true_conditions_run(run_cli, tmp_path: Path) -> None:
-    work, recs = _run(run_cli, tmp_path, "prod")
+def test_true_conditions_run(run_plain, tmp_path: Path, work: Path) -> None:
+    recs = _run(run_plain, "prod")
     assert sorted(p.name for p in work.iterdir()) == ["prod-only", "prod-stage"]
     skipped = [r for r in recs if r["event"] == "step.skipped"]
     assert [r["step_key"] for r in skipped] == ["always/not-prod"]

@@ -7,32 +7,9 @@ from pathlib import Path
 
 from engine_cli import read_log
 
-CHECKLIST = """\
-[checklist]
-id = "confirm-none"
-title = "Confirmations"
 
-[[stages]]
-id = "s"
-
-  [[stages.steps]]
-  id = "look"
-  kind = "check"
-  confirm = "none"
-  run = "true"
-
-  [[stages.steps]]
-  id = "act"
-  kind = "command"
-  run = "true"
-"""
-
-
-def test_confirm_none_is_not_called_yes(run_cli, tmp_path: Path) -> None:
-    path = tmp_path / "c.toml"
-    path.write_text(CHECKLIST)
-    audit = tmp_path / "audit.jsonl"
-    r = run_cli("run", path, "--plain", "--yes", "--audit", audit)
+def test_confirm_none_is_not_called_yes(run_cli, run_plain, tmp_path: Path) -> None:
+    r, audit = run_plain("confirm-none", "--yes", with_work=False)
     assert r.returncode == 0, r.stdout + r.stderr
     how = {x["step_key"]: x["how"] for x in read_log(audit) if x["event"] == "step.confirmed"}
     assert how == {"s/look": "confirm = none", "s/act": "--yes"}

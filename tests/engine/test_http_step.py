@@ -6,44 +6,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine_cli import read_log
+from engine_cli import checklist_text, read_log
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from http_server import health_server
 
-CHECKLIST = """\
-[checklist]
-id = "http"
-title = "Health over HTTP"
 
-[vars.base]
-[vars.token]
-secret = true
-from_env = "ANNOTUI_T_HTTP_TOKEN"
-
-[[stages]]
-id = "s"
-
-  [[stages.steps]]
-  id = "healthy"
-  kind = "http"
-  url = "{{ base }}/health"
-  headers = { Authorization = "Bearer {{ token }}" }
-  expect = { status = 200, body_matches = '"status": "green"' }
-  retries = 5
-  delay = 0.1
-"""
+def _run(run_plain, checklist: str | Path, base: str, token: str):
+    env = {"ANNOTUI_T_HTTP_TOKEN": token}
+    return run_plain(checklist, "--yes", "--var", f"base={base}", env=env, with_work=False)
 
 
-def test_http_step_awaits_a_real_endpoint(run_cli, tmp_path: Path) -> None:
-    path = tmp_path / "http.toml"
-    path.write_text(CHECKLIST)
-    audit = tmp_path / "audit.jsonl"
+def test_http_step_awaits_a_real_endpoint(run_plain) -> None:
     with health_server(ready_after=3) as server:
-        r = run_cli(
-            "run", path, "--plain", "--yes", "--var", f"base={server.url}", "--audit", audit,
-            env={"ANNOTUI_T_HTTP_TOKEN": "t0ken-s3cret"},
-        )  # fmt: skip
+        r, audit = _run(run_plain, "http", server.url, "t0ken-s3cret")
         seen = list(server.seen)
     assert r.returncode == 0, r.stdout + r.stderr
     assert seen == [("GET", "/health", "Bearer t0ken-s3cret")] * 3
@@ -58,15 +34,11 @@ def test_http_step_awaits_a_real_endpoint(run_cli, tmp_path: Path) -> None:
     assert "t0ken-s3cret" not in audit.read_text() and "t0ken-s3cret" not in r.stdout
 
 
-def test_http_step_fails_when_it_never_holds(run_cli, tmp_path: Path) -> None:
+def test_http_step_fails_when_it_never_holds(run_plain, tmp_path: Path) -> None:
     path = tmp_path / "http.toml"
-    path.write_text(CHECKLIST.replace("retries = 5", "retries = 1"))
-    audit = tmp_path / "audit.jsonl"
+    path.write_text(checklist_text("http").replace("retries = 5", "retries = 1"))
     with health_server(ready_after=10) as server:
-        r = run_cli(
-            "run", path, "--plain", "--yes", "--var", f"base={server.url}", "--audit", audit,
-            env={"ANNOTUI_T_HTTP_TOKEN": "x"},
-        )  # fmt: skip
+        r, audit = _run(run_plain, path, server.url, "x")
     assert r.returncode == 1, r.stdout + r.stderr
     fin = next(x for x in read_log(audit) if x["event"] == "step.finished")
     assert fin["outcome"] == "failed" and "(attempt 2 of 2)" in fin["expectation"]

@@ -3,41 +3,11 @@ an evidence label is templated like every other text shown to the operator."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from engine_cli import read_log
 
-CHECKLIST = """\
-[checklist]
-id = "texts"
-title = "Texts"
 
-[vars.release]
-default = "v2.4.1"
-
-[[stages]]
-id = "s"
-
-  [[stages.steps]]
-  id = "tag"
-  kind = "manual"
-  description = "Tag {{ release }} in GitLab."
-  instructions = "Open the **Tags** page and create {{ release }}."
-  evidence = "URL of the {{ release }} tag"
-
-  [[stages.steps]]
-  id = "look"
-  kind = "check"
-  description = "The tree is clean before {{ release }}."
-  run = "true"
-"""
-
-
-def test_plain_mode_shows_descriptions_and_instructions(run_cli, tmp_path: Path) -> None:
-    path = tmp_path / "c.toml"
-    path.write_text(CHECKLIST)
-    audit = tmp_path / "audit.jsonl"
-    r = run_cli("run", path, "--plain", "--audit", audit, input="y\nhttps://tags/v2.4.1\ny\n")
+def test_plain_mode_shows_descriptions_and_instructions(run_plain) -> None:
+    r, audit = run_plain("texts", input="y\nhttps://tags/v2.4.1\ny\n", with_work=False)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "   Tag v2.4.1 in GitLab.\n" in r.stdout
     assert "   Open the **Tags** page and create v2.4.1.\n" in r.stdout
