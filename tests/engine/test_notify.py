@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from engine_cli import annotui_cmd, read_log
+from engine_cli import annotui_cmd, checklist_text, read_log
 
 TOKEN = "s3cr3t-hook-token-0123456789"
 
@@ -64,50 +64,7 @@ def dead_port() -> int:
         return s.getsockname()[1]
 
 
-CHECKLIST = """
-[checklist]
-id = "notes"
-title = "Notify test"
-
-[vars.release]
-default = "1.2.3"
-[vars.environment]
-default = "staging"
-[vars.hook]
-default = ""
-secret = true
-[vars.web]
-default = ""
-secret = true
-
-[[notify]]
-url = "{{ hook }}"
-on = ["stage_end", "failure", "session_end"]
-
-[[notify]]
-url = "{{ web }}"
-on = ["failure"]
-title = "{{ checklist }} broke at {{ step }} ({{ outcome }}) release {{ release }}"
-
-[[stages]]
-id = "prepare"
-[[stages.steps]]
-id = "hello"
-kind = "command"
-run = "echo hello"
-changes = false
-confirm = "none"
-
-[[stages]]
-id = "deploy"
-[[stages.steps]]
-id = "break"
-kind = "command"
-run = "exit 3"
-"""
-
-
-def write(tmp_path: Path, text: str = CHECKLIST) -> Path:
+def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "notes.toml"
     path.write_text(text)
     return path
@@ -117,15 +74,15 @@ def events(log: list[dict], name: str) -> list[dict]:
     return [r for r in log if r["event"] == name]
 
 
-def test_notifications_reach_a_real_server_with_the_fields(run_cli, tmp_path, receiver):
+def run_notes(run_plain, checklist: str | Path, *args: str, audit: str = "a.jsonl"):
+    return run_plain(checklist, "--yes", *args, audit=audit, with_work=False)
+
+
+def test_notifications_reach_a_real_server_with_the_fields(run_cli, run_plain, receiver):
     port = receiver.port
-    audit = tmp_path / "a.jsonl"
     hook = f"json://127.0.0.1:{port}/hook/{TOKEN}"
     web = f"http://127.0.0.1:{port}/web/{TOKEN}"
-    r = run_cli(
-        "run", write(tmp_path), "--plain", "--yes", "--audit", audit,
-        "--var", f"hook={hook}", "--var", f"web={web}",
-    )  # fmt: skip
+    r, audit = run_notes(run_plain, "notes", "--var", f"hook={hook}", "--var", f"web={web}")
     assert r.returncode == 1, r.stdout + r.stderr  # the failing step stops the run
     paths = [p for p, _ in receiver.posts]
     # stage_end (prepare ok), failure, stage_end (deploy failed), session_end
@@ -167,13 +124,10 @@ def test_notifications_reach_a_real_server_with_the_fields(run_cli, tmp_path, re
     assert run_cli("audit", "verify", audit).returncode == 0
 
 
-def test_a_dead_endpoint_is_recorded_and_shown_and_the_run_completes(run_cli, tmp_path):
-    audit = tmp_path / "a.jsonl"
-    text = CHECKLIST.replace('run = "exit 3"', 'run = "true"')
-    r = run_cli(
-        "run", write(tmp_path, text), "--plain", "--yes", "--audit", audit,
-        "--var", f"hook=json://127.0.0.1:{dead_port()}/x/{TOKEN}",
-    )  # fmt: skip
+def test_a_dead_endpoint_is_recorded_and_shown_and_the_run_completes(run_plain, tmp_path):
+    text = checklist_text("notes").replace('run = "exit 3"', 'run = "true"')
+    hook = f"hook=json://127.0.0.1:{dead_port()}/x/{TOKEN}"
+    r, audit = run_notes(run_plain, write(tmp_path, text), "--var", hook)
     assert r.returncode == 0, r.stdout + r.stderr
     log = read_log(audit)
     results = events(log, "notify.result")
@@ -185,16 +139,15 @@ def test_a_dead_endpoint_is_recorded_and_shown_and_the_run_completes(run_cli, tm
     assert TOKEN not in audit.read_text() + r.stdout + r.stderr
 
 
-def test_rehearsal_sends_nothing_without_notify(run_cli, tmp_path, receiver):
+def test_rehearsal_sends_nothing_without_notify(run_plain, receiver):
     hook = f"json://127.0.0.1:{receiver.port}/hook/{TOKEN}"
-    audit = tmp_path / "a.jsonl"
-    args = ("run", write(tmp_path), "--plain", "--yes", "--rehearse", "--var", f"hook={hook}")
-    r = run_cli(*args, "--audit", audit)
+    args = ("--rehearse", "--var", f"hook={hook}")
+    r, audit = run_notes(run_plain, "notes", *args)
     assert r.returncode == 0, r.stdout + r.stderr
     assert receiver.posts == []
     assert events(read_log(audit), "notify.send") == []
 
-    r = run_cli(*args, "--audit", tmp_path / "b.jsonl", "--notify")
+    r, _ = run_notes(run_plain, "notes", *args, "--notify", audit="b.jsonl")
     assert r.returncode == 0, r.stdout + r.stderr
     assert receiver.titles() == [
         "REHEARSAL: notes (Notify test): stage prepare (prepare) ok",
@@ -204,7 +157,7 @@ def test_rehearsal_sends_nothing_without_notify(run_cli, tmp_path, receiver):
 
 
 def test_a_notify_url_var_must_be_secret(run_cli, tmp_path):
-    text = CHECKLIST.replace(
+    text = checklist_text("notes").replace(
         'default = ""\nsecret = true\n\n[[notify]]', 'default = ""\n\n[[notify]]'
     )
     r = run_cli("check", write(tmp_path, text))
@@ -212,9 +165,8 @@ def test_a_notify_url_var_must_be_secret(run_cli, tmp_path):
     assert "var 'web' is used in a notify url, which holds tokens" in r.stderr, r.stderr
 
 
-def test_an_empty_url_sends_nothing(run_cli, tmp_path, receiver):
-    audit = tmp_path / "a.jsonl"
-    r = run_cli("run", write(tmp_path), "--plain", "--yes", "--audit", audit)
+def test_an_empty_url_sends_nothing(run_plain, receiver):
+    r, audit = run_notes(run_plain, "notes")
     assert r.returncode == 1, r.stdout + r.stderr
     assert events(read_log(audit), "notify.send") == []
 
