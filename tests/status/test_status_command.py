@@ -4,46 +4,19 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from supervisord_fixture import Supervisord
 
-CHECKLIST = """
-[checklist]
-id = "status-test"
-title = "status test"
+from tests.engine.engine_cli import CHECKLISTS, annotui_cmd
+from tests.text.processes import annotui
 
-[vars.sv_url]
-[vars.sv_password]
-secret = true
-from_env = "TEST_SV_PASSWORD"
-[vars.jobs_file]
-
-[supervisors.main]
-url = "{{ sv_url }}"
-username = "admin"
-password = "{{ sv_password }}"
-timeout = 3
-
-[probes.jobs]
-run = "cat {{ jobs_file }}"
-every = 1
-
-[[stages]]
-id = "only"
-  [[stages.steps]]
-  id = "look"
-  kind = "manual"
-"""
+CHECKLIST = CHECKLISTS / "status.toml"
 
 
-def _status(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
-    f = tmp_path / "status.toml"
-    f.write_text(CHECKLIST)
-    cmd = [sys.executable, "-m", "annotui.cli", "status", str(f), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+def _status(*args: str):
+    return annotui("status", str(CHECKLIST), *args, timeout=60)
 
 
 def _vars(sv: Supervisord, jobs: Path, password: str) -> list[str]:
@@ -56,7 +29,7 @@ def test_table_shows_real_processes_probes_and_hosts(
 ) -> None:
     jobs = tmp_path / "jobs"
     jobs.write_text("3\n")
-    out = _status(tmp_path, *_vars(supervisord, jobs, supervisord.password))
+    out = _status(*_vars(supervisord, jobs, supervisord.password))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert any("alpha:alpha" in line and "RUNNING" in line for line in lines)
@@ -70,14 +43,14 @@ def test_wrong_password_is_unauthorized_not_a_crash(
 ) -> None:
     jobs = tmp_path / "jobs"
     jobs.write_text("0\n")
-    out = _status(tmp_path, *_vars(supervisord, jobs, "hunter2-wrong"))
+    out = _status(*_vars(supervisord, jobs, "hunter2-wrong"))
     assert out.returncode == 1
     assert "UNAUTHORIZED" in out.stdout and "Traceback" not in out.stderr
     assert "hunter2-wrong" not in out.stdout + out.stderr
 
 
-def test_missing_var_is_exit_2(tmp_path: Path) -> None:
-    out = _status(tmp_path, "--var", "sv_url=http://127.0.0.1:1", "--var", "jobs_file=/x")
+def test_missing_var_is_exit_2() -> None:
+    out = _status("--var", "sv_url=http://127.0.0.1:1", "--var", "jobs_file=/x")
     assert out.returncode == 2
     assert "no value for sv_password" in out.stderr and "Traceback" not in out.stderr
 
@@ -85,13 +58,10 @@ def test_missing_var_is_exit_2(tmp_path: Path) -> None:
 def test_watch_refreshes_until_ctrl_c(supervisord: Supervisord, tmp_path: Path) -> None:
     jobs = tmp_path / "jobs"
     jobs.write_text("1\n")
-    f = tmp_path / "status.toml"
-    f.write_text(CHECKLIST)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "annotui.cli", "status", str(f), "--watch",
-         *_vars(supervisord, jobs, supervisord.password)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    cmd = annotui_cmd(
+        "status", CHECKLIST, "--watch", *_vars(supervisord, jobs, supervisord.password)
+    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(2.5)
         assert proc.poll() is None  # still watching
