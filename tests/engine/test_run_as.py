@@ -16,61 +16,8 @@ from unix_users import unix_user
 
 pytestmark = pytest.mark.timeout(120)
 
-USER = "annotui-t-db"
+USER = "annotui-t-db"  # the user checklists/run-as.toml names
 HOSTILE = 'it\'s "q" $(touch PWNED) `touch PWNED2` ;x'
-
-CHECKLIST = f"""\
-[checklist]
-id = "run-as"
-title = "Run as"
-
-[vars.work]
-[vars.token]
-secret = true
-from_env = "ANNOTUI_T_TOKEN"
-
-[hosts.db]
-ssh = "local"
-user = "{USER}"
-
-[[stages]]
-id = "s"
-
-  [[stages.steps]]
-  id = "whoami"
-  kind = "check"
-  host = "db"
-  cwd = "{{{{ work }}}}"
-  run = "id -un; pwd; echo \\"$HOME\\""
-
-  [[stages.steps]]
-  id = "login"
-  kind = "check"
-  host = "db"
-  login = true
-  run = "pwd; id -un"
-  expect = {{ stdout_matches = '^/home/{USER}\\n{USER}$' }}
-
-  [[stages.steps]]
-  id = "secret-not-in-argv"
-  kind = "command"
-  host = "db"
-  cwd = "{{{{ work }}}}"
-  run = '''printf '%s\\n' {{{{ token }}}} > token.txt
-for f in /proc/[0-9]*/cmdline; do tr '\\000' ' ' < $f; echo; done > argv.txt'''
-
-  [[stages.steps]]
-  id = "bash"
-  kind = "check"
-  shell = "bash"
-  run = "set -o pipefail; cat <(echo from-bash) | tr a-z A-Z; echo $BASH_VERSION | cut -c1"
-
-  [[stages.steps]]
-  id = "as-root-again"
-  kind = "check"
-  run = "id -un"
-  expect = {{ equals = "root" }}
-"""
 
 
 @pytest.fixture
@@ -96,14 +43,8 @@ def work():
     shutil.rmtree(path)
 
 
-def test_steps_run_as_a_real_second_user(run_cli, tmp_path: Path, db_user: str, work: Path) -> None:
-    path = tmp_path / "c.toml"
-    path.write_text(CHECKLIST)
-    audit = tmp_path / "audit.jsonl"
-    r = run_cli(
-        "run", path, "--plain", "--yes", "--var", f"work={work}", "--audit", audit,
-        env={"ANNOTUI_T_TOKEN": HOSTILE},
-    )  # fmt: skip
+def test_steps_run_as_a_real_second_user(run_plain, db_user: str, work: Path) -> None:
+    r, audit = run_plain("run-as", "--yes", env={"ANNOTUI_T_TOKEN": HOSTILE})
     assert r.returncode == 0, r.stdout + r.stderr
     out = _outputs(read_log(audit))
     assert out["s/whoami"] == [db_user, str(work), f"/home/{db_user}"]
@@ -128,15 +69,8 @@ def test_steps_run_as_a_real_second_user(run_cli, tmp_path: Path, db_user: str, 
     assert HOSTILE not in audit.read_text()
 
 
-def test_sudo_that_cannot_run_fails_naming_host_and_user(run_cli, tmp_path: Path) -> None:
-    path = tmp_path / "c.toml"
-    path.write_text(
-        '[checklist]\nid = "x"\ntitle = "x"\n[hosts.db]\nssh = "local"\n'
-        '[[stages]]\nid = "s"\n[[stages.steps]]\nid = "a"\nkind = "check"\nhost = "db"\n'
-        'user = "annotui-no-such-user"\nrun = "touch ran"\n'
-    )
-    audit = tmp_path / "audit.jsonl"
-    r = run_cli("run", path, "--plain", "--yes", "--audit", audit, input="q\n")
+def test_sudo_that_cannot_run_fails_naming_host_and_user(run_plain, tmp_path: Path) -> None:
+    r, audit = run_plain("run-as-no-user", "--yes", input="q\n", with_work=False)
     assert r.returncode == 1, r.stdout + r.stderr
     assert not (tmp_path / "ran").exists()
     fin = [x for x in read_log(audit) if x["event"] == "step.finished"]
