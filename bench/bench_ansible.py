@@ -24,33 +24,8 @@ from rows import row
 HOSTS = 50
 FORKS = 10
 ROUNDS = int(os.environ.get("ANSIBLE_FANOUT_ROUNDS", "3"))
-PLAY = """- hosts: all
-  gather_facts: false
-  tasks:
-    - name: write a file
-      copy:
-        content: "{{ inventory_hostname }}\\n"
-        dest: "{{ work }}/{{ inventory_hostname }}.txt"
-    - name: run a command
-      command: "true"
-      changed_when: false
-    - name: say
-      debug:
-        msg: "{{ inventory_hostname }} done"
-"""
-CHECKLIST = """[checklist]
-id = "fanout"
-title = "Fan-out"
-[vars.work]
-[[stages]]
-id = "s"
-  [[stages.steps]]
-  id = "play"
-  kind = "ansible"
-  playbook = "play.yml"
-  inventory = "hosts.ini"
-  extra_vars = { work = "{{ work }}" }
-"""
+CHECKLISTS = Path(__file__).parent / "checklists"
+CHECKLIST = CHECKLISTS / "fanout.toml"  # its playbook: fanout.yml beside it
 
 
 def _once(cmd: list[str], env: dict[str, str]) -> float:
@@ -72,11 +47,9 @@ def _run(tmp: Path) -> list[dict]:
     ansible = bindir / "ansible-playbook"
     if not ansible.exists():
         return [{"name": "ansible fan-out", "ok": False, "note": f"no {ansible}"}]
-    (tmp / "play.yml").write_text(PLAY)
     hosts = [f"h{i:02d} ansible_connection=local" for i in range(HOSTS)]
     python = f"ansible_python_interpreter={sys.executable}"
     (tmp / "hosts.ini").write_text("[all]\n" + "\n".join(hosts) + f"\n[all:vars]\n{python}\n")
-    (tmp / "fanout.toml").write_text(CHECKLIST)
     work = tmp / "work"
     work.mkdir()
     env = {
@@ -85,11 +58,12 @@ def _run(tmp: Path) -> list[dict]:
         "XDG_STATE_HOME": str(tmp / "state"),
         "ANSIBLE_FORKS": str(FORKS),
     }
-    annotui = [sys.executable, "-m", "annotui.cli", "run", str(tmp / "fanout.toml"), "--plain",
-               "--yes", "--var", f"work={work}"]  # fmt: skip
-    direct = [str(ansible), "-i", str(tmp / "hosts.ini"), "-e", f"work={work}",
-              str(tmp / "play.yml")]  # fmt: skip
-    subprocess.run([*annotui[:3], "check", str(tmp / "fanout.toml")], env=env, check=True,
+    inventory = tmp / "hosts.ini"
+    annotui = [sys.executable, "-m", "annotui.cli", "run", str(CHECKLIST), "--plain", "--yes",
+               "--var", f"work={work}", "--var", f"inventory={inventory}"]  # fmt: skip
+    direct = [str(ansible), "-i", str(inventory), "-e", f"work={work}",
+              str(CHECKLISTS / "fanout.yml")]  # fmt: skip
+    subprocess.run([*annotui[:3], "check", str(CHECKLIST)], env=env, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     t_a, t_d = [], []
     for _ in range(ROUNDS):
