@@ -316,6 +316,32 @@ def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
             yield from _strings(item, (*path, k))
 
 
+def _scoped(
+    data: dict[str, Any], bound: dict[int, str], everywhere: list[str]
+) -> list[tuple[Path, dict[str, Any], list[str]]]:
+    """(path, table, names in scope) of each stage (its own keys, not for_each or steps), then
+    each of its steps: ``everywhere`` less the names a step loop binds, the stage's for_each
+    name, the names earlier steps capture and the step's own loop name."""
+    captured = _captures(data)
+    loops = _step_bound(data)
+    everywhere = [n for n in everywhere if n not in {name for name, _ in loops.values()}]
+    found: list[tuple[Path, dict[str, Any], list[str]]] = []
+    for i, stage in _tables(data.get("stages")):
+        scope = everywhere + ([bound[i]] if i in bound else [])
+        content = {k: v for k, v in stage.items() if k not in ("for_each", "steps")}
+        found.append((("stages", i), content, scope))
+        for j, step in _tables(stage.get("steps")):
+            before = [name for (at, _, name) in captured if at < (i, j)]
+            before += [loops[(i, j)][0]] if (i, j) in loops else []
+            found.append((("stages", i, "steps", j), step, scope + before))
+    return found
+
+
+def _later(data: dict[str, Any]) -> dict[str, str]:
+    """Each captured name, with the 'stage/step' that captures it."""
+    return {name: where for (_, where, name) in _captures(data)}
+
+
 def _check_templates(data: dict[str, Any], bound: dict[int, str], out: list[Finding]) -> None:
     declared = list(_table(data.get("vars")))
     everywhere = [n for n in declared if n not in bound.values()]
@@ -332,18 +358,8 @@ def _check_templates(data: dict[str, Any], bound: dict[int, str], out: list[Find
         places.append((("notify", k), {"url": notify.get("url")}, everywhere))
         texts = {key: notify.get(key) for key in ("title", "body")}
         places.append((("notify", k), texts, everywhere + list(syntax.NOTIFY_FIELDS)))
-    captured = _captures(data)
-    later = {name: where for (_, where, name) in captured}
-    loops = _step_bound(data)
-    everywhere = [n for n in everywhere if n not in {name for name, _ in loops.values()}]
-    for i, stage in _tables(data.get("stages")):
-        scope = everywhere + ([bound[i]] if i in bound else [])
-        content = {k: v for k, v in stage.items() if k not in ("for_each", "steps")}
-        places.append((("stages", i), content, scope))
-        for j, step in _tables(stage.get("steps")):
-            before = [name for (at, _, name) in captured if at < (i, j)]
-            before += [loops[(i, j)][0]] if (i, j) in loops else []
-            places.append((("stages", i, "steps", j), step, scope + before))
+    later = _later(data)
+    places += _scoped(data, bound, everywhere)
     for base, value, scope in places:
         for path, text in _strings(value, base):
             if "{{" in text:
@@ -457,18 +473,9 @@ def _condition(
 def _check_conditions(data: dict[str, Any], bound: dict[int, str], out: list[Finding]) -> None:
     declared = list(_table(data.get("vars")))
     everywhere = [n for n in declared if n not in bound.values()]
-    captured = _captures(data)
-    later = {name: where for (_, where, name) in captured}
-    loops = _step_bound(data)
-    everywhere = [n for n in everywhere if n not in {name for name, _ in loops.values()}]
-    for i, stage in _tables(data.get("stages")):
-        scope = everywhere + ([bound[i]] if i in bound else [])
-        _condition(stage.get("when"), ("stages", i, "when"), scope, out, later)
-        for j, step in _tables(stage.get("steps")):
-            before = [name for (at, _, name) in captured if at < (i, j)]
-            before += [loops[(i, j)][0]] if (i, j) in loops else []
-            path = ("stages", i, "steps", j, "when")
-            _condition(step.get("when"), path, scope + before, out, later)
+    later = _later(data)
+    for path, table, scope in _scoped(data, bound, everywhere):
+        _condition(table.get("when"), (*path, "when"), scope, out, later)
 
 
 def _captures(data: dict[str, Any]) -> list[tuple[tuple[int, int], str, str]]:
