@@ -17,6 +17,8 @@ import pytest
 from engine_cli import CHECKLISTS, annotui_cmd, read_log
 from sshd_fixture import Sshd, running_sshd
 
+from tests.text.processes import started
+
 HERE = Path(__file__).parent
 CHECKLIST = CHECKLISTS / "ansible.toml"
 TOKEN = "tok-9f8e7d6c5b4a"
@@ -215,11 +217,7 @@ def test_sigterm_mid_play_records_the_unfinished_hosts_and_resume_asks(tmp_path)
         "run", CHECKLIST, "--plain", "--yes", "--var", f"work={work}", "--var",
         f"inventory={inv}", "--var", "playbook=slow.yml", "--audit", audit,
     )  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env(tmp_path),
-    )  # fmt: skip
-    try:
+    with started(cmd, stdin=subprocess.DEVNULL, env=env(tmp_path)) as proc:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             text = audit.read_text() if audit.exists() else ""
@@ -233,10 +231,6 @@ def test_sigterm_mid_play_records_the_unfinished_hosts_and_resume_asks(tmp_path)
         kids = descendants(proc.pid)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 3, out + err
     log = read_log(audit)
     (recap,) = records(log, "ansible.recap")

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from engine_cli import annotui_cmd, checklist_text, read_log
 
+from tests.text.processes import started
+
 TOKEN = "s3cr3t-hook-token-0123456789"
 
 
@@ -189,22 +191,11 @@ kind = "manual"
 """
     audit = tmp_path / "a.jsonl"
     env = {"XDG_STATE_HOME": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen(
-        annotui_cmd("run", write(tmp_path, text), "--plain", "--audit", audit),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
+    cmd = annotui_cmd("run", write(tmp_path, text), "--plain", "--audit", audit)
+    with started(cmd, stdin=subprocess.PIPE, env=env) as proc:
         assert receiver.arrived.wait(30), "no waiting notification"
         time.sleep(0.5)
         out, err = proc.communicate("y\n", timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, out + err
     (title,) = receiver.titles()
     assert title == "wait (Waiting): step s/by-hand (by-hand) waiting for the operator for 1 s"

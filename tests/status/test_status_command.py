@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 from supervisord_fixture import Supervisord
 
 from tests.engine.engine_cli import CHECKLISTS, annotui_cmd
-from tests.text.processes import annotui
+from tests.text.processes import annotui, started
 
 CHECKLIST = CHECKLISTS / "status.toml"
 
@@ -61,15 +60,10 @@ def test_watch_refreshes_until_ctrl_c(supervisord: Supervisord, tmp_path: Path) 
     cmd = annotui_cmd(
         "status", CHECKLIST, "--watch", *_vars(supervisord, jobs, supervisord.password)
     )
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with started(cmd) as proc:
         time.sleep(2.5)
         assert proc.poll() is None  # still watching
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, err
     assert "alpha:alpha" in out and "Traceback" not in err
