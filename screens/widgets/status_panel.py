@@ -33,23 +33,24 @@ PROCESS_COLOURS = {
 HOST_COLOURS = {"connected": "green", "connecting": "yellow", "failed": "red", "closed": "#8a8a8a"}
 
 
-def age_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "never"
-    if seconds < 60:
-        return f"{seconds:.0f} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min ago"
-    return f"{seconds // 3600:.0f} h ago"
-
-
-def duration_text(seconds: float) -> str:
+def _whole_units(seconds: float) -> str:
+    """'42 s', '5 min' or '3 h': the largest unit that fits, hours at most, rounded down."""
     if seconds < 60:
         return f"{seconds:.0f} s"
     if seconds < 3600:
         return f"{seconds // 60:.0f} min"
+    return f"{seconds // 3600:.0f} h"
+
+
+def age_text(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{_whole_units(seconds)} ago"
+
+
+def duration_text(seconds: float) -> str:
+    if seconds < 3600:
+        return _whole_units(seconds)
     if seconds < 86400:
-        return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"
+        return f"{_whole_units(seconds)} {seconds % 3600 // 60:.0f} min"
     return f"{seconds // 86400:.0f} d {seconds % 86400 // 3600:.0f} h"
 
 
