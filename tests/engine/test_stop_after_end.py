@@ -25,25 +25,11 @@ from annotui.engine.operator import Decision
 from annotui.engine.options import RunOptions
 from annotui.engine.session import Session
 
-CHECKLIST = """
-[checklist]
-id = "stop-after-end"
-title = "Stop after the end"
-lock = {{ host = "local", path = "{lock}" }}
-
-[[stages]]
-id = "one"
-title = "One"
-
-  [[stages.steps]]
-  id = "change"
-  kind = "command"
-  run = "echo changed >> {counter}"
-"""
+CHECKLIST = Path(__file__).parent / "checklists" / "stop-after-end.toml"
 
 
 class Nobody:
-    """The operator of a --yes run without vars: never asked anything."""
+    """The operator of a --yes run whose vars are all given: never asked anything."""
 
     name = "tester"
 
@@ -66,14 +52,17 @@ class Nobody:
         raise AssertionError("the lock was held")
 
 
+def _options(tmp_path: Path, log: Path) -> RunOptions:
+    """--yes, the audit log, and `work` (where the lock and the counter are): tmp_path."""
+    return RunOptions(yes=True, audit_path=log, cli_vars={"work": str(tmp_path)})
+
+
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
 async def test_a_stop_request_after_the_end_does_not_cut_the_cleanup(
     tmp_path: Path, signal_name: str
 ) -> None:
     lock, counter, log = tmp_path / "target.lock", tmp_path / "counter", tmp_path / "a.jsonl"
-    path = tmp_path / "c.toml"
-    path.write_text(CHECKLIST.format(lock=lock, counter=counter))
-    options = RunOptions(yes=True, audit_path=log)
+    options = _options(tmp_path, log)
     session: Session
     requested: list[str] = []
 
@@ -83,7 +72,7 @@ async def test_a_stop_request_after_the_end_does_not_cut_the_cleanup(
             reason = f"{signal_name} received"
             asyncio.get_running_loop().call_soon(session.request_stop, reason)
 
-    session = Session(load_checklist(path), options, Nobody(), [signal_at_the_end])
+    session = Session(load_checklist(CHECKLIST), options, Nobody(), [signal_at_the_end])
     code = await session.run()
     assert requested == ["done"] and code == 0
     assert counter.read_text() == "changed\n"
@@ -101,9 +90,7 @@ async def test_a_stop_request_while_the_lock_is_taken_releases_it(
     """The stop lands after the lock directory was made, before `acquire` returned (found by
     the crash loop: the lock was left held by a run that recorded its interruption)."""
     lock, counter, log = tmp_path / "target.lock", tmp_path / "counter", tmp_path / "a.jsonl"
-    path = tmp_path / "c.toml"
-    path.write_text(CHECKLIST.format(lock=lock, counter=counter))
-    session = Session(load_checklist(path), RunOptions(yes=True, audit_path=log), Nobody())
+    session = Session(load_checklist(CHECKLIST), _options(tmp_path, log), Nobody())
     loop = asyncio.get_running_loop()
 
     def stop_once_the_lock_exists() -> None:
