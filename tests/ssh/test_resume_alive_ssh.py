@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ssh_steps import drop_link, wait_started
 from sshd_fixture import Sshd, group_members
 
 from tests.engine.engine_cli import CHECKLISTS, annotui_cmd, read_log
@@ -35,13 +36,8 @@ def _env(tmp_path: Path, sshd: Sshd) -> dict[str, str]:
 
 
 def _started(work: Path, proc: subprocess.Popen[str], audit: Path) -> int:
-    started = work / "started"
     deadline = time.monotonic() + 30
-    while not (started.exists() and started.read_text().endswith("\n")):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the remote step never started"
-        time.sleep(0.05)
-    pgid = int(started.read_text())
+    pgid = wait_started(work / "started", proc, deadline)
     while not any(r["event"] == "step.spawned" for r in read_log(audit)):
         assert time.monotonic() < deadline, "no step.spawned record"
         time.sleep(0.05)
@@ -131,8 +127,7 @@ def test_retry_after_a_lost_connection_waits_for_the_remote_command(
         proc.stdin.write("y\nr\ny\n")  # run it; after the lost link: retry, and run it again
         proc.stdin.flush()
         pgid = _started(work, proc, audit)
-        _, session = sshd.wait_command("sleep 40", timeout=30)
-        os.kill(session, signal.SIGKILL)  # the link drops in the middle of the command
+        drop_link(sshd, "sleep 40")
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

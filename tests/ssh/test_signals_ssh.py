@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ssh_steps import wait_started
 from sshd_fixture import Sshd, group_members
 
 from tests.engine.engine_cli import read_log
@@ -41,15 +42,9 @@ def test_signal_stops_the_remote_group_and_records_unknown(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=env, cwd=tmp_path,
     )  # fmt: skip
-    started = work / "tree.started"
     pgid = 0
     try:
-        deadline = time.monotonic() + 30
-        while not (started.exists() and started.read_text().endswith("\n")):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the remote step never started"
-            time.sleep(0.05)
-        pgid = int(started.read_text())
+        pgid = wait_started(work / "tree.started", proc, time.monotonic() + 30)
         members = group_members(pgid)
         assert len(members) >= 5, members  # the shell, three children, a grandchild sleep
         proc.send_signal(sig)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ssh_steps import drop_link
 from sshd_fixture import Sshd, keygen, write_ssh_config
 
 pytestmark = pytest.mark.timeout(120)
@@ -122,8 +123,7 @@ def test_sshd_killed_mid_command_then_resume_asks(sshd: Sshd, tmp_path: Path, wo
         env=_env(tmp_path, sshd.ssh_config), cwd=tmp_path,
     )  # fmt: skip
     try:
-        pid, session = sshd.wait_command("sleep 47.5", timeout=30)
-        os.kill(session, signal.SIGKILL)  # the link drops in the middle of the command
+        pid = drop_link(sshd, "sleep 47.5")
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
