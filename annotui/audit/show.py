@@ -30,9 +30,35 @@ def _states(processes: dict[str, str]) -> str:
     return ", ".join(f"{name} {state}" for name, state in sorted(processes.items())) or "none"
 
 
+TEMPLATES = {
+    "stage.start": "stage {index}/{total}: {title}",
+    "stage.end": "stage {outcome}",
+    "step.spawned": "command running as process group {pgid} on {host}",
+    "step.skipped": "skipped by {operator}: {reason}",
+    "step.refused": "refused: {operator} tried to {action}: {reason}",
+    "step.evidence": "evidence by {operator}: {prompt}: {text}",
+    "step.unknown": "outcome unknown: {reason}",
+    "announce": "{text}",
+    "approval.refused": "approval refused ({key}): {reason}",
+    "session.interrupted": "interrupted: {reason}",
+    "error": "error: {message}",
+    "session.end": (
+        "{outcome}, exit {exit_code}: {steps_ok}/{steps_total} steps ok, {steps_skipped} skipped"
+    ),
+}
+"""The summary of each event that only names its fields (a missing field reads None)."""
+
+
+class _Fields(dict[str, Any]):
+    def __missing__(self, key: str) -> None:
+        return None
+
+
 def summarize(rec: dict[str, Any]) -> str:
     """A one-line description of one record (not step.output: see OutputGroup)."""
     e = rec.get("event")
+    if isinstance(e, str) and e in TEMPLATES:  # a forged event may be any JSON value, a list too
+        return TEMPLATES[e].format_map(_Fields(rec))
     g = rec.get
     if e == "session.start":
         return (
@@ -56,10 +82,6 @@ def summarize(rec: dict[str, Any]) -> str:
     if e == "run.plan":
         stages = g("stages") or []
         return f"{len(stages)} stages, {sum(len(s.get('steps', [])) for s in stages)} steps"
-    if e == "stage.start":
-        return f"stage {g('index')}/{g('total')}: {g('title')}"
-    if e == "stage.end":
-        return f"stage {g('outcome')}"
     if e == "step.shown":
         where = f" on {g('host')}" if g("host") else ""
         cwd = f" in {g('cwd')}" if g("cwd") else ""
@@ -74,8 +96,6 @@ def summarize(rec: dict[str, Any]) -> str:
     if e == "step.started":
         attempt = f" (attempt {g('attempt')})" if (g("attempt") or 1) > 1 else ""
         return ("simulated (would run)" if g("simulated") else "started") + attempt
-    if e == "step.spawned":
-        return f"command running as process group {g('pgid')} on {g('host')}"
     if e == "step.finished":
         parts = [str(g("outcome"))]
         if g("exit_code") is not None:
@@ -83,41 +103,20 @@ def summarize(rec: dict[str, Any]) -> str:
         parts.append(f"{g('duration') or 0:.2f} s")
         parts += [str(g(k)) for k in ("expectation", "message") if g(k)]
         return ", ".join(parts)
-    if e == "step.skipped":
-        return f"skipped by {g('operator')}: {g('reason')}"
-    if e == "step.refused":
-        return f"refused: {g('operator')} tried to {g('action')}: {g('reason')}"
-    if e == "step.evidence":
-        return f"evidence by {g('operator')}: {g('prompt')}: {g('text')}"
-    if e == "step.unknown":
-        return f"outcome unknown: {g('reason')}"
     if e == "supervisor.state":
         return f"{g('supervisor')} {g('when')}: {_states(g('processes') or {})}"
     if e == "gate.eval":
         holds = "holds" if g("holds") else "does not hold"
         err = f" (error: {g('error')})" if g("error") else ""
         return f"{g('probe')} = {g('value')}: {holds}, {g('streak')}/{g('needed')}{err}"
-    if e == "announce":
-        return str(g("text"))
     if e == "approval.wait":
         who = ", ".join(map(str, g("approvers") or []))
         return f"waiting for {g('needed')} approval(s) by {who}"
     if e == "approval.granted":
         note = f": {g('note')}" if g("note") else ""
         return f"approved by {g('principal')} ({g('key')}){note}"
-    if e == "approval.refused":
-        return f"approval refused ({g('key')}): {g('reason')}"
     if e == "seal":
         return f"seal, signed by {g('key')}" if g("key") else "seal (unsigned)"
-    if e == "session.interrupted":
-        return f"interrupted: {g('reason')}"
-    if e == "error":
-        return f"error: {g('message')}"
-    if e == "session.end":
-        return (
-            f"{g('outcome')}, exit {g('exit_code')}: {g('steps_ok')}/{g('steps_total')} steps ok, "
-            f"{g('steps_skipped')} skipped"
-        )
     rest = {k: v for k, v in rec.items() if k not in ("seq", "ts", "event", "prev", "hash")}
     return str(rest)
 
