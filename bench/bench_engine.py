@@ -20,6 +20,8 @@ from rows import row
 
 STEPS = 20
 ROUNDS = 11
+BUDGET_MS = 2.0
+"""Marginal cost of a local step over the same command in bash (issue 11's budget)."""
 ANSIBLE_ROUNDS = 5
 
 
@@ -108,9 +110,9 @@ def _run(tmp: Path) -> list[dict]:
             annotui=(t40 - t20) / STEPS * 1000,
             baseline=(bash40 - bash) / STEPS * 1000,
             unit="ms/step",
-            ratio=5 / max(marginal, 1e-9),
-            target="<= 5 ms/step",
-            ok=marginal <= 5,
+            ratio=BUDGET_MS / max(marginal, 1e-9),
+            target=f"<= {BUDGET_MS:g} ms/step over bash",
+            ok=marginal <= BUDGET_MS,
             note=f"{marginal:.2f} ms/step over bash: {records:g} audit records per step, "
             f"{synced:g} fsyncs (the others wait for the next one); plus a fixed {startup:.0f} ms "
             "per process (interpreter, asyncio, engine imports)",
@@ -142,8 +144,8 @@ def _run(tmp: Path) -> list[dict]:
             baseline=t_ans,
             unit="s",
             ratio=t_ans / t20,
-            target=">= 40x",
-            ok=t_ans / t20 >= 40,
+            target="context",  # the 40x budget is retired (issue 11): interpreter start dominates
+            ok=True,
             note="whole processes; checklist validated before (by `annotui check`, a rehearsal "
             "or an earlier run: its tables come from the cache); ansible-core, connection: local, "
             "gather_facts: false",
