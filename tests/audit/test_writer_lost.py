@@ -5,8 +5,6 @@ what is left of the log verifies. The full disk is a real tmpfs (root needed, el
 from __future__ import annotations
 
 import asyncio
-import errno
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from annotui import events as ev
 from annotui.audit.errors import AuditError
 from annotui.audit.verify import verify
 from annotui.audit.writer import AuditWriter
+from tests.tmpfs import fill, mounted_tmpfs
 
 from .conftest import STAGING, header, shown
 
@@ -25,29 +24,8 @@ KEY = f"{STAGING}/stop-anno"
 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    where = tmp_path / "tmpfs"
-    where.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-    )
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (root needed): {r.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "tmpfs", "64k") as where:
         yield where
-    finally:  # by its path; lazily if a failed test left a file open on it
-        if subprocess.run(["umount", str(where)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(where)], capture_output=True)
-
-
-def _fill(where: Path) -> None:
-    with open(where / "filler", "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 1024)
-        except OSError as e:
-            assert e.errno == errno.ENOSPC
 
 
 def test_deferred_fsync_failure_reaches_on_failure(tmp_path: Path) -> None:
@@ -97,7 +75,7 @@ def test_full_disk_raises_closes_and_cuts_the_torn_line(tmpfs: Path) -> None:
 
 
 def _fill_but(where: Path, room: int) -> None:
-    _fill(where)
+    fill(where, 1024)
     filler = where / "filler"
     with open(filler, "r+b") as f:
         f.truncate(max(0, filler.stat().st_size - room))

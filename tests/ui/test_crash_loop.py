@@ -267,11 +267,8 @@ class World:
         pane = TmuxPane(own, [*ANNOTUI, *args], env=env, cwd=self.root)
         self.tally.processes += 1
         try:
-            pane.wait_for("New run", timeout=30)
-            pane.send("Enter")
-            pane.wait_for("Start the run", timeout=30)
-            shell = int(pane._tmux("display", "-p", "-t", "0", "#{pane_pid}").strip())
-            cockpit = child_of(shell)
+            pane.open_new_run(timeout=30)
+            cockpit = child_of(pane.shell_pid())
             pane.send("C-s")
             time.sleep(at)
             if pane.exit_file.exists() or not alive(cockpit):

@@ -4,21 +4,20 @@ where, the exit is 4, there is no traceback, and the log verifies. Needs root (m
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from procs import wait_until
 from test_tmux_e2e import press_until
 from tmux_pane import TmuxPane
 
 from tests.sshd_fixture import group_members
+from tests.tmpfs import fill, mounted_tmpfs
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
@@ -30,36 +29,8 @@ LOST = Path(__file__).parents[1] / "engine" / "checklists" / "audit-lost.toml"
 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    where = tmp_path / "tmpfs"
-    where.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-    )
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (root needed): {r.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "tmpfs", "512k") as where:
         yield where
-    finally:  # by its path; lazily if something still holds a file open on it
-        if subprocess.run(["umount", str(where)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(where)], capture_output=True)
-
-
-@pytest.fixture
-def tmux_dir() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="at-"))  # tmux sockets need short paths
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-def _fill(where: Path) -> None:
-    with open(where / "filler", "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError as e:
-            assert e.errno == errno.ENOSPC
 
 
 def test_cockpit_full_disk_mid_step(tmp_path: Path, tmpfs: Path, tmux_dir: Path) -> None:
@@ -75,15 +46,13 @@ def test_cockpit_full_disk_mid_step(tmp_path: Path, tmpfs: Path, tmux_dir: Path)
         cwd=tmp_path,
     )  # fmt: skip
     try:
-        pane.wait_for("New run", timeout=20)
-        pane.send("Enter")
-        pane.wait_for("Start the run", timeout=20)
+        pane.open_new_run(timeout=20)
         pane.send("C-s")
         pane.wait_for("Run: first", timeout=20)
         press_until(pane, "y", "Run: Print for a while")
         press_until(pane, "y", "aaaaaaaa line 5")
         pgid = int((work / "long.started").read_text())
-        _fill(tmpfs)
+        fill(tmpfs, 4096)
         screen = pane.wait_for("could not be written", timeout=20)
         assert "No space left on device" in screen, screen
         pane.send("q")
@@ -95,10 +64,8 @@ def test_cockpit_full_disk_mid_step(tmp_path: Path, tmpfs: Path, tmux_dir: Path)
     assert line in screen, screen
     assert "Traceback" not in screen
     assert not (work / "long.finished").exists()
-    deadline = time.monotonic() + 5
-    while group_members(pgid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert group_members(pgid) == [], "the step's command outlived the lost log"
+    gone = "the step's command to end with the lost log"
+    wait_until(lambda: group_members(pgid) == [], 5, gone)
     v = subprocess.run(
         [sys.executable, "-m", "annotui.cli", "audit", "verify", str(log)],
         capture_output=True, text=True, timeout=60,

@@ -62,11 +62,8 @@ def test_a_hangup_right_after_start_runs_nothing_unrecorded(tmp_path: Path, tmux
             cwd=root,
         )
         try:
-            pane.wait_for("New run", timeout=30)
-            pane.send("Enter")
-            pane.wait_for("Start the run", timeout=30)
-            shell = int(pane._tmux("display", "-p", "-t", "0", "#{pane_pid}").strip())
-            cockpit = child_of(shell)
+            pane.open_new_run(timeout=30)
+            cockpit = child_of(pane.shell_pid())
             pane.send("C-s")
             time.sleep(attempt * 0.01)
             os.kill(cockpit, signal.SIGHUP)

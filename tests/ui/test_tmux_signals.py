@@ -52,17 +52,14 @@ def test_a_dropped_terminal_stops_the_step_and_records_it(
     )
     sleeper = None
     try:
-        pane.wait_for("New run", timeout=20)
-        pane.send("Enter")
-        pane.wait_for("Start the run", timeout=20)
+        pane.open_new_run(timeout=20)
         pane.send("C-s")
         pane.wait_for("Run: A long change", timeout=20)
         pane.send("y")
         wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 20, "the command")
         sleeper = int(pidfile.read_text())
         assert lock.exists() and alive(sleeper)
-        shell = int(pane._tmux("display", "-p", "-t", "0", "#{pane_pid}").strip())
-        cockpit = child_of(shell)
+        cockpit = child_of(pane.shell_pid())
         if how == "kill -HUP":
             os.kill(cockpit, signal.SIGHUP)
             assert pane.exit_code(timeout=30) == 3

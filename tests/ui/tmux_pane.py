@@ -100,6 +100,17 @@ class TmuxPane:
             time.sleep(poll)
         raise TmuxError(f"timed out after {timeout} s waiting for {text!r}; screen:\n{screen}")
 
+    def open_new_run(self, timeout: float) -> None:
+        """From the cockpit's first screen to the run's start screen (New run, Enter): Ctrl+S
+        then starts the run."""
+        self.wait_for("New run", timeout=timeout)
+        self.send("Enter")
+        self.wait_for("Start the run", timeout=timeout)
+
+    def shell_pid(self) -> int:
+        """The pid of the pane's shell (whose child is the command)."""
+        return int(self._tmux("display", "-p", "-t", "0", "#{pane_pid}").strip())
+
     def exit_code(self, timeout: float = 15.0) -> int:
         """Wait until the program in the pane exits; return its exit status."""
         deadline = time.monotonic() + timeout
