@@ -194,6 +194,40 @@ EVENTS: dict[str, dict[str, Field]] = {
         "signature": _req(STR),
     },
     "approval.refused": {**_STEP, "key": _req(STR), "reason": _req(STR)},
+    "ansible.task": {**_STEP, "play": _req(STR), "task": _req(STR)},
+    "ansible.result": {
+        **_STEP,
+        "host": _req(STR),
+        "task": _req(STR),
+        "action": _req(STR),
+        "status": _req(STR),
+        "duration": _req(OPT_NUMBER),
+        "message": _req(STR),
+        "event_sha256": _req(STR),
+    },
+    "ansible.recap": {
+        **_STEP,
+        "hosts": _req(OBJECT),
+        "rc": _req(OPT_INT),
+        "status": _req(STR),
+        "unfinished": _opt(LIST_STR),
+    },
+    "notify.send": {
+        "notify": _req(INT),
+        "on": _req(STR),
+        "target": _req(STR),
+        "title": _req(STR),
+        "body": _req(STR),
+        "step_key": _opt(OPT_STR),
+    },
+    "notify.result": {
+        "notify": _req(INT),
+        "on": _req(STR),
+        "target": _req(STR),
+        "status": _req(STR),
+        "message": _req(STR),
+        "duration": _req(OPT_NUMBER),
+    },
 }
 
 

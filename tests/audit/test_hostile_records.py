@@ -64,6 +64,11 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         ev.ApprovalWaiting(KEY, ["bob@example"], 1, "ab" * 16, "annotui audit approve ...", 60.0),
         ev.ApprovalGranted(KEY, "bob@example", "SHA256:k", "ok", "text", "sig"),
         ev.ApprovalRefused(KEY, "SHA256:k", "the run's own signer cannot approve it"),
+        ev.AnsibleTask(KEY, "web", "restart anno"),
+        ev.AnsibleResult(KEY, "s1", "restart anno", "service", "changed", 0.4, "", "ef" * 32),
+        ev.AnsibleRecap(KEY, {"s1": {"ok": 2, "changed": 1}}, 0, "successful", ["s2"]),
+        ev.NotificationSent(1, "stage_end", "json://***", "staging done", "all ok", KEY),
+        ev.NotificationResult(1, "stage_end", "json://***", "failed", "HTTP 500", 0.2),
     )
 }
 
