@@ -15,6 +15,7 @@ from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.events import Key, Resize
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -126,7 +127,11 @@ class CommandView(Vertical):
 
     def moved(self, *_: object) -> None:
         """Count the rows above and below the view, and how far the command has been read."""
-        scroller = self.scroller
+        try:
+            scroller = self.scroller
+            more = self.query_one("#command-more", Static)
+        except NoMatches:  # a count asked for after the refresh, when the question had closed
+            return
         view = scroller.scrollable_content_region.height
         limit = scroller.styles.max_height
         if limit is not None and limit.is_cells and view < min(limit.value, self.rows):
@@ -141,7 +146,7 @@ class CommandView(Vertical):
             parts.append(f"▼ {below} line{'s' * (below != 1)} below: ↓ PgDn to read on")
         else:
             parts.append("end of the command")
-        self.query_one("#command-more", Static).update(" · ".join(parts))
+        more.update(" · ".join(parts))
         self.post_message(self.Moved(self))
 
     class Moved(Message):
