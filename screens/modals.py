@@ -233,11 +233,14 @@ class AskModal(OnceModal[T | None], Generic[T]):
         if not views:
             return
         view = views.first()
-        dialog = self.query_one("#dialog")
-        rest = sum(c.outer_size.height for c in dialog.children if c is not view and c.display)
-        chrome = dialog.styles.gutter.height + dialog.styles.margin.height
-        footer = self.query_one(Footer).outer_size.height
-        view.fit(self.size.height - ROWS_ABOVE - footer - chrome - rest)
+        try:
+            dialog = self.query_one("#dialog")
+            footer = self.query_one(Footer).outer_size.height
+            rest = sum(c.outer_size.height for c in dialog.children if c is not view and c.display)
+            chrome = dialog.styles.gutter.height + dialog.styles.margin.height
+            view.fit(self.size.height - ROWS_ABOVE - footer - chrome - rest)
+        except NoMatches:  # asked for after a refresh, when the question was closing
+            return
 
     def show_error(self, message: str) -> None:
         self.query_one("#error", Label).update(escape(message))
