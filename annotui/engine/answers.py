@@ -36,14 +36,9 @@ class Answer:
 
 
 def load_answers(path: Path) -> dict[str, Answer]:
-    import tomllib
+    from annotui.engine.vars import read_toml
 
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise AnswersError(f"--answers {path}: {e.strerror or e}") from e
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise AnswersError(f"--answers {path}: not valid TOML: {e}") from e
+    data = read_toml(path, "--answers", AnswersError)
     out = {}
     for key, entry in data.items():
         where = f"--answers {path}: [{key!r}]"

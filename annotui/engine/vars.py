@@ -88,16 +88,22 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
     return out
 
 
-def load_vars_file(path: Path) -> dict[str, str]:
-    """A flat TOML table of string values (as written by `annotui sandbox`)."""
-    import tomllib  # only runs given --vars-file need the parser
+def read_toml(path: Path, flag: str, error: type[ValueError]) -> dict[str, object]:
+    """The TOML file an operator named with `flag`; what is wrong with it raises `error`
+    naming the flag and the file."""
+    import tomllib  # only runs given such a file need the parser
 
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise VarError(f"--vars-file {path}: {e.strerror}") from e
+        raise error(f"{flag} {path}: {e.strerror or e}") from e
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise VarError(f"--vars-file {path}: not valid TOML: {e}") from e
+        raise error(f"{flag} {path}: not valid TOML: {e}") from e
+
+
+def load_vars_file(path: Path) -> dict[str, str]:
+    """A flat TOML table of string values (as written by `annotui sandbox`)."""
+    data = read_toml(path, "--vars-file", VarError)
     bad = [k for k, v in data.items() if not isinstance(v, str | int | float | bool)]
     if bad:
         raise VarError(f"--vars-file {path}: {bad[0]!r} must be a plain value")
