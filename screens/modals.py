@@ -6,6 +6,7 @@ through the app's quit confirmation, never through a modal's key.
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rich.markup import escape
@@ -185,6 +186,8 @@ class AskModal(OnceModal[T | None], Generic[T]):
         self.dialog_title = title
         self.error = error
         self._asking = False
+        self._shown_at: float | None = None
+        """When the dialog was first on screen (after its first refresh)."""
 
     def ask(self, modal: AskModal[S], then: Callable[[S | None], object]) -> None:
         """Ask a follow-up question in `modal` (a skip reason, evidence). Until it is answered
@@ -217,6 +220,10 @@ class AskModal(OnceModal[T | None], Generic[T]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.fit_command)
+        self.call_after_refresh(self._on_screen)
+
+    def _on_screen(self) -> None:
+        self._shown_at = monotonic()  # Textual stamps each key with this clock when it is read
 
     def on_unmount(self) -> None:
         release = getattr(self.app, "release_toasts", None)
@@ -247,17 +254,25 @@ class AskModal(OnceModal[T | None], Generic[T]):
         self.call_after_refresh(self.fit_command)
 
     def on_key(self, event: Key) -> None:
-        """A character typed while the dialog was still mounting (before its input had focus)
-        goes to the input, not nowhere: fast typists over SSH must not lose letters."""
+        """No key answers a question it was not meant for: one read before this dialog was on
+        screen (a key pressed twice for the question before, an Enter meant for the output, a
+        burst over a laggy link) is dropped, and the dialog says so. Only letters typed early
+        are kept, in the dialog's input (fast typists over SSH must not lose letters); they
+        never submit it."""
         inputs = self.query(Input)
-        if not inputs or not event.is_printable or not event.character:
-            return
-        field = inputs.first()
-        if self.focused is not field:
-            field.focus()
-            field.insert_text_at_cursor(event.character)
+        letter = event.is_printable and event.character is not None
+        early = self._shown_at is None or event.time < self._shown_at
+        if letter and inputs:
+            field = inputs.first()
+            if self.focused is not field:
+                field.focus()
+                field.insert_text_at_cursor(event.character or "")
+                event.stop()
+                event.prevent_default()
+        elif early:
             event.stop()
             event.prevent_default()
+            self.show_error(f"{event.key} was pressed before this question was shown: ignored")
 
     def action_back(self) -> None:
         self.dismiss(None)
