@@ -24,6 +24,7 @@ from textual.widgets import Footer, Log, OptionList, Static
 from annotui import events as ev
 from annotui.text import for_terminal
 from screens.bridge import BATCH_LINES, DISPLAY_LINES
+from screens.widgets.approval_wait import ApprovalWait
 from screens.widgets.status_panel import StatusPanel
 from screens.widgets.step_list import StepList
 
@@ -43,6 +44,7 @@ KIND_LABELS = {
     "gate": "gate (waits for a probe)",
     "supervisor": "supervisor action",
     "announce": "announcement",
+    "approval": "approval (two-person rule)",
 }
 
 
@@ -112,11 +114,14 @@ class WalkScreen(Screen[None]):
         self.announcement: str | None = None
         self.early: list[ev.Event] = []
         """Events that arrived before the screen was composed (a fast run), replayed on mount."""
+        self.approvals: dict[str, ApprovalWait] = {}
+        """Each approval step's wait: who is asked, who approved, the time left."""
 
     def on_mount(self) -> None:
         early, self.early = self.early, []
         for event in early:
             self.handle(event)
+        self.set_interval(1.0, self.tick_approval)
 
     def compose(self) -> ComposeResult:
         yield self.app.make_banner()  # type: ignore[attr-defined]
@@ -127,6 +132,7 @@ class WalkScreen(Screen[None]):
                     yield Static("Waiting for the run to start…", id="step-title")
                     yield Static("", id="step-meta")
                     yield Static("", id="command", classes="command")
+                    yield Static("", id="approval")
                     # Rich's Markdown in one Static, not Textual's Markdown widget (a widget per
                     # block): the step view is laid out again whenever its width changes (the
                     # status panel toggled), and its widgets' count is what that costs.
@@ -164,6 +170,7 @@ class WalkScreen(Screen[None]):
             self.query_one("#center").border_title = title
         elif isinstance(event, ev.StepShown):
             self.shown[event.step_key] = event
+            self.approval_shown(event)
             self.current = event.step_key
             self.viewing = None
             steps.set_state(event.step_key, "shown")
@@ -178,6 +185,7 @@ class WalkScreen(Screen[None]):
                 self.running = None
             steps.set_state(event.step_key, event.outcome)
             self.note(event.step_key, describe_finish(event))
+            self.approval_finished(event)
             if event.step_key in self.output_titles:
                 self.output_titles[event.step_key] += f" · {event.outcome}"
                 if self.shown_output == event.step_key:
@@ -212,6 +220,11 @@ class WalkScreen(Screen[None]):
             self.note(event.step_key, f"{event.supervisor} {event.when}: {procs or 'no process'}")
         elif isinstance(event, ev.GateEvaluated):
             self.gate(event)
+        elif isinstance(event, ev.ApprovalWaiting):
+            self.approvals[event.step_key] = ApprovalWait.from_event(event)
+            self.refresh_approval(event.step_key)
+        elif isinstance(event, ev.ApprovalGranted | ev.ApprovalRefused):
+            self.approval_event(event)
         elif isinstance(event, ev.Announcement):
             self.announcement = event.text
             self.note(event.step_key, "announcement ready (also on the summary)")
@@ -253,6 +266,47 @@ class WalkScreen(Screen[None]):
         else:
             notes.append(line)
         self.refresh_notes(event.step_key)
+
+    def approval_event(self, event: ev.ApprovalGranted | ev.ApprovalRefused) -> None:
+        wait = self.approvals.get(event.step_key)
+        if wait is not None:
+            wait.take(event)
+            self.refresh_approval(event.step_key)
+        if isinstance(event, ev.ApprovalGranted):
+            self.app.notify(f"{event.principal} approved {event.step_key}", markup=False)
+
+    def approval_shown(self, event: ev.StepShown) -> None:
+        """In rehearsal an approval step says, before it is confirmed, that it would wait."""
+        planned = self.planned(event.step_key)
+        if event.kind != "approval" or planned is None or self.app.mode != "rehearsal":  # type: ignore[attr-defined]
+            return
+        step = planned.step
+        self.approvals[event.step_key] = ApprovalWait.rehearsed(
+            event.step_key, list(step.approvers), int(step.min)
+        )
+
+    def approval_finished(self, event: ev.StepFinished) -> None:
+        wait = self.approvals.get(event.step_key)
+        if wait is not None and wait.waiting:
+            wait.take(event)
+            self.refresh_approval(event.step_key)
+
+    def tick_approval(self) -> None:
+        """The time left of the wait in view."""
+        key = self.viewing or self.current
+        wait = self.approvals.get(key) if key else None
+        if wait is not None and wait.waiting:
+            self.refresh_approval(wait.step_key)
+
+    def refresh_approval(self, step_key: str) -> None:
+        if step_key == (self.viewing or self.current):
+            self.show_approval(step_key)
+
+    def show_approval(self, step_key: str) -> None:
+        wait = self.approvals.get(step_key)
+        box = self.query_one("#approval", Static)
+        box.update(wait.markup() if wait else "")
+        box.display = wait is not None
 
     def note(self, step_key: str, text: str) -> None:
         self.notes.setdefault(step_key, []).append(text)
@@ -399,6 +453,7 @@ class WalkScreen(Screen[None]):
         cmd = self.query_one("#command", Static)
         cmd.update(escape(str(command)) if command else "")
         cmd.display = bool(command)
+        self.show_approval(step_key)
         stage = self.stage_titles.get(step_key)
         if stage:
             self.query_one("#center").border_title = stage

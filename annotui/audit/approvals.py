@@ -17,6 +17,7 @@ verifies each approval against its allowed signers and records it (``approval.gr
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,10 @@ def approvals_path(path: Path) -> Path:
 
 
 def how_to_approve(path: Path, step_key: str) -> str:
-    return f"annotui audit approve {path} --step {step_key} --sign-with KEY [--note TEXT]"
+    """The command an approver runs (the log's absolute path and the step key shell-quoted: a
+    step key of a ``for_each`` stage holds brackets, which a shell would glob)."""
+    where, step = shlex.quote(str(path.absolute())), shlex.quote(step_key)
+    return f"annotui audit approve {where} --step {step} --sign-with KEY [--note TEXT]"
 
 
 @dataclass(frozen=True, slots=True)
