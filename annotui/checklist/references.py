@@ -27,6 +27,8 @@ NOT_TEMPLATED = {"id", "kind", "when"}
 """Keys whose strings are not templates (a condition names values without braces)."""
 SHELL_KINDS = ("command", "check")
 """Step kinds whose `run` is a shell context."""
+STEP_LISTS = ("steps", "rollback")
+"""A stage's lists of steps: its steps and its `[[stages.rollback]]` steps, checked alike."""
 
 MAX_SHOWN_NAMES = 20
 """Names listed in a message before '... (N in all)'."""
@@ -82,6 +84,16 @@ def _tables(value: Any) -> list[tuple[int, dict[str, Any]]]:
     if not isinstance(value, list):
         return []
     return [(i, v) for i, v in enumerate(value) if isinstance(v, dict)]
+
+
+def _all_steps(data: dict[str, Any]) -> list[tuple[Path, int, dict[str, Any]]]:
+    """(data path, stage index, table) of every step, rollback steps included."""
+    return [
+        (("stages", i, key, j), i, step)
+        for i, stage in _tables(data.get("stages"))
+        for key in STEP_LISTS
+        for j, step in _tables(stage.get(key))
+    ]
 
 
 def _regex(pattern: Any, path: Path, what: str, out: list[Finding]) -> re.Pattern[str] | None:
@@ -159,15 +171,16 @@ def _check_steps(data: dict[str, Any], out: list[Finding]) -> None:
             if sid in stage_ids:
                 out.append(Finding(("stages", i, "id"), "value", f"duplicate stage id {sid!r}"))
             stage_ids.setdefault(sid, i)
-        step_ids: set[str] = set()
-        for j, step in _tables(stage.get("steps")):
-            base: Path = ("stages", i, "steps", j)
+        ids: dict[str, set[str]] = {key: set() for key in STEP_LISTS}
+        for key, j, step in ((k, j, x) for k in STEP_LISTS for j, x in _tables(stage.get(k))):
+            base: Path = ("stages", i, key, j)
             step_id = step.get("id")
             if isinstance(step_id, str):
-                if step_id in step_ids:
-                    msg = f"duplicate step id {step_id!r} in stage {sid!r}"
+                if step_id in ids[key]:
+                    what = "rollback step" if key == "rollback" else "step"
+                    msg = f"duplicate {what} id {step_id!r} in stage {sid!r}"
                     out.append(Finding((*base, "id"), "value", msg))
-                step_ids.add(step_id)
+                ids[key].add(step_id)
             kind = step.get("kind")
             if kind in ("command", "check", "ansible"):
                 _host_ref(step, hosts, base, out)
@@ -220,15 +233,14 @@ def _host_ref(step: dict[str, Any], hosts: list[str], base: Path, out: list[Find
         _ref(step.get("host", "local"), hosts, (*base, "host"), "host", "hosts", out)
 
 
-def _step_bound(data: dict[str, Any]) -> dict[tuple[int, int], tuple[str, list[Any]]]:
-    """(stage index, step index) -> the var a step's for_each binds, and its values."""
+def _step_bound(data: dict[str, Any]) -> dict[Path, tuple[str, list[Any]]]:
+    """A step's data path -> the var its for_each binds, and its values."""
     out = {}
-    for i, stage in _tables(data.get("stages")):
-        for j, step in _tables(stage.get("steps")):
-            for_each = step.get("for_each")
-            if isinstance(for_each, dict) and len(for_each) == 1:
-                ((name, values),) = for_each.items()
-                out[(i, j)] = (name, values if isinstance(values, list) else [])
+    for base, _, step in _all_steps(data):
+        for_each = step.get("for_each")
+        if isinstance(for_each, dict) and len(for_each) == 1:
+            ((name, values),) = for_each.items()
+            out[base] = (name, values if isinstance(values, list) else [])
     return out
 
 
@@ -240,8 +252,8 @@ def _check_loops(
     declared = _table(data.get("vars"))
     hosts = ["local", *_table(data.get("hosts"))]
     loops = _step_bound(data)
-    for (i, j), (name, values) in loops.items():
-        path: Path = ("stages", i, "steps", j, "for_each", name)
+    for base, (name, values) in loops.items():
+        path: Path = (*base, "for_each", name)
         if name not in declared:
             hint = _hint(name, list(declared)) or f"; declare it as [vars.{name}]"
             out.append(Finding(path, "key", f"for_each over undeclared var {name!r}{hint}"))
@@ -252,30 +264,30 @@ def _check_loops(
             )
             if why:
                 out.append(Finding((*path, k), "value", f"for_each value {value!r} {why}"))
-    for i, stage in _tables(data.get("stages")):
-        stage_loop = stage.get("for_each")
-        for j, step in _tables(stage.get("steps")):
-            host = step.get("host")
-            if not isinstance(host, str) or not _loops_host(host):
-                continue
-            m = PLACEHOLDER.fullmatch(host.strip())
-            name = m.group(1) if m else ""
-            if (i, j) in loops and loops[(i, j)][0] == name:
-                values = loops[(i, j)][1]
-            elif isinstance(stage_loop, dict) and name in stage_loop:
-                values = stage_loop[name] if isinstance(stage_loop[name], list) else []
-            else:
-                msg = (
-                    f"host {host!r}: {name!r} must be bound by a for_each of this step or its "
-                    "stage, whose values are declared hosts"
-                )
-                out.append(Finding(("stages", i, "steps", j, "host"), "value", msg))
-                continue
-            for value in values:
-                if isinstance(value, str) and value not in hosts:
-                    hint = _hint(value, hosts) or f" (declared: {_names(hosts)})"
-                    msg = f"host {host!r} would be {value!r}, which is not a declared host{hint}"
-                    out.append(Finding(("stages", i, "steps", j, "host"), "value", msg))
+    stages = dict(_tables(data.get("stages")))
+    for base, i, step in _all_steps(data):
+        stage_loop = stages[i].get("for_each")
+        host = step.get("host")
+        if not isinstance(host, str) or not _loops_host(host):
+            continue
+        m = PLACEHOLDER.fullmatch(host.strip())
+        name = m.group(1) if m else ""
+        if base in loops and loops[base][0] == name:
+            values = loops[base][1]
+        elif isinstance(stage_loop, dict) and name in stage_loop:
+            values = stage_loop[name] if isinstance(stage_loop[name], list) else []
+        else:
+            msg = (
+                f"host {host!r}: {name!r} must be bound by a for_each of this step or its "
+                "stage, whose values are declared hosts"
+            )
+            out.append(Finding((*base, "host"), "value", msg))
+            continue
+        for value in values:
+            if isinstance(value, str) and value not in hosts:
+                hint = _hint(value, hosts) or f" (declared: {_names(hosts)})"
+                msg = f"host {host!r} would be {value!r}, which is not a declared host{hint}"
+                out.append(Finding((*base, "host"), "value", msg))
 
 
 def _bindings(
@@ -321,19 +333,27 @@ def _scoped(
 ) -> list[tuple[Path, dict[str, Any], list[str]]]:
     """(path, table, names in scope) of each stage (its own keys, not for_each or steps), then
     each of its steps: ``everywhere`` less the names a step loop binds, the stage's for_each
-    name, the names earlier steps capture and the step's own loop name."""
+    name, the names earlier steps capture and the step's own loop name. A rollback step sees
+    what the steps of its stage capture (a value its failed step never reached stops the run
+    before the rollback step runs, as for any step)."""
     captured = _captures(data)
     loops = _step_bound(data)
     everywhere = [n for n in everywhere if n not in {name for name, _ in loops.values()}]
     found: list[tuple[Path, dict[str, Any], list[str]]] = []
     for i, stage in _tables(data.get("stages")):
         scope = everywhere + ([bound[i]] if i in bound else [])
-        content = {k: v for k, v in stage.items() if k not in ("for_each", "steps")}
+        content = {k: v for k, v in stage.items() if k not in ("for_each", *STEP_LISTS)}
         found.append((("stages", i), content, scope))
-        for j, step in _tables(stage.get("steps")):
-            before = [name for (at, _, name) in captured if at < (i, j)]
-            before += [loops[(i, j)][0]] if (i, j) in loops else []
-            found.append((("stages", i, "steps", j), step, scope + before))
+        for key in STEP_LISTS:
+            for j, step in _tables(stage.get(key)):
+                base: Path = ("stages", i, key, j)
+                before = [
+                    name
+                    for (at, _, name) in captured
+                    if (at < (i, j) if key == "steps" else at[0] <= i)
+                ]
+                before += [loops[base][0]] if base in loops else []
+                found.append((base, step, scope + before))
     return found
 
 
@@ -495,6 +515,13 @@ def _check_captures(data: dict[str, Any], out: list[Finding]) -> None:
     `secret` without `capture`."""
     declared = set(_table(data.get("vars")))
     seen: dict[str, str] = {}
+    for at, _, step in _all_steps(data):
+        if at[2] == "rollback" and "capture" in step:
+            msg = (
+                "a rollback step cannot capture a value: the run stops after its rollback; "
+                "capture it in a step of the stage (rollback steps may use it)"
+            )
+            out.append(Finding((*at, "capture"), "key", msg))
     for i, stage in _tables(data.get("stages")):
         for j, step in _tables(stage.get("steps")):
             base: Path = ("stages", i, "steps", j)

@@ -145,9 +145,10 @@ def describe(path: Path, data: Any) -> str:
     for k, part in enumerate(path):
         container: Any = node
         node = container[part] if isinstance(node, dict | list) and _has(node, part) else None
-        if k in (1, 3) and path[0] == "stages" and path[k - 1 : k] in (("stages",), ("steps",)):
+        lists = (("stages",), ("steps",), ("rollback",))
+        if k in (1, 3) and path[0] == "stages" and path[k - 1 : k] in lists:
             ident = node.get("id") if isinstance(node, dict) else None
-            what = "stage" if k == 1 else "step"
+            what = "stage" if k == 1 else "rollback step" if path[2] == "rollback" else "step"
             names = [f"{what} {ident!r}" if isinstance(ident, str) else f"{what} #{int(part) + 1}"]
     if path[:1] == ("stages",) and len(path) > 4:
         return f"{names[-1]} ({'.'.join(map(str, path[4:]))})" if names else "step"

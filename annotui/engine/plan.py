@@ -199,8 +199,18 @@ def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> lis
                     for bound, loop in _loop(s)
                 ],
                 rollback=[
-                    plan_step(s, f"{key}/rollback", binding, values, rehearse, hosts, shell)
+                    plan_step(
+                        s,
+                        f"{key}/rollback",
+                        {**binding, **bound},
+                        values,
+                        rehearse,
+                        hosts,
+                        shell,
+                        loop,
+                    )
                     for s in stage.rollback
+                    for bound, loop in _loop(s)
                 ],
                 values=scope,
                 when=stage.when,

@@ -654,7 +654,10 @@ class Session:
         self._rollback_after = None
         self.emit(ev.StageRollback(stage.key, "start", failed))
         outcome = "ok"
-        for step in stage.rollback:
+        for step in list(stage.rollback):
+            step = self._with_captures(stage, step)
+            if self._decided_before_running(stage, step):
+                continue
             if await self._do_step(step, False) is not None:
                 outcome = "failed"
                 break
@@ -707,11 +710,12 @@ class Session:
         binding = {k: v for k, v in step.values.items() if k not in values}
         options = self.options
         new = plan_step(
-            step.step, stage.key, binding, values, options.rehearse,
+            step.step, step.stage_key, binding, values, options.rehearse,
             self.checklist.hosts, self.checklist.checklist.shell, step.loop,
         )  # fmt: skip
         new = replace_planned(new, rollback=step.rollback)
-        stage.steps[stage.steps.index(step)] = new
+        steps = stage.rollback if step in stage.rollback else stage.steps
+        steps[steps.index(step)] = new
         return new
 
     def _decided_before_running(self, stage: PlannedStage, step: PlannedStep) -> bool:

@@ -113,7 +113,10 @@ def load_vars_file(path: Path) -> dict[str, str]:
 def stage_bound(checklist: Checklist) -> set[str]:
     """Vars given their value by a stage's for_each (never prompted)."""
     stages = {name for s in checklist.stages if s.for_each for name in s.for_each}
-    steps = {n for s in checklist.stages for t in s.steps if t.for_each for n in t.for_each}
+    steps = {
+        n for s in checklist.stages for t in [*s.steps, *s.rollback] if t.for_each
+        for n in t.for_each
+    }  # fmt: skip
     return stages | steps
 
 

@@ -33,3 +33,32 @@ def test_a_real_failure_rolled_back(run_plain, work: Path) -> None:
     ]
     end = next(x for x in recs if x["event"] == "stage.end")
     assert end["outcome"] == "failed"
+
+
+def test_a_rollback_restores_a_captured_value(run_plain, work: Path) -> None:
+    """A rollback step uses a value captured by a step of its stage (with quotes and $(...): it
+    stays one word), one whose `when` is false is skipped by condition, and a for_each step is
+    repeated per value."""
+    old = "old 'q' $(echo hacked)"
+    (work / old).mkdir()
+    (work / "current").symlink_to(old)
+    # y: previous; y: new-link; y: health (fails); b; y: restore; y, y: mark[a], mark[b]
+    r, audit = run_plain("rollback-captured", input="y\ny\ny\nb\ny\ny\ny\n")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert (work / "current").resolve() == (work / old).resolve()
+    assert not (work / "no-previous").exists()
+    assert (work / "undone-a").exists() and (work / "undone-b").exists()
+    recs = read_log(audit)
+    fin = [(x["step_key"], x["outcome"]) for x in recs if x["event"] == "step.finished"]
+    assert fin[2:] == [
+        ("swap/health", "failed"),
+        ("swap/rollback/restore", "ok"),
+        ("swap/rollback/mark[a]", "ok"),
+        ("swap/rollback/mark[b]", "ok"),
+    ]
+    skipped = [x for x in recs if x["event"] == "step.skipped"]
+    assert [(x["step_key"], x["operator"]) for x in skipped] == [
+        ("swap/rollback/only-without-previous", "condition")
+    ]
+    rollback = [x for x in recs if x["event"] == "stage.rollback"]
+    assert [(x["phase"], x.get("outcome")) for x in rollback] == [("start", None), ("end", "ok")]
