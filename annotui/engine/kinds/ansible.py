@@ -19,6 +19,11 @@ plug-in drops for runner live in the same tmpfs directory. What stays under the 
 (``ansible/<step>/artifacts/<ident>``, the last ``ROTATE`` runs of each step) is runner's
 command, rc, status and fact cache.
 
+On a declared SSH host (``host = "web1"``), ansible runs there: the job goes to
+``ansible-runner worker`` on that host over the host's transport and its events come back
+through runner's Processor to the same handlers (``annotui.engine.ansible_remote``). Host keys
+are checked by ansible too (``ANSIBLE_HOST_KEY_CHECKING=True``: runner would turn it off).
+
 Rehearsal runs the playbook with ``--check --diff``: tasks marked ``check_mode: false`` still
 run and change their hosts, and the step says so before it starts.
 """
@@ -44,6 +49,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annotui.checklist.template import render
+from annotui.engine.ansible_remote import (
+    NOT_INSTALLED,
+    NOT_STARTED,
+    Inbound,
+    JobTooLarge,
+    job_stream,
+    remote_script,
+)
 from annotui.engine.context import StepContext
 from annotui.engine.kinds.base import Shown
 from annotui.engine.output import OutputCollector
@@ -55,7 +68,9 @@ from annotui.events import (
     Event,
     StepFinished,
     StepOutput,
+    StepSpawned,
 )
+from annotui.transport.base import ConnectionLost, Stream
 
 if TYPE_CHECKING:
     from annotui.checklist.models import AnsibleStep
@@ -74,6 +89,9 @@ REHEARSAL_WARNING = (
     "rehearsal: ansible-playbook --check --diff: tasks marked check_mode: false still run "
     "and change their hosts"
 )
+ENVVARS = {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_HOST_KEY_CHECKING": "True"}
+"""ansible's environment: no colours, and host keys checked (runner turns the check off unless
+told: ansible's ssh would then add unknown keys with StrictHostKeyChecking=no)."""
 RESULTS = {
     "runner_on_ok": "ok",
     "runner_on_failed": "failed",
@@ -237,7 +255,7 @@ def _private_file(path: Path, data: Mapping[str, Any]) -> str:
     return str(path)
 
 
-def _settings(private_data_dir: Path, timeout: float | None) -> None:
+def _settings(private_data_dir: Path, timeout: float | None) -> dict[str, Any]:
     """runner's env/settings (no secret in it): runner reads its settings from this file only
     (a `settings` argument is dropped when the file is missing)."""
     settings: dict[str, Any] = {
@@ -250,6 +268,7 @@ def _settings(private_data_dir: Path, timeout: float | None) -> None:
     env = private_data_dir / "env"
     env.mkdir(parents=True, exist_ok=True, mode=0o700)
     (env / "settings").write_text(json.dumps(settings))
+    return settings
 
 
 def _children() -> dict[int, list[int]]:
@@ -303,6 +322,20 @@ def _stop(stop: threading.Event) -> list[int]:
     return pids
 
 
+def _state(ctx: StepContext) -> tuple[Path, Path, str]:
+    """The step's directory under the state directory, its artifacts and this run's ident
+    (whose artifact directory is made)."""
+    state = (
+        (ctx.state_dir or Path(tempfile.gettempdir()))
+        / "ansible"
+        / re.sub(r"[^A-Za-z0-9_.-]", "_", ctx.planned.key)
+    )
+    artifacts = state / "artifacts"
+    ident = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    (artifacts / ident).mkdir(parents=True, exist_ok=True, mode=0o700)
+    return state, artifacts, ident
+
+
 def _start(kwargs: dict[str, Any]) -> tuple[threading.Thread, Any]:
     import ansible_runner
 
@@ -317,21 +350,10 @@ async def run_ansible(ctx: StepContext, check: bool) -> StepFinished:
     key = planned.key
     start = time.monotonic()
 
-    def finished(outcome: str, message: str, rc: int | None = None) -> StepFinished:
-        return StepFinished(
-            key,
-            outcome,  # type: ignore[arg-type]
-            rc,
-            time.monotonic() - start,
-            message=ctx.redact(message),
-        )
+    def finished(outcome: str, message: str) -> StepFinished:
+        return _finished(ctx, start, outcome, message)
 
-    if step.host != "local" and ctx.transports.targets.get(step.host) != "local":
-        return finished(
-            "failed",
-            f"ansible on host {step.host!r} over SSH is not supported yet: run it with "
-            'host = "local" (ansible reaches the hosts itself, through its inventory)',
-        )
+    remote = step.host != "local" and ctx.transports.targets.get(step.host) != "local"
     base = ctx.checklist_dir or Path.cwd()
     rendered = _rendered(step, planned.values)
     playbook = (base / rendered["playbook"]).resolve()
@@ -351,6 +373,14 @@ async def run_ansible(ctx: StepContext, check: bool) -> StepFinished:
     for name, value in rendered["extra_vars"].items():
         holds_secret = isinstance(value, str) and ctx.redact(value) != value
         (secret if holds_secret else public)[name] = value
+    cmdline = ["--check", "--diff"] if check else []
+    if remote:
+        if check:
+            ctx.emit(StepOutput(key, "stdout", REHEARSAL_WARNING))
+        inventory_source = inventory if isinstance(inventory, list) else inv
+        return await _run_remote(
+            ctx, check, playbook, inventory_source, rendered, public, secret, cmdline, start
+        )
     tmpfs = _tmpfs()
     if secret and tmpfs is None:
         return finished(
@@ -358,18 +388,10 @@ async def run_ansible(ctx: StepContext, check: bool) -> StepFinished:
             "no tmpfs to hand the secret extra vars to ansible in memory "
             "(XDG_RUNTIME_DIR or /dev/shm): nothing was run",
         )
-    cmdline = ["--check", "--diff"] if check else []
     if check:
         ctx.emit(StepOutput(key, "stdout", REHEARSAL_WARNING))
 
-    state = (
-        (ctx.state_dir or Path(tempfile.gettempdir()))
-        / "ansible"
-        / re.sub(r"[^A-Za-z0-9_.-]", "_", key)
-    )
-    artifacts = state / "artifacts"
-    ident = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    (artifacts / ident).mkdir(parents=True, exist_ok=True, mode=0o700)
+    state, artifacts, ident = _state(ctx)
     events_dir = tempfile.mkdtemp(prefix="annotui-ansible-", dir=tmpfs) if tmpfs else None
     if events_dir is not None:
         (artifacts / ident / "job_events").symlink_to(events_dir)
@@ -398,7 +420,7 @@ async def run_ansible(ctx: StepContext, check: bool) -> StepFinished:
         "limit": rendered["limit"],
         "tags": rendered["tags"],
         "extravars": public,
-        "envvars": {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "PATH": _path()},
+        "envvars": {**ENVVARS, "PATH": _path()},
         "cmdline": shlex.join(cmdline) if cmdline else None,
         "event_handler": on_event,
         "status_handler": on_status,
@@ -432,24 +454,190 @@ async def run_ansible(ctx: StepContext, check: bool) -> StepFinished:
     await asyncio.sleep(0)
     rc, status = runner.rc, str(runner.status)
     play.record(rc, status)
+    return _verdict(ctx, play, rc, status, check, start)
+
+
+class _WorkerOutput:
+    """The remote worker's output: stdout (runner's stream) to the Processor, stderr shown."""
+
+    def __init__(self, inbound: Inbound, out: OutputCollector) -> None:
+        self.inbound = inbound
+        self.out = out
+        self.errors: list[str] = []
+
+    def __call__(self, stream: Stream, line: str) -> None:
+        self.text(stream, line)
+
+    def text(self, stream: Stream, text: str) -> None:
+        if stream == "stdout":
+            self.inbound.feed((text + "\n").encode("utf-8", "surrogateescape"))
+        else:
+            lines = [line for line in text.split("\n") if line.strip()]
+            self.errors = (self.errors + lines)[-5:]
+            for line in lines:
+                self.out("stderr", line)
+
+
+def _rotate(artifacts: Path) -> None:
+    """Keep the artifacts of the last `ROTATE` runs of the step."""
+    runs = sorted((p for p in artifacts.iterdir() if p.is_dir()), key=lambda p: p.name)
+    for old in runs[:-ROTATE]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _rc(artifact_dir: Path) -> int | None:
+    """ansible-playbook's exit status, from the artifacts the worker sent back."""
+    with contextlib.suppress(OSError, ValueError):
+        return int((artifact_dir / "rc").read_text().strip())
+    return None
+
+
+async def _run_remote(
+    ctx: StepContext,
+    check: bool,
+    playbook: Path,
+    inventory: str | list[str],
+    rendered: Mapping[str, Any],
+    public: dict[str, Any],
+    secret: dict[str, Any],
+    cmdline: list[str],
+    start: float,
+) -> StepFinished:
+    """The play run by `ansible-runner worker` on the step's host, over its SSH transport (see
+    `annotui.engine.ansible_remote`); events and status through runner's Processor here."""
+    step = ctx.planned.step
+    assert step.kind == "ansible"
+    key = ctx.planned.key
+    host = step.host
+    state, artifacts, ident = _state(ctx)
+    settings = _settings(state, step.timeout)
+    kwargs: dict[str, Any] = {
+        "ident": ident,
+        "limit": rendered["limit"],
+        "tags": rendered["tags"],
+        "extravars": public,
+        "envvars": ENVVARS,
+        "cmdline": shlex.join(cmdline) if cmdline else None,
+        "quiet": True,
+    }
+    try:
+        script = remote_script(
+            job_stream(
+                playbook=playbook,
+                inventory=inventory,
+                settings=settings,
+                secret_vars=secret,
+                kwargs={k: v for k, v in kwargs.items() if v is not None},
+            ),
+            need_tmpfs=bool(secret),
+        )
+    except (JobTooLarge, OSError) as e:
+        return _finished(ctx, start, "failed", f"{e}: nothing was run")
+
+    loop = asyncio.get_running_loop()
+    play = _Play(ctx)
+    stop = threading.Event()
+    inbound = Inbound()
+    worker = _WorkerOutput(inbound, play.out)
+
+    def on_event(data: dict[str, Any]) -> bool:
+        loop.call_soon_threadsafe(play.event, data)
+        return False  # runner keeps no copy of the event: it may hold a secret's output
+
+    def on_status(data: dict[str, Any], runner_config: Any = None) -> None:
+        loop.call_soon_threadsafe(setattr, play, "status", str(data.get("status", "")))
+
+    def spawned(pgid: int) -> None:  # recorded: a resume asks whether it still runs
+        ctx.emit(StepSpawned(key, host, pgid))
+
+    try:
+        thread, processor = await asyncio.to_thread(
+            _start,
+            {
+                "streamer": "process",
+                "_input": inbound,
+                "private_data_dir": str(state),
+                "artifact_dir": str(artifacts / ident),
+                "event_handler": on_event,
+                "status_handler": on_status,
+                "cancel_callback": stop.is_set,
+                "quiet": True,
+            },
+        )
+    except ImportError:
+        return _finished(
+            ctx, start, "failed", "ansible-runner is not installed: pip install 'annotui[ansible]'"
+        )
+    _rotate(artifacts)
+    transport = ctx.transports.get(host)
+    timeout = step.timeout + STOP_WAIT if step.timeout else None
+    try:
+        result = await transport.run(script, on_line=worker, timeout=timeout, on_spawn=spawned)
+    except ConnectionLost as e:
+        inbound.end()
+        await asyncio.to_thread(thread.join, STOP_WAIT)
+        await asyncio.sleep(0)
+        play.record(None, "lost", play.unfinished())
+        return _finished(ctx, start, "unknown", f"outcome unknown: {e}")
+    except BaseException:
+        stop.set()
+        inbound.end()
+        await asyncio.to_thread(thread.join, STOP_WAIT)
+        await asyncio.sleep(0)
+        play.record(_rc(artifacts / ident), "canceled", play.unfinished())
+        raise
+    inbound.end()
+    await asyncio.to_thread(thread.join, STOP_WAIT)
+    await asyncio.sleep(0)
+    status = str(processor.status)
+    if result.timed_out:
+        status = "timeout"
+    rc = _rc(artifacts / ident)
+    if rc is None and result.exit_code in (NOT_STARTED, NOT_INSTALLED) and not play.started:
+        why = worker.errors[-1] if worker.errors else f"exit {result.exit_code}"
+        play.record(None, "error")
+        return _finished(ctx, start, "failed", f"on {host}: {why.removeprefix('annotui: ')}")
+    play.record(rc, status)
+    return _verdict(ctx, play, rc, status, check, start)
+
+
+def _finished(
+    ctx: StepContext, start: float, outcome: str, message: str, rc: int | None = None
+) -> StepFinished:
+    return StepFinished(
+        ctx.planned.key,
+        outcome,  # type: ignore[arg-type]
+        rc,
+        time.monotonic() - start,
+        message=ctx.redact(message),
+    )
+
+
+def _verdict(
+    ctx: StepContext, play: _Play, rc: int | None, status: str, check: bool, start: float
+) -> StepFinished:
+    """The step's outcome from the recap and runner's final status."""
     recap = play.recap or {}
     failed = [h for h, c in recap.items() if c["failed"]]
     unreachable = [h for h, c in recap.items() if c["unreachable"]]
     if status == "timeout":
-        return finished("timeout", f"timed out after {step.timeout:g} s", rc)
+        timeout = getattr(ctx.planned.step, "timeout", None) or 0
+        return _finished(ctx, start, "timeout", f"timed out after {timeout:g} s", rc)
     if failed or unreachable:
         parts = [f"failed on {', '.join(failed)}"] if failed else []
         parts += [f"unreachable: {', '.join(unreachable)}"] if unreachable else []
-        return finished("failed", "; ".join(parts), rc)
+        return _finished(ctx, start, "failed", "; ".join(parts), rc)
     if rc != 0 or status != "successful":
-        return finished("failed", f"ansible-playbook ended {status} (exit {rc})", rc)
+        return _finished(ctx, start, "failed", f"ansible-playbook ended {status} (exit {rc})", rc)
     counts = (
         f"{len(recap)} host{'s' * (len(recap) != 1)}, {play.results} results, "
         f"{play.changed} changed"
     )
     if check:
-        return finished("would-run", f"check mode: {counts} (would change); {REHEARSAL_WARNING}")
-    return finished("ok", counts, rc)
+        return _finished(
+            ctx, start, "would-run", f"check mode: {counts} (would change); {REHEARSAL_WARNING}"
+        )
+    return _finished(ctx, start, "ok", counts, rc)
 
 
 class AnsibleKind:
