@@ -70,6 +70,15 @@ SshTarget = Annotated[str, AfterValidator(_ssh)]
 Command = Annotated[str, Field(pattern=r"[^ \t\r\n]")]
 """A shell command: not empty or blank."""
 ForEachValue = Annotated[str, Field(pattern=syntax.FOR_EACH_VALUE)]
+ListRef = Annotated[
+    str,
+    Field(
+        pattern=syntax.LIST_REF,
+        description='"{{ apps }}": one copy per value of that list var (list = true)',
+    ),
+]
+ForEach = dict[Identifier, list[ForEachValue] | ListRef]
+"""`{ node = ["db1", "db2"] }`, or `{ app = "{{ apps }}" }` over a list var's values."""
 
 ConfirmMode = Literal["yes", "typed", "none"]
 
@@ -148,19 +157,38 @@ class ChecklistMeta(Strict):
     )
 
 
+Strings = list[str]
+"""(An alias: `Var` has a field named `list`, which hides the builtin in its class body.)"""
+
+
 class Var(Strict):
     """An operator input, validated before anything runs."""
 
     prompt: str = ""
     description: str = ""
     pattern: str | None = Field(None, description="Regular expression the value must match fully")
-    choices: list[str] | None = Field(None, min_length=1)
+    choices: Strings | None = Field(None, min_length=1)
     default: str | None = None
     example: str | None = None
     secret: bool = Field(False, description="Never echoed, never logged, redacted from output")
     from_env: str | None = Field(
         None, pattern=syntax.ENV_NAME, description="Environment variable that supplies the value"
     )
+    list: bool = Field(
+        False,
+        description="The value is a list: --var NAME=a,b (\\, for a comma inside a value, "
+        "\\\\ for a backslash), a TOML array in --vars-file; `pattern` and `choices` apply to "
+        'each value; for_each = { x = "{{ NAME }}" } loops over it. Never secret',
+    )
+
+    @model_validator(mode="after")
+    def _list_not_secret(self) -> Var:
+        if self.list and self.secret:
+            raise ValueError(
+                "a list var cannot be secret: its values name the steps and stages that loop "
+                "over it (stage/step[value]) in the audit log"
+            )
+        return self
 
 
 class Host(Strict):
@@ -205,13 +233,16 @@ class Expect(Strict):
     symlink_to: str | None = None
 
 
-def one_var(v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
-    """A `for_each`: exactly one var, at least one value, each value once."""
+def one_var(v: dict[str, list[str] | str] | None) -> dict[str, list[str] | str] | None:
+    """A `for_each`: exactly one var, at least one value, each value once (a list var's values
+    are checked when the vars are resolved)."""
     if v is None:
         return v
     if len(v) != 1:
         raise ValueError("for_each names exactly one var, e.g. { environment = [...] }")
     values = next(iter(v.values()))
+    if isinstance(values, str):
+        return v
     if not values:
         raise ValueError("for_each needs at least one value")
     twice = next((x for i, x in enumerate(values) if x in values[:i]), None)
@@ -251,15 +282,15 @@ class StepBase(Strict):
         description="A condition over vars and captured values (==, !=, in, not in, and, or, "
         "not); when false the step is skipped and recorded as skipped by condition",
     )
-    for_each: dict[Identifier, list[ForEachValue]] | None = Field(
+    for_each: ForEach | None = Field(
         None,
-        description='{ node = ["db1", "db2"] }: the step once per value, keyed '
-        'stage/step[value]; host = "{{ node }}" runs each on that host',
+        description='{ node = ["db1", "db2"] } or { node = "{{ nodes }}" } (a list var): the '
+        'step once per value, keyed stage/step[value]; host = "{{ node }}" runs each on that host',
     )
 
     @field_validator("for_each")
     @classmethod
-    def _one_var(cls, v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    def _one_var(cls, v: dict[str, list[str] | str] | None) -> dict[str, list[str] | str] | None:
         return one_var(v)
 
 
@@ -435,7 +466,11 @@ class Stage(Strict):
     id: Identifier
     title: str = ""
     description: str = ""
-    for_each: dict[Identifier, list[ForEachValue]] | None = None
+    for_each: ForEach | None = Field(
+        None,
+        description='{ environment = ["staging", "prod"] } or { app = "{{ apps }}" } (a list '
+        "var): the stage once per value, keyed stage[value]",
+    )
     when: str | None = Field(
         None,
         description="A condition over vars and captured values (==, !=, in, not in, and, or, "
@@ -450,7 +485,7 @@ class Stage(Strict):
 
     @field_validator("for_each")
     @classmethod
-    def _one_var(cls, v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    def _one_var(cls, v: dict[str, list[str] | str] | None) -> dict[str, list[str] | str] | None:
         return one_var(v)
 
 

@@ -19,7 +19,7 @@ from annotui.checklist.models import STEP_KINDS
 from annotui.checklist.positions import Path
 from annotui.checklist.shell import unsafe_placeholders
 from annotui.checklist.tables import is_mutating
-from annotui.checklist.template import PLACEHOLDER, names
+from annotui.checklist.template import PLACEHOLDER, names, split_list
 
 # Something written like a placeholder that is not one, e.g. `{{ release | upper }}`.
 MALFORMED = re.compile(r"\{\{\s*[A-Za-z_][^{}\n]*\}\}")
@@ -52,6 +52,12 @@ NESTED_QUOTING = (
     'ls "{{{{ dir }}}}"): annotui quotes every value. For a nested shell, pass the value as an '
     "argument (sh -c 'echo \"$1\"' sh {{{{ {name} }}}}) or an environment variable "
     "(X={{{{ {name} }}}} sh -c 'echo \"$X\"')"
+)
+
+
+_LIST_USE = (
+    "var {name!r} is a list: it has no single value to put here; loop over it with "
+    'for_each = {{ x = "{{{{ {name} }}}}" }} on a stage or step and use {{{{ x }}}}'
 )
 
 
@@ -142,11 +148,95 @@ def _check_vars(data: dict[str, Any], out: list[Finding]) -> dict[str, re.Patter
         patterns[name] = regex
         for key in ("default", "example"):
             value = var.get(key)
-            if isinstance(value, str):
+            if not isinstance(value, str):
+                continue
+            if var.get("list") is True:
+                why = _list_ok(value, var, regex)
+            else:
                 why = _value_ok(value, var, regex)
-                if why:
-                    out.append(Finding((*base, key), "value", f"{key} {value!r} {why}"))
+            if why:
+                out.append(Finding((*base, key), "value", f"{key} {value!r} {why}"))
     return patterns
+
+
+def _list_ok(value: str, var: dict[str, Any], regex: re.Pattern[str] | None) -> str | None:
+    """Why a list var's value (a,b as for --var) does not satisfy its choices/pattern, or None."""
+    items = split_list(value)
+    if not items:
+        return "has no value: a list var's value is one or more values, a,b"
+    for k, item in enumerate(items):
+        why = "is listed twice" if item in items[:k] else _value_ok(item, var, regex)
+        if why:
+            return f"holds {item!r}, which {why}"
+    return None
+
+
+def _lists(data: dict[str, Any]) -> set[str]:
+    """The vars declared with list = true."""
+    return {n for n, v in _table(data.get("vars")).items() if _table(v).get("list") is True}
+
+
+def _listed(
+    name: str, values: Any, data: dict[str, Any], path: Path, out: list[Finding]
+) -> list[Any]:
+    """The values a for_each over `name` can take that check can see: its own, or for
+    `"{{ apps }}"` the choices and default of that list var (the rest is checked when the vars
+    are resolved). A loop var that is a list var, or a reference to a var that is not one,
+    is reported."""
+    declared = _table(data.get("vars"))
+    if name in _lists(data):
+        msg = (
+            f"for_each gives {name!r} one value at a time: it cannot be a list var (loop over "
+            f'one with {{ x = "{{{{ {name} }}}}" }})'
+        )
+        out.append(Finding(path, "key", msg))
+    if isinstance(values, list):
+        return values
+    m = PLACEHOLDER.fullmatch(values) if isinstance(values, str) else None
+    if m is None:
+        return []  # the schema check names it
+    listed = m.group(1)
+    if listed not in declared:
+        hint = _hint(listed, list(declared)) or f"; declare it as [vars.{listed}] with list = true"
+        out.append(Finding(path, "value", f"for_each over unknown var {listed!r}{hint}"))
+        return []
+    var = _table(declared[listed])
+    if var.get("list") is not True:
+        msg = (
+            f"for_each over {listed!r}, which is not a list var: declare it with list = true, "
+            'or list the values here ({ x = ["a", "b"] })'
+        )
+        out.append(Finding(path, "value", msg))
+        return []
+    choices = var.get("choices")
+    default = var.get("default")
+    static = list(choices) if isinstance(choices, list) else []
+    static += split_list(default) if isinstance(default, str) else []
+    return list(dict.fromkeys(static))
+
+
+def _loop_values_ok(
+    name: str,
+    values: Any,
+    static: list[Any],
+    declared: dict[str, Any],
+    patterns: dict[str, re.Pattern[str] | None],
+    path: Path,
+    out: list[Finding],
+) -> None:
+    """Each value a for_each gives its loop var satisfies that var's choices and pattern (for a
+    list var: each of its choices and its default's values, reported at the reference)."""
+    var = _table(declared[name])
+    for k, value in enumerate(static):
+        why = isinstance(value, str) and _value_ok(value, var, patterns.get(name))
+        if not why:
+            continue
+        if isinstance(values, list):
+            out.append(Finding((*path, k), "value", f"for_each value {value!r} {why}"))
+        else:
+            ref = values.strip()
+            msg = f"for_each over {ref} could give {name!r} the value {value!r}, which {why}"
+            out.append(Finding(path, "value", msg))
 
 
 def _ref(
@@ -233,14 +323,15 @@ def _host_ref(step: dict[str, Any], hosts: list[str], base: Path, out: list[Find
         _ref(step.get("host", "local"), hosts, (*base, "host"), "host", "hosts", out)
 
 
-def _step_bound(data: dict[str, Any]) -> dict[Path, tuple[str, list[Any]]]:
-    """A step's data path -> the var its for_each binds, and its values."""
-    out = {}
+def _step_bound(data: dict[str, Any]) -> dict[Path, tuple[str, list[Any] | str]]:
+    """A step's data path -> the var its for_each binds, and its values (or the
+    `"{{ list var }}"` it loops over)."""
+    out: dict[Path, tuple[str, list[Any] | str]] = {}
     for base, _, step in _all_steps(data):
         for_each = step.get("for_each")
         if isinstance(for_each, dict) and len(for_each) == 1:
             ((name, values),) = for_each.items()
-            out[base] = (name, values if isinstance(values, list) else [])
+            out[base] = (name, values if isinstance(values, list | str) else [])
     return out
 
 
@@ -252,18 +343,15 @@ def _check_loops(
     declared = _table(data.get("vars"))
     hosts = ["local", *_table(data.get("hosts"))]
     loops = _step_bound(data)
+    static: dict[Path, list[Any]] = {}
     for base, (name, values) in loops.items():
         path: Path = (*base, "for_each", name)
+        static[base] = _listed(name, values, data, path, out)
         if name not in declared:
             hint = _hint(name, list(declared)) or f"; declare it as [vars.{name}]"
             out.append(Finding(path, "key", f"for_each over undeclared var {name!r}{hint}"))
             continue
-        for k, value in enumerate(values):
-            why = isinstance(value, str) and _value_ok(
-                value, _table(declared[name]), patterns.get(name)
-            )
-            if why:
-                out.append(Finding((*path, k), "value", f"for_each value {value!r} {why}"))
+        _loop_values_ok(name, values, static[base], declared, patterns, path, out)
     stages = dict(_tables(data.get("stages")))
     for base, i, step in _all_steps(data):
         stage_loop = stages[i].get("for_each")
@@ -273,9 +361,9 @@ def _check_loops(
         m = PLACEHOLDER.fullmatch(host.strip())
         name = m.group(1) if m else ""
         if base in loops and loops[base][0] == name:
-            values = loops[base][1]
+            values = static[base]
         elif isinstance(stage_loop, dict) and name in stage_loop:
-            values = stage_loop[name] if isinstance(stage_loop[name], list) else []
+            values = _listed(name, stage_loop[name], data, ("stages", i, "for_each"), [])
         else:
             msg = (
                 f"host {host!r}: {name!r} must be bound by a for_each of this step or its "
@@ -303,16 +391,13 @@ def _bindings(
         ((name, values),) = for_each.items()
         bound[i] = name
         path: Path = ("stages", i, "for_each", name)
+        static = _listed(name, values, data, path, out)
         if name not in declared:
             hint = _hint(name, list(declared)) or f"; declare it as [vars.{name}]"
             msg = f"for_each over undeclared var {name!r}{hint}"
             out.append(Finding(path, "key", msg))
             continue
-        var = _table(declared[name])
-        for k, value in enumerate(values if isinstance(values, list) else []):
-            why = isinstance(value, str) and _value_ok(value, var, patterns.get(name))
-            if why:
-                out.append(Finding((*path, k), "value", f"for_each value {value!r} {why}"))
+        _loop_values_ok(name, values, static, declared, patterns, path, out)
     return bound
 
 
@@ -353,7 +438,9 @@ def _scoped(
                     if (at < (i, j) if key == "steps" else at[0] <= i)
                 ]
                 before += [loops[base][0]] if base in loops else []
-                found.append((base, step, scope + before))
+                # a for_each over a list var ("{{ apps }}") is a reference, not a template
+                table = {k: v for k, v in step.items() if k != "for_each" or base not in loops}
+                found.append((base, table, scope + before))
     return found
 
 
@@ -364,7 +451,8 @@ def _later(data: dict[str, Any]) -> dict[str, str]:
 
 def _check_templates(data: dict[str, Any], bound: dict[int, str], out: list[Finding]) -> None:
     declared = list(_table(data.get("vars")))
-    everywhere = [n for n in declared if n not in bound.values()]
+    lists = _lists(data)
+    everywhere = [n for n in declared if n not in bound.values() and n not in lists]
     checklist_id = _table(data.get("checklist")).get("id")
     if isinstance(checklist_id, str) and "{{" in checklist_id:
         msg = "checklist.id cannot use templates: it names the checklist in audit logs"
@@ -383,7 +471,24 @@ def _check_templates(data: dict[str, Any], bound: dict[int, str], out: list[Find
     for base, value, scope in places:
         for path, text in _strings(value, base):
             if "{{" in text:
-                out += _capped(path, _template_problems(text, declared, scope, later))
+                out += _capped(path, _template_problems(text, declared, scope, later, lists))
+    _check_title(data, out)
+
+
+def _check_title(data: dict[str, Any], out: list[Finding]) -> None:
+    """`[checklist] title` is shown on every screen and recorded in the audit log and the
+    report: a secret var cannot be in it."""
+    title = _table(data.get("checklist")).get("title")
+    declared = _table(data.get("vars"))
+    if not isinstance(title, str):
+        return
+    for name, index in names(title):
+        if _table(declared.get(name)).get("secret") is True:
+            msg = (
+                f"var {name!r} is secret: the title is shown on every screen and recorded in "
+                "the audit log and the report, so a secret cannot be in it"
+            )
+            out.append(Finding(("checklist", "title"), "inside", msg, index))
 
 
 def _check_notify(data: dict[str, Any], out: list[Finding]) -> None:
@@ -404,12 +509,18 @@ def _check_notify(data: dict[str, Any], out: list[Finding]) -> None:
 
 
 def _template_problems(
-    text: str, declared: list[str], scope: list[str], later: dict[str, str] | None = None
+    text: str,
+    declared: list[str],
+    scope: list[str],
+    later: dict[str, str] | None = None,
+    lists: set[str] | None = None,
 ) -> Iterator[Finding]:
     for name, index in names(text):
         if name in scope:
             continue
-        if later and name in later:
+        if lists and name in lists:
+            msg = _LIST_USE.format(name=name)
+        elif later and name in later:
             msg = f"{name!r} is used before the step that captures it ({later[name]})"
         elif name in declared:
             msg = (
@@ -470,7 +581,12 @@ def _check_text(value: Any, path: Path, out: list[Finding]) -> None:
 
 
 def _condition(
-    text: Any, path: Path, scope: list[str], out: list[Finding], later: dict[str, str]
+    text: Any,
+    path: Path,
+    scope: list[str],
+    out: list[Finding],
+    later: dict[str, str],
+    lists: set[str],
 ) -> None:
     """A `when` that does not parse, or that names something without a value there."""
     if not isinstance(text, str):
@@ -481,7 +597,9 @@ def _condition(
         out.append(Finding(path, "inside", e.message, e.offset))
         return
     for name, offset in condition.names(expr):
-        if name in later and name not in scope:
+        if name in lists:
+            out.append(Finding(path, "inside", _LIST_USE.format(name=name), offset))
+        elif name in later and name not in scope:
             msg = f"{name!r} is used before the step that captures it ({later[name]})"
             out.append(Finding(path, "inside", msg, offset))
         elif name not in scope:
@@ -492,10 +610,11 @@ def _condition(
 
 def _check_conditions(data: dict[str, Any], bound: dict[int, str], out: list[Finding]) -> None:
     declared = list(_table(data.get("vars")))
-    everywhere = [n for n in declared if n not in bound.values()]
+    lists = _lists(data)
+    everywhere = [n for n in declared if n not in bound.values() and n not in lists]
     later = _later(data)
     for path, table, scope in _scoped(data, bound, everywhere):
-        _condition(table.get("when"), (*path, "when"), scope, out, later)
+        _condition(table.get("when"), (*path, "when"), scope, out, later, lists)
 
 
 def _captures(data: dict[str, Any]) -> list[tuple[tuple[int, int], str, str]]:

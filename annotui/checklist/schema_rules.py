@@ -116,7 +116,13 @@ def tighten(schema: dict[str, Any]) -> dict[str, Any]:
         "$comment": 'a supervisor action changes something: confirm = "none" is not allowed',
     }
 
-    # for_each: exactly one var, at least one value, each value once
+    defs["Var"]["not"] = {
+        "properties": {"list": {"const": True}, "secret": {"const": True}},
+        "required": ["list", "secret"],
+        "$comment": "a list var cannot be secret: its values name steps and stages in the log",
+    }
+
+    # for_each: exactly one var, at least one value, each value once (or "{{ a list var }}")
     loops = [
         d["properties"]["for_each"] for d in defs.values() if "for_each" in d.get("properties", {})
     ]

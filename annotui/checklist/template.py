@@ -39,3 +39,33 @@ def render(template: str, values: Mapping[str, str], *, shell: bool) -> str:
         return shlex.quote(value) if shell else value
 
     return PLACEHOLDER.sub(sub, template)
+
+
+def split_list(text: str) -> list[str]:
+    """The values of a list var written as for --var: separated by commas, `\\,` is a comma
+    inside a value and `\\\\` a backslash (any other backslash is kept as written); the empty
+    text is no value."""
+    items: list[str] = []
+    current: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text) and text[i + 1] in ",\\":
+            current.append(text[i + 1])
+            i += 2
+            continue
+        if char == ",":
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        i += 1
+    if text:
+        items.append("".join(current))
+    return items
+
+
+def join_list(items: list[str]) -> str:
+    """The values as one text that `split_list` reads back exactly (how a list var's value is
+    recorded in `var.set` and taken back on resume)."""
+    return ",".join(v.replace("\\", "\\\\").replace(",", "\\,") for v in items)

@@ -92,6 +92,7 @@ class PlainOperator:
         label = var.prompt or var.description or name
         hint = f" (e.g. {var.example})" if var.example else ""
         hint += f" [{'/'.join(var.choices)}]" if var.choices else ""
+        hint += " (a list: commas between values, \\, for a comma in one)" if var.list else ""
         if var.secret and sys.stdin.isatty():
             return await asyncio.to_thread(getpass.getpass, f"{name}: {label}{hint} (hidden): ")
         answer = await self._ask(f"{name}: {label}{hint}: ", secret=var.secret)

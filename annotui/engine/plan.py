@@ -13,6 +13,7 @@ from annotui.engine.kinds import Shown, step_kind
 from annotui.engine.planned import PlannedStage, PlannedStep
 from annotui.engine.planned import replace as replace_planned
 from annotui.engine.runas import wrap
+from annotui.engine.vars import loop_of
 
 if TYPE_CHECKING:
     from annotui.checklist.models import (
@@ -68,21 +69,26 @@ def captured_names(step: Step) -> set[str]:
     return used
 
 
-def _loop(step: Step) -> list[tuple[dict[str, str], str | None]]:
-    """(binding, value) for each repetition of a step: one per value of its for_each."""
+def _loop(step: Step, values: Mapping[str, str]) -> list[tuple[dict[str, str], str | None]]:
+    """(binding, value) for each repetition of a step: one per value of its for_each (its own
+    values, or those of the list var it names)."""
     if not step.for_each:
         return [({}, None)]
-    ((var, values),) = step.for_each.items()
-    return [({var: value}, value) for value in values]
+    var, listed = loop_of(step.for_each, values)
+    return [({var: value}, value) for value in listed]
 
 
-def stage_keys(checklist: Checklist) -> list[tuple[int, str, dict[str, str]]]:
-    """(stage index, stage key, for_each binding) for every expanded stage, in order."""
+def stage_keys(
+    checklist: Checklist, values: Mapping[str, str] | None = None
+) -> list[tuple[int, str, dict[str, str]]]:
+    """(stage index, stage key, for_each binding) for every expanded stage, in order (a stage
+    over a list var without a value in `values` has none)."""
+    values = values or {}
     out = []
     for i, stage in enumerate(checklist.stages):
         if stage.for_each:
-            ((var, values),) = stage.for_each.items()
-            out += [(i, f"{stage.id}[{v}]", {var: v}) for v in values]
+            var, listed = loop_of(stage.for_each, values)
+            out += [(i, f"{stage.id}[{v}]", {var: v}) for v in listed]
         else:
             out.append((i, stage.id, {}))
     return out
@@ -180,7 +186,7 @@ def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> lis
     stages = []
     shell = checklist.checklist.shell
     hosts = checklist.hosts
-    for index, key, binding in stage_keys(checklist):
+    for index, key, binding in stage_keys(checklist, values):
         stage = checklist.stages[index]
         scope = {**values, **binding}
         stages.append(
@@ -196,7 +202,7 @@ def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> lis
                         rollback=bool(stage.rollback),
                     )
                     for s in stage.steps
-                    for bound, loop in _loop(s)
+                    for bound, loop in _loop(s, values)
                 ],
                 rollback=[
                     plan_step(
@@ -210,7 +216,7 @@ def plan(checklist: Checklist, values: Mapping[str, str], rehearse: bool) -> lis
                         loop,
                     )
                     for s in stage.rollback
-                    for bound, loop in _loop(s)
+                    for bound, loop in _loop(s, values)
                 ],
                 values=scope,
                 when=stage.when,

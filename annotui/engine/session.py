@@ -45,6 +45,7 @@ from annotui.engine.redact import MASK, Redactor
 from annotui.engine.runas import described
 from annotui.engine.vars import (
     VarError,
+    check_loops,
     load_vars_file,
     resolve_noninteractive,
     validate_value,
@@ -138,6 +139,8 @@ class Session:
         outcome-unknown steps, from the log)."""
         self.captured: dict[str, str] = {}
         """Values captured by the steps run so far (`capture`)."""
+        self._capturable = frozenset(captures(self.checklist))
+        """Every name a step of the checklist captures."""
         self._unknown_captures: set[str] = set()
         """Rehearsal: captures of steps that were only simulated (their values are unknown)."""
         self._secret_captures: set[str] = set()
@@ -410,6 +413,8 @@ class Session:
             res.sources[name] = "prompt"
             if var.secret:
                 self.redact.add(answer)
+        if res.missing:  # a list var asked for: its values must fit the loops over it too
+            check_loops(self.checklist, res.values)
         self.values = res.values
         recorded = state.vars if state is not None else {}
         for name, value in res.values.items():
@@ -692,10 +697,8 @@ class Session:
     def _with_captures(self, stage: PlannedStage, step: PlannedStep) -> PlannedStep:
         """The step rendered again with the values captured so far, if it uses any (the plan
         shows such a placeholder as itself)."""
-        missing = (
-            captured_names(step.step)
-            & set(captures(self.checklist)) - self.captured.keys() - self._unknown_captures
-        )
+        used = captured_names(step.step)
+        missing = used & self._capturable - self.captured.keys() - self._unknown_captures
         if missing:  # never run a placeholder: its capture was skipped, or this run resumed
             names = ", ".join(sorted(missing))
             raise SessionError(
@@ -703,8 +706,7 @@ class Session:
                 "capturing step was skipped, or the run was resumed: captured values are not "
                 "kept across a resume); nothing of it ran"
             )
-        uses = captured_names(step.step) & self.captured.keys()
-        if not uses:
+        if not used & self.captured.keys():
             return step
         values = {**self.values, **self.captured}
         binding = {k: v for k, v in step.values.items() if k not in values}

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annotui.checklist.limits import REGEX_SECONDS, fullmatch_within
-from annotui.checklist.template import names, render
+from annotui.checklist.template import PLACEHOLDER, join_list, names, render, split_list
 
 if TYPE_CHECKING:
-    from annotui.checklist.models import Checklist, Var
+    from annotui.checklist.models import Checklist, Step, Var
 
 MAX_VALUE_BYTES = 64 * 1024
 """A value is at most 64 KiB as the shell sees it (UTF-8, shell-quoted)."""
@@ -46,11 +46,33 @@ def value_problem(value: str) -> str | None:
     return None
 
 
+class ListValue(str):
+    """A list var's value given as a TOML array in --vars-file (held as `join_list` writes it)."""
+
+    __slots__ = ()
+
+
 def validate_value(var: Var, value: str) -> str | None:
-    """Why `value` is not acceptable for `var`, or None when it is."""
+    """Why `value` is not acceptable for `var`, or None when it is (a list var: each of its
+    values, at least one, none twice)."""
     problem = value_problem(value)
     if problem:
         return problem
+    if var.list:
+        items = split_list(value)
+        if not items:
+            return "needs at least one value (a,b: commas between values, \\, inside one)"
+        for k, item in enumerate(items):
+            if item in items[:k]:
+                return f"lists {shown_value(var, item)} twice: each value once"
+            why = _one_value(var, item)
+            if why:
+                return f"value {shown_value(var, item)} {why}"
+        return None
+    return _one_value(var, value)
+
+
+def _one_value(var: Var, value: str) -> str | None:
     if var.choices is not None and value not in var.choices:
         return f"must be one of {', '.join(var.choices)}"
     if var.pattern is not None:
@@ -101,13 +123,100 @@ def read_toml(path: Path, flag: str, error: type[ValueError]) -> dict[str, objec
         raise error(f"{flag} {path}: not valid TOML: {e}") from e
 
 
+def _plain(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def load_vars_file(path: Path) -> dict[str, str]:
-    """A flat TOML table of string values (as written by `annotui sandbox`)."""
+    """A flat TOML table of string values (as written by `annotui sandbox`); an array of them is
+    a list var's value (a `ListValue`)."""
     data = read_toml(path, "--vars-file", VarError)
-    bad = [k for k, v in data.items() if not isinstance(v, str | int | float | bool)]
-    if bad:
-        raise VarError(f"--vars-file {path}: {bad[0]!r} must be a plain value")
-    return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.items()}
+    scalar = str | int | float | bool
+    out: dict[str, str] = {}
+    for k, v in data.items():
+        if isinstance(v, list) and all(isinstance(x, scalar) for x in v):
+            out[k] = ListValue(join_list([_plain(x) for x in v]))
+        elif isinstance(v, scalar):
+            out[k] = _plain(v)
+        else:
+            raise VarError(
+                f"--vars-file {path}: {k!r} must be a plain value, or an array of them (a list var)"
+            )
+    return out
+
+
+def loop_of(
+    for_each: Mapping[str, list[str] | str], values: Mapping[str, str]
+) -> tuple[str, list[str]]:
+    """(var, values) of a `for_each`: its own values, or those of the list var it names
+    (`{ app = "{{ apps }}" }`; none while that var has no value)."""
+    ((var, listed),) = for_each.items()
+    if isinstance(listed, list):
+        return var, listed
+    ref = list_ref(for_each)
+    name = ref[1] if ref else ""
+    return var, split_list(values[name]) if name in values else []
+
+
+def list_ref(for_each: Mapping[str, list[str] | str] | None) -> tuple[str, str] | None:
+    """(loop var, list var) of a `for_each` over a list var (`{ app = "{{ apps }}" }`), else
+    None."""
+    if not for_each:
+        return None
+    ((var, listed),) = for_each.items()
+    m = PLACEHOLDER.fullmatch(listed) if isinstance(listed, str) else None
+    return (var, m.group(1)) if m else None
+
+
+def _on_loop_host(step: Step, var: str) -> bool:
+    host = getattr(step, "host", None)
+    m = PLACEHOLDER.fullmatch(host.strip()) if isinstance(host, str) else None
+    return m is not None and m.group(1) == var
+
+
+def _loops(checklist: Checklist) -> Iterator[tuple[str, str, str, list[str]]]:
+    """(where, loop var, list var, the steps that run on host `{{ loop var }}`) of each for_each
+    over a list var."""
+    for stage in checklist.stages:
+        steps = [*stage.steps, *stage.rollback]
+        if (ref := list_ref(stage.for_each)) is not None:
+            on_hosts = [s.id for s in steps if _on_loop_host(s, ref[0])]
+            yield f"stage {stage.id}", *ref, on_hosts
+        for step in steps:
+            if (ref := list_ref(step.for_each)) is not None:
+                on_hosts = [step.id] if _on_loop_host(step, ref[0]) else []
+                yield f"step {stage.id}/{step.id}", *ref, on_hosts
+
+
+def check_loops(checklist: Checklist, values: Mapping[str, str]) -> None:
+    """VarError when a list var's values do not fit a for_each over it: each must satisfy the
+    loop var's own choices and pattern, and be a declared host where the loop picks the host."""
+    from annotui.checklist.syntax import FOR_EACH_VALUE
+
+    hosts = ["local", *checklist.hosts]
+    for where, var, listed, on_hosts in _loops(checklist):
+        if listed not in values:
+            continue
+        loop_var = checklist.vars.get(var)
+        for item in split_list(values[listed]):
+            if not re.fullmatch(FOR_EACH_VALUE, item):
+                raise VarError(
+                    f"var {listed} = {item!r}: the for_each of {where} names a copy by each "
+                    "value (stage[value], stage/step[value]), so a value cannot hold /, [, ] "
+                    "or a control character (a newline, a tab)"
+                )
+            why = _one_value(loop_var, item) if loop_var is not None else None
+            if why:
+                raise VarError(
+                    f"var {listed} = {item!r}: the for_each of {where} gives it to {var}, "
+                    f"whose value {why}"
+                )
+            if on_hosts and item not in hosts:
+                raise VarError(
+                    f"var {listed} = {item!r}: the for_each of {where} runs "
+                    f"{', '.join(on_hosts)} on host '{{{{ {var} }}}}', and {item!r} is not a "
+                    f"declared host (declared: {', '.join(hosts)})"
+                )
 
 
 def stage_bound(checklist: Checklist) -> set[str]:
@@ -159,12 +268,18 @@ def resolve_noninteractive(
         else:
             res.missing.append(name)
             continue
+        if isinstance(value, ListValue) and not var.list:
+            raise VarError(
+                f"var {name} ({source}): an array is a list var's value, and {name} is not a "
+                "list var (list = true)"
+            )
         problem = validate_value(var, value)
         if problem:
             raise VarError(f"var {name} = {shown_value(var, value)} ({source}): {problem}")
-        res.values[name] = value
+        res.values[name] = str(value)
         res.sources[name] = source
     check_rendered(checklist, res.values)
+    check_loops(checklist, res.values)
     return res
 
 
@@ -205,10 +320,11 @@ def check_rendered(checklist: Checklist, values: Mapping[str, str]) -> None:
         return VarError(f"var {label}: {what} would be{shown}, {problem}")
 
     steps = [
-        (f"step {stage.id}/{step.id}'s command", step.run, stage.for_each or {})
+        (f"step {stage.id}/{step.id}'s command", step.run, loop)
         for stage in checklist.stages
         for step in stage.steps
         if step.kind in ("command", "check")
+        for loop in [x for x in (stage.for_each, step.for_each) if x] or [{}]
     ]
     for what, kind, template in _sources(checklist, values):
         done = _rendered(template, values, shell=kind == "command")
@@ -225,7 +341,8 @@ def check_rendered(checklist: Checklist, values: Mapping[str, str]) -> None:
         if kind == "command":
             _command_fits(what, text, used)
     for what, template, for_each in steps:
-        bindings = [{var: v} for var, vs in for_each.items() for v in vs] or [{}]
+        var, listed = loop_of(for_each, values) if for_each else ("", [])
+        bindings = [{var: v} for v in listed] or [{}]
         for binding in bindings:
             done = _rendered(template, {**values, **binding}, shell=True)
             if done is not None:

@@ -56,6 +56,10 @@ def doc(
     return HEAD.format(meta=meta, host=host, probe=probe, stage=stage, kind=kind, step=body)
 
 
+APPS = '\n[vars.apps]\nlist = true\ndefault = "web,worker"\n'
+"""A list var (the meta slot ends [checklist] and opens [vars.apps])."""
+LOOP = 'for_each = {{ release = "{}" }}'
+
 CASES: list[tuple[str, str, bool]] = [
     ("user on a command", doc('user = "postgres"'), True),
     ("user and login on a check", doc('user = "postgres"\nlogin = true', "check"), True),
@@ -104,6 +108,14 @@ CASES: list[tuple[str, str, bool]] = [
     ("http retries", doc("retries = 2\ndelay = 1", "http"), True),
     ("rollback", doc(stage='[[stages.rollback]]\nid = "undo"\nkind = "command"\nrun = "x"'), True),
     ("rollback typo", doc(stage='[[stages.rollback]]\nid = "u"\nkind = "command"\nrn = ""'), False),
+    ("a list var", doc(meta=APPS), True),
+    ("a list var, secret", doc(meta=APPS + "secret = true"), False),
+    ("list not a bool", doc(meta='\n[vars.apps]\nlist = "yes"\n'), False),
+    ("for_each on a step over a list var", doc(LOOP.format("{{ apps }}"), meta=APPS), True),
+    ("for_each on a stage over a list var", doc(stage=LOOP.format("{{apps}}"), meta=APPS), True),
+    ("for_each over a bare name", doc(LOOP.format("apps"), meta=APPS), False),
+    ("for_each over a template with text", doc(LOOP.format("x{{ apps }}"), meta=APPS), False),
+    ("for_each over a number", doc("for_each = { release = 3 }", meta=APPS), False),
 ]  # fmt: skip
 
 
