@@ -93,6 +93,8 @@ class RunPlanned(Event):
 
     event: ClassVar[str] = "run.plan"
     stages: list[dict[str, Any]]
+    title: str = ""
+    """`[checklist] title` rendered with the run's values (session.start holds it as written)."""
 
 
 @dataclass(frozen=True, slots=True)

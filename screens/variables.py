@@ -61,7 +61,8 @@ class VariablesScreen(Screen[None]):
         yield self.app.make_banner()  # type: ignore[attr-defined]
         with Horizontal(id="body"):
             with VerticalScroll(id="form") as form:
-                form.border_title = f"Variables of {self.loaded.model.checklist.title}"
+                meta = self.loaded.model.checklist  # a templated title needs these values
+                form.border_title = f"Variables of {meta.id if '{{' in meta.title else meta.title}"
                 if not self.vars:
                     yield Static("This checklist has no variables.")
                 for name, var in self.vars.items():

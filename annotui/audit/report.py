@@ -118,6 +118,8 @@ def _add(report: RunReport, rec: dict[str, Any]) -> None:
         report.vars[str(g("name"))] = (str(g("value")), str(g("source")))
     elif e == "run.plan":
         _plan(report, g("stages") or [])
+        if g("title"):  # the title rendered with the run's values (session.start: as written)
+            report.header["checklist_title"] = g("title")
     elif e == "stage.start":
         key = str(g("stage_key"))
         report.stages.setdefault(key, StageReport(key, str(g("title")))).title = str(g("title"))

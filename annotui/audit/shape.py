@@ -106,7 +106,7 @@ EVENTS: dict[str, dict[str, Field]] = {
         "unknown_steps": _opt(LIST_STR),
     },
     "var.set": {"name": _req(STR), "value": _req(STR), "source": _opt(STR), "secret": _opt(BOOL)},
-    "run.plan": {"stages": _req(LIST)},
+    "run.plan": {"stages": _req(LIST), "title": _opt(STR)},
     "stage.start": {"stage_key": _req(STR), "title": _opt(STR)},
     "stage.end": {"stage_key": _opt(STR), "outcome": _opt(STR)},
     "step.shown": {**_STEP, **STEP_HEADER, "simulated": _opt(BOOL)},

@@ -185,6 +185,8 @@ class PlainPresenter:
         self._out = out
         self._per_task = False
         """The step shown is an ansible step: one line per host x task instead of its output."""
+        self._title_pending = False
+        """The checklist's title is templated: shown with the run's values at run.plan."""
 
     def _w(self, text: str) -> None:
         from annotui.text import for_terminal  # output and var values are shown, never obeyed
@@ -197,7 +199,13 @@ class PlainPresenter:
         match e:
             case ev.SessionStarted():
                 mode = "REHEARSAL (changes are simulated)" if e.mode == "rehearsal" else "LIVE"
-                self._w(f"annotui {e.annotui_version}: {e.checklist_title} [{mode}]\n")
+                # a templated title is shown once the vars have values (run.plan)
+                self._title_pending = "{{" in e.checklist_title
+                title = e.checklist_id if self._title_pending else e.checklist_title
+                self._w(f"annotui {e.annotui_version}: {title} [{mode}]\n")
+            case ev.RunPlanned() if self._title_pending:
+                self._title_pending = False
+                self._w(f"\n{e.title}\n")
             case ev.SessionResumed():
                 self._w(f"Resuming ({e.mode}).\n")
                 if e.torn_tail:

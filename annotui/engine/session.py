@@ -457,8 +457,17 @@ class Session:
             }
             for st in self.plan
         ]
-        self.emit(ev.RunPlanned(stages))
+        self.emit(ev.RunPlanned(stages, self.title))
         self._start_notifier()
+
+    @property
+    def title(self) -> str:
+        """`[checklist] title` with the run's values (`check` keeps secrets and values known
+        only later out of it); as written until the vars are resolved."""
+        meta = self.checklist.checklist
+        if not self.values:
+            return meta.title
+        return self.redact(render(meta.title, self.values, shell=False))
 
     def _start_notifier(self) -> None:
         """`[[notify]]`: in rehearsal only with --notify; a URL that renders empty sends nothing."""
@@ -473,7 +482,7 @@ class Session:
         meta = self.checklist.checklist
         public = {n: v for n, v in self.values.items() if not self.checklist.vars[n].secret}
         base = {
-            "checklist": f"{meta.id} ({meta.title})",
+            "checklist": f"{meta.id} ({self.title})",
             "mode": "rehearsal" if self.options.rehearse else "live",
             "operator": self.operator.name,
             "audit": str(self.audit_path),
