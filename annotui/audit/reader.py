@@ -83,6 +83,9 @@ class RunState:
     whose outcome is unknown (no finish, or finished ``unknown``): it may still be running."""
     plan: list[dict[str, Any]] = field(default_factory=list)
     """The stages of the last run.plan event."""
+    captured: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
+    """Captured name -> (value as recorded, step_key, secret) of its last step.captured (a
+    secret's value is '***': it is never written)."""
     ended: bool = False
     """A session.end record closes the log (the run is over)."""
     torn_tail: str | None = None
@@ -108,6 +111,8 @@ def _apply(state: RunState, open_steps: dict[str, None], rec: dict[str, Any]) ->
             state.spawned.pop(key, None)
     elif event == "step.spawned":
         state.spawned[key] = (rec["host"], rec["pgid"])
+    elif event == "step.captured":
+        state.captured[rec["name"]] = (rec["value"], key, bool(rec.get("secret")))
     elif event == "step.finished":
         state.finished[key] = rec["outcome"]
         open_steps.pop(key, None)

@@ -141,6 +141,8 @@ class Session:
         """Values captured by the steps run so far (`capture`)."""
         self._capturable = frozenset(captures(self.checklist))
         """Every name a step of the checklist captures."""
+        self._recapture: set[str] = set()
+        """Resume: steps that change something, run again for a secret value they captured."""
         self._unknown_captures: set[str] = set()
         """Rehearsal: captures of steps that were only simulated (their values are unknown)."""
         self._secret_captures: set[str] = set()
@@ -527,6 +529,9 @@ class Session:
     async def _walk(self, state: RunState | None) -> int:
         assert self.plan is not None
         finished = dict(state.finished) if state else {}
+        if state is not None:
+            for key in self._restore_captures(state, finished):
+                del finished[key]  # it runs again, to capture what the log cannot give back
         unknown = set(state.unknown) if state else set()
         unknown |= {key for key, outcome in finished.items() if outcome == "unknown"}
         total = len(self.plan)
@@ -621,7 +626,8 @@ class Session:
             attempt += 1
             # a step whose effect may already have happened is confirmed by a person, never
             # by --yes
-            decision = await self._confirm(step, ask=unknown and attempt == 1)
+            again = step.key in self._recapture  # it captures a secret the log cannot give back
+            decision = await self._confirm(step, ask=(unknown or again) and attempt == 1)
             if decision.action == "skip":
                 reason = (decision.text or "") + (
                     f" ({decision.source})" if decision.source else ""
@@ -703,6 +709,53 @@ class Session:
                 f"is still running: {e}; resume again when {host} can be asked"
             ) from e
 
+    def _restore_captures(self, state: RunState, finished: dict[str, str]) -> list[str]:
+        """On resume: the values captured before it, read back from the log. A secret one was
+        never written (nor one whose record was masked: it held a secret): when a step still to
+        run uses it, the step that captured it runs again (recorded as an `error` note; one
+        that changes something is confirmed by a person). Returns those steps' keys. In
+        rehearsal a capture of a simulated step stays unknown."""
+        assert self.plan is not None
+        todo = [
+            p
+            for stage in self.plan
+            for p in [*stage.steps, *stage.rollback]
+            if finished.get(p.key) not in DONE_OUTCOMES | {"skipped"}
+        ]
+        needed = set().union(*(captured_names(p.step) for p in todo))
+        again = []
+        for p in (p for stage in self.plan for p in stage.steps):
+            capture = step_capture(p.step)
+            if capture is None:
+                continue
+            name, secret = capture
+            value, key, was_secret = state.captured.get(name, ("", "", False))
+            if key != p.key:
+                if finished.get(p.key) in ("would-run", "unverified"):
+                    self._unknown_captures.add(name)
+                continue
+            if not (secret or was_secret) and MASK not in value:
+                self.captured[name] = value
+                continue
+            if secret:
+                self._secret_captures.add(name)
+            if name not in needed or finished.get(p.key) not in DONE_OUTCOMES:
+                continue
+            again.append(p.key)
+            if p.mutating:
+                self._recapture.add(p.key)
+            why = "is secret, so it was never written to the audit log"
+            if not secret:
+                why = "was recorded masked (it held a secret)"
+            confirm = " (it changes something: a person confirms it)" if p.mutating else ""
+            self.emit(
+                ev.ErrorEvent(
+                    f"resume: {name}, captured by {p.key} before the resume, {why}; a step "
+                    f"still to run uses it, so {p.key} runs again to capture it{confirm}"
+                )
+            )
+        return again
+
     def _with_captures(self, stage: PlannedStage, step: PlannedStep) -> PlannedStep:
         """The step rendered again with the values captured so far, if it uses any (the plan
         shows such a placeholder as itself)."""
@@ -712,8 +765,7 @@ class Session:
             names = ", ".join(sorted(missing))
             raise SessionError(
                 f"{step.key} uses {names}, which no step of this run has captured (the "
-                "capturing step was skipped, or the run was resumed: captured values are not "
-                "kept across a resume); nothing of it ran"
+                "capturing step was skipped); nothing of it ran"
             )
         if not used & self.captured.keys():
             return step
