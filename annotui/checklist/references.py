@@ -439,7 +439,8 @@ def _scoped(
                 ]
                 before += [loops[base][0]] if base in loops else []
                 # a for_each over a list var ("{{ apps }}") is a reference, not a template
-                table = {k: v for k, v in step.items() if k != "for_each" or base not in loops}
+                over_list = base in loops and isinstance(loops[base][1], str)
+                table = {k: v for k, v in step.items() if k != "for_each" or not over_list}
                 found.append((base, table, scope + before))
     return found
 
