@@ -84,23 +84,32 @@ def read_new(path: Path, offset: int) -> tuple[list[Offered | None], int]:
     return found, offset + end
 
 
-def waiting(path: Path, step_key: str) -> str:
-    """The ``wait`` value of the step's wait still open in the log (raises AuditError)."""
-    wait: str | None = None
+def open_waits(path: Path) -> dict[str, str]:
+    """Step key -> ``wait`` value of every approval wait still open in the log, in log order."""
+    waits: dict[str, str] = {}
     for rec in read_records(path):
-        if rec.get("step_key") != step_key:
+        key = rec.get("step_key")
+        if not isinstance(key, str):
             continue
         if rec.get("event") == "approval.wait" and isinstance(rec.get("wait"), str):
-            wait = rec["wait"]
+            waits[key] = rec["wait"]
         elif rec.get("event") == "step.finished":
-            wait = None
+            waits.pop(key, None)
+    return waits
+
+
+def waiting(path: Path, step_key: str) -> str:
+    """The ``wait`` value of the step's wait still open in the log (raises AuditError)."""
+    wait = open_waits(path).get(step_key)
     if wait is None:
         raise AuditError(f"{one_line(step_key)} is not waiting for approval in {one_line(path)}")
     return wait
 
 
 def approve(path: Path, step_key: str, key: str, note: str) -> str:
-    """Sign an approval of the open wait of ``step_key`` and offer it to the run."""
+    """``annotui audit approve`` (and the review viewer's approve): sign an approval of the
+    open wait of ``step_key`` and offer it to the run; returns what was done, in one line
+    (raises AuditError)."""
     note = clean_note(note)
     wait = waiting(path, step_key)
     text = approval_text(step_key, wait, note)
@@ -108,4 +117,7 @@ def approve(path: Path, step_key: str, key: str, note: str) -> str:
     entry = {"step": step_key, "wait": wait, "note": note, "signed": text}
     entry |= {"signature": sig.armored, "key": sig.key, "ts": utc_now()}
     append_entry(approvals_path(path), entry)
-    return sig.key
+    return (
+        f"approval of {one_line(step_key)} signed with {sig.key}, offered in "
+        f"{one_line(approvals_path(path))}: the run verifies it and records it in its log"
+    )

@@ -69,13 +69,9 @@ def _signoffs(path: Path, result: VerifyResult, signers: AllowedSigners | None, 
 
 
 def _approve(path: Path, step_key: str, key: str, note: str) -> int:
-    from annotui.audit.approvals import approvals_path, approve
+    from annotui.audit.approvals import approve
 
-    signed_by = approve(path, step_key, key, note)
-    print(
-        f"approval of {one_line(step_key)} signed with {signed_by}, offered in "
-        f"{one_line(approvals_path(path))}: the run verifies it and records it in its log"
-    )
+    print(approve(path, step_key, key, note))
     return 0
 
 
@@ -89,15 +85,11 @@ def _checkpoint(path: Path) -> int:
 
 
 def _sign_off(path: Path, key: str, note: str) -> int:
-    result = verify(path)
-    if not result.ok or not result.sealed:
-        print(f"annotui audit sign-off: {result.describe(path)}", file=sys.stderr)
-        return 1 if not result.ok else UNSEALED
-    entry = proof.sign_off(path, result, key, note)
-    print(
-        f"signed off {one_line(path)} (the final seal, seq {result.seals[-1].seq}) "
-        f"with {entry['key']}; recorded in {one_line(proof.signoff_path(path))}"
-    )
+    try:
+        print(proof.sign_off_log(path, key, note))
+    except proof.NotSealed as e:
+        print(f"annotui audit sign-off: {e}", file=sys.stderr)
+        return e.code
     return 0
 
 

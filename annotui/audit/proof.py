@@ -213,6 +213,28 @@ def sign_off(path: Path, result: VerifyResult, key: str, note: str) -> dict[str,
     return entry
 
 
+class NotSealed(AuditError):
+    """The log cannot be signed off: not intact (``code`` 1) or not sealed (``code`` 3)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def sign_off_log(path: Path, key: str, note: str) -> str:
+    """``annotui audit sign-off`` (and the review viewer's sign-off): verify the log, sign its
+    final seal with ``key``, append the sign-off to ``PATH.signoffs``; returns what was done,
+    in one line. Raises NotSealed, or AuditError (SignError: the key cannot sign)."""
+    result = verify(path)
+    if not result.ok or not result.sealed:
+        raise NotSealed(result.describe(path), 1 if not result.ok else 3)
+    entry = sign_off(path, result, key, note)
+    return (
+        f"signed off {one_line(path)} (the final seal, seq {result.seals[-1].seq}) "
+        f"with {entry['key']}; recorded in {one_line(signoff_path(path))}"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SignOff:
     line: int
