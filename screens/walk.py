@@ -24,6 +24,7 @@ from textual.widgets import Footer, Log, OptionList, Static
 from annotui import events as ev
 from annotui.text import for_terminal
 from screens.bridge import BATCH_LINES, DISPLAY_LINES
+from screens.widgets.ansible_grid import AnsibleGrid
 from screens.widgets.approval_wait import ApprovalWait
 from screens.widgets.status_panel import StatusPanel
 from screens.widgets.step_list import StepList
@@ -78,7 +79,7 @@ def wrap_lines(lines: Iterable[str], width: int) -> Iterator[str]:
 
 
 class WalkScreen(Screen[None]):
-    CSS_PATH = "walk.tcss"
+    CSS_PATH = ["walk.tcss", "widgets/ansible_grid.tcss"]
     BINDINGS = [
         # priority: Enter answers the pending question wherever the focus is (on the step list
         # it would otherwise only select a step); with no question it selects as usual
@@ -138,6 +139,8 @@ class WalkScreen(Screen[None]):
                     # status panel toggled), and its widgets' count is what that costs.
                     yield Static("", id="instructions")
                     yield Static("", id="notes")
+                self.grid = AnsibleGrid()
+                yield self.grid
                 log = Log(max_lines=DISPLAY_LINES, id="output", highlight=False)
                 log.border_title = "Output"
                 yield log
@@ -152,6 +155,8 @@ class WalkScreen(Screen[None]):
             if not self.is_mounted:
                 self.early.append(event)
             return
+        if isinstance(event, ev.AnsibleTask | ev.AnsibleResult | ev.AnsibleRecap):
+            self.grid.handle(event)  # and the notes below
         if isinstance(event, ev.RunPlanned):
             steps.set_plan(event.stages)
             self.plan = {s["key"]: s for st in event.stages for s in st["steps"]}
@@ -177,6 +182,9 @@ class WalkScreen(Screen[None]):
             steps.show_current(event.step_key)
             self.render_step(event.step_key)
         elif isinstance(event, ev.StepStarted):
+            if self.plan.get(event.step_key, {}).get("kind") == "ansible":
+                self.grid.started(event.step_key)
+                self.grid.follow(self.viewing or self.current)
             self.running = event.step_key
             steps.set_state(event.step_key, "running")
             self.start_output(event)
@@ -420,6 +428,7 @@ class WalkScreen(Screen[None]):
 
     # ---- the step view ------------------------------------------------------------------
     def render_step(self, step_key: str) -> None:
+        self.grid.follow(step_key)
         info = self.shown.get(step_key)
         spec = self.plan.get(step_key, {})
         planned = self.planned(step_key)
