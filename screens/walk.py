@@ -238,7 +238,10 @@ class WalkScreen(Screen[None]):
             self.note(event.step_key, "announcement ready (also on the summary)")
             if event.step_key == (self.viewing or self.current):
                 self.render_step(event.step_key)
-        elif isinstance(event, ev.NotificationResult) and event.status != "sent":
+        elif isinstance(event, ev.NotificationResult) and event.status == "sent":
+            what = f"notification #{event.notify} ({event.on}, {event.target}) sent"
+            self.app.notify(f"{what} in {event.duration:.1f} s", timeout=4, markup=False)
+        elif isinstance(event, ev.NotificationResult):
             what = f"notification #{event.notify} ({event.on}, {event.target}) {event.status}"
             if self.current:
                 self.note(self.current, f"[yellow]{escape(what)}[/]: {escape(event.message)}")

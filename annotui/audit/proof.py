@@ -132,9 +132,15 @@ def checkpoint(result: VerifyResult) -> str:
     if seal is None:
         raise AuditError("no checkpoint: the log is not intact and sealed (see audit verify)")
     assert result.first_hash is not None
+    return seal_checkpoint(result.first_hash, seal)
+
+
+def seal_checkpoint(log: str, seal: SealInfo) -> str:
+    """The checkpoint of any one seal of the log whose first record's hash is `log` (for the
+    final seal: `checkpoint`; a seal in the middle pins everything before it)."""
     head = seal.head
     lines = [
-        f"{ORIGIN}/{result.first_hash}",
+        f"{ORIGIN}/{log}",
         str(seal.seq),
         base64.b64encode(bytes.fromhex(head)).decode(),
         f"head {head}",
@@ -147,6 +153,15 @@ def checkpoint(result: VerifyResult) -> str:
     else:
         lines.append("— unsigned (the run had no --sign-with)")
     return "\n".join(lines) + "\n"
+
+
+def last_seal_checkpoint(path: Path) -> str | None:
+    """The checkpoint of the last seal of an intact log, sealed at its end or not (a run still
+    going: the session_end notification tells it before the final seal), else None."""
+    result = verify(path)
+    if not (result.ok and result.seals and result.first_hash):
+        return None
+    return seal_checkpoint(result.first_hash, result.seals[-1])
 
 
 def checkpoint_of(path: Path) -> str | None:

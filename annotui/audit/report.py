@@ -4,15 +4,22 @@ issue. Built from one streaming pass over the log; output is counted, never kept
 from __future__ import annotations
 
 import html
+import io
+import json
+from array import array
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from annotui.audit.errors import AuditError
+from annotui.audit.lines import Lines
+from annotui.audit.outcomes import count, record_outcome
 from annotui.audit.proof import SignOff, checkpoint, read_signoffs
-from annotui.audit.reader import StepHeader, output_lines, read_records
+from annotui.audit.reader import StepHeader, output_lines
 from annotui.audit.shape import problem
-from annotui.audit.show import clean, summarize
+from annotui.audit.show import RECAP_COUNTS, clean, host_counts, recap_text, summarize
 from annotui.audit.verify import VerifyResult, verify
 from annotui.text import for_terminal, markdown_code_block, markdown_inline
 
@@ -21,6 +28,19 @@ FAILED_OUTPUT_LINES = 10
 """Last output lines kept for a step that did not succeed."""
 FIRST_OUTPUT_LINES = 5
 """First output lines of a step's last attempt, shown with its last ones."""
+ANSIBLE_BAD_RESULTS = 20
+"""Failed or unreachable ansible results named in a step's rows (all are counted)."""
+
+
+@dataclass(slots=True)
+class AttemptOutput:
+    """Where the whole output of one attempt of a step is in the log (for the HTML report):
+    the byte spans of its ``step.output`` records, read again when the page is written."""
+
+    attempt: int
+    lines: int = 0
+    spans: array[int] = field(default_factory=lambda: array("q"))
+    """Byte offset and length of each record, in pairs."""
 
 
 @dataclass(slots=True)
@@ -46,6 +66,14 @@ class StepReport(StepHeader):
     """When its last attempt ended (finished or skipped)."""
     attempts: list[str] = field(default_factory=list)
     """Every attempt in order: 'attempt 1 failed (exit 1) at TS', 'skipped at TS: why'."""
+    ansible_results: dict[str, int] = field(default_factory=dict)
+    """An ansible step's last attempt: status -> how many host x task results."""
+    ansible_tasks: int = 0
+    ansible_bad: list[str] = field(default_factory=list)
+    """Its first failed / unreachable results: 'web2 | restart: failed: the message'."""
+    ansible_recap: dict[str, Any] | None = None
+    outputs: list[AttemptOutput] = field(default_factory=list)
+    """Each attempt's whole output, when the report keeps it (``collect(whole_output=True)``)."""
 
     def confirmed(self) -> str:
         return "; ".join(self.confirmations) or "—"
@@ -56,6 +84,17 @@ class StageReport:
     key: str
     title: str
     steps: dict[str, StepReport] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Notification:
+    ts: str
+    notify: Any
+    on: str
+    target: str
+    title: str
+    step: str
+    result: str = "no result record"
 
 
 @dataclass(slots=True)
@@ -76,6 +115,9 @@ class RunReport:
     last_ts: str | None = None
     signoffs: list[SignOff] = field(default_factory=list)
     """The sign-offs of ``PATH.signoffs``, each judged (``annotui.audit.proof``)."""
+    notifications: list[Notification] = field(default_factory=list)
+    whole_output: bool = False
+    """Keep every attempt's whole output (the HTML report shows it, collapsible)."""
 
     def step(self, key: str) -> StepReport:
         stage_key = key.rsplit("/", 1)[0]
@@ -91,15 +133,34 @@ def _plan(report: RunReport, stages: list[dict[str, Any]]) -> None:
             report.step(s["key"]).take(s)
 
 
-def collect(path: Path) -> RunReport:
-    report = RunReport(path=path, verify=verify(path))
+def _records_at(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(byte offset, length, record) of every record (as ``reader.read_records`` skips what is
+    not a JSON object), streamed."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed by the with below, inside the generator
+    except OSError as e:
+        raise AuditError(f"cannot read {path}: {e.strerror}") from None
+    offset = 0
+    with f:
+        for line in Lines(f):
+            at, offset = offset, offset + len(line) + 1
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(record, dict):
+                yield at, len(line), record
+
+
+def collect(path: Path, *, whole_output: bool = False) -> RunReport:
+    report = RunReport(path=path, verify=verify(path), whole_output=whole_output)
     report.signoffs = read_signoffs(path, report.verify, None)
-    for rec in read_records(path):
-        _add(report, rec)
+    for at, length, rec in _records_at(path):
+        _add(report, rec, at, length)
     return report
 
 
-def _add(report: RunReport, rec: dict[str, Any]) -> None:
+def _add(report: RunReport, rec: dict[str, Any], at: int = 0, length: int = 0) -> None:
     bad = problem(rec)
     if bad is not None:
         report.malformed.append(str(bad))
@@ -112,6 +173,20 @@ def _add(report: RunReport, rec: dict[str, Any]) -> None:
         return
     if e in ("session.resume", "session.interrupted", "error"):
         report.events.append(f"{ts}: {e}: {summarize(rec)}")
+    if e == "notify.send":
+        step = g("step_key") or ""
+        report.notifications.append(
+            Notification(ts, g("notify"), str(g("on")), str(g("target")), str(g("title")), step)
+        )
+    elif e == "notify.result":
+        for n in report.notifications:  # the oldest notification of that table still waiting
+            if n.notify == g("notify") and n.on == g("on") and n.result == "no result record":
+                took = (
+                    f" in {g('duration'):.2f} s" if isinstance(g("duration"), int | float) else ""
+                )
+                said = f": {g('message')}" if g("message") else ""
+                n.result = f"{g('status')}{took}{said}"
+                break
     if e == "session.end":
         report.end, report.ended = rec, ts
     elif e == "var.set":
@@ -138,28 +213,46 @@ def _add(report: RunReport, rec: dict[str, Any]) -> None:
         step.output_lines = 0
         step.last_output.clear()
         step.first_output.clear()
+        step.ansible_results, step.ansible_tasks, step.ansible_bad = {}, 0, []
+        step.ansible_recap = None
+        if report.whole_output:
+            step.outputs.append(AttemptOutput(len(step.outputs) + 1))
     elif e == "step.output":
         lines = output_lines(rec)
+        if report.whole_output:
+            if not step.outputs:
+                step.outputs.append(AttemptOutput(1))
+            step.outputs[-1].lines += len(lines)
+            step.outputs[-1].spans.extend((at, length))
         step.output_lines += len(lines)
         missing = FIRST_OUTPUT_LINES - len(step.first_output)
         if missing > 0:
             step.first_output.extend(clean(x) for x in lines[:missing])
         step.last_output.extend(clean(x) for x in lines[-FAILED_OUTPUT_LINES:])
     elif e == "step.finished":
-        step.outcome = str(g("outcome"))
+        step.outcome = str(record_outcome(rec))
         step.exit_code, step.duration = g("exit_code"), g("duration")
         step.expectation, step.message = g("expectation"), g("message")
         step.ended = ts
         code = f" (exit {g('exit_code')})" if g("exit_code") is not None else ""
         step.attempts.append(f"attempt {len(step.attempts) + 1}: {g('outcome')}{code} at {ts}")
     elif e == "step.skipped":
-        step.outcome, step.skip = "skipped", f"{g('reason')} (by {g('operator')})"
+        step.outcome, step.skip = str(record_outcome(rec)), f"{g('reason')} (by {g('operator')})"
         step.ended = ts
         step.attempts.append(f"skipped at {ts} by {g('operator')}: {g('reason')}")
+    elif e == "ansible.task":
+        step.ansible_tasks += 1
+    elif e == "ansible.result":
+        status = str(g("status"))
+        step.ansible_results[status] = step.ansible_results.get(status, 0) + 1
+        if status in ("failed", "unreachable") and len(step.ansible_bad) < ANSIBLE_BAD_RESULTS:
+            step.ansible_bad.append(f"{g('host')} | {g('task')}: {status}: {g('message')}")
+    elif e == "ansible.recap":
+        step.ansible_recap = rec
     elif e == "step.evidence":
         step.evidence.append(f"{g('prompt')}: {g('text')} (by {g('operator')})")
     elif e == "step.unknown":
-        step.outcome = "unknown"
+        step.outcome = str(record_outcome(rec))
         step.notes.append(f"{ts}: outcome unknown: {g('reason')}")
     elif e == "supervisor.state":
         step.supervisor.append(summarize(rec))
@@ -190,6 +283,8 @@ def _header_rows(r: RunReport) -> list[tuple[str, str]]:
     ]
     if end:
         rows.append(("outcome", f"{summarize(end)}"))
+    steps = [s.outcome for stage in r.stages.values() for s in stage.steps.values()]
+    rows.append(("steps", count(steps).text()))
     return rows
 
 
@@ -216,9 +311,47 @@ def _step_rows(step: StepReport) -> list[tuple[str, str]]:
     rows += [("evidence", x) for x in step.evidence]
     rows += [("supervisor", x) for x in step.supervisor]
     rows += [("note", x) for x in step.notes]
+    rows += _ansible_rows(step)
     if step.output_lines:
         rows.append(("output", f"{step.output_lines} lines"))
     return rows
+
+
+def _ansible_rows(step: StepReport) -> list[tuple[str, str]]:
+    if not step.ansible_results and step.ansible_recap is None:
+        return []
+    n = sum(step.ansible_results.values())
+    by = ", ".join(f"{k} {v}" for k, v in sorted(step.ansible_results.items()))
+    rows = [("ansible", f"{n} host x task results over {step.ansible_tasks} tasks: {by or 'none'}")]
+    bad = sum(step.ansible_results.get(k, 0) for k in ("failed", "unreachable"))
+    rows += [("ansible failure", x) for x in step.ansible_bad]
+    if bad > len(step.ansible_bad):
+        rows.append(("ansible failure", f"... {bad - len(step.ansible_bad)} more in the log"))
+    if step.ansible_recap is not None:
+        rows.append(("ansible recap", recap_text(step.ansible_recap)))
+    return rows
+
+
+def _hosts_table(step: StepReport) -> tuple[list[str], list[list[str]]]:
+    """The recap per host: its header and one row per host (nothing without a recap)."""
+    if step.ansible_recap is None:
+        return [], []
+    hosts = host_counts(step.ansible_recap)
+    unfinished = set(map(str, step.ansible_recap.get("unfinished") or []))
+    rows = [
+        [h, *(str(c.get(k, 0)) for k in RECAP_COUNTS), "yes" if h in unfinished else ""]
+        for h, c in hosts.items()
+    ]
+    return ["host", *RECAP_COUNTS, "not finished"], rows
+
+
+def _notification_rows(r: RunReport) -> list[list[str]]:
+    return [
+        [n.ts, f"#{n.notify}", n.on, n.target, n.step, n.title, n.result] for n in r.notifications
+    ]
+
+
+NOTIFICATION_HEADER = ["time", "notify", "on", "to", "step", "title", "result"]
 
 
 def _excerpt(step: StepReport) -> list[str]:
@@ -326,6 +459,10 @@ def markdown(r: RunReport) -> str:
             out += [f"- **{_md(k)}:** {_md(v)}" for k, v in _step_rows(s)]
             if s.command:
                 out += ["", markdown_code_block(s.command)]
+            head, hosts = _hosts_table(s)
+            if hosts:
+                out += ["", f"Ansible recap of {_md(s.key)} per host:", ""]
+                out += _md_table(head, hosts)
             if s.output_lines:
                 out += [
                     "",
@@ -333,6 +470,9 @@ def markdown(r: RunReport) -> str:
                     "",
                     markdown_code_block("\n".join(_excerpt(s))),
                 ]
+    if r.notifications:
+        out += ["", "## Notifications", ""]
+        out += _md_table(NOTIFICATION_HEADER, _notification_rows(r))
     if r.events:
         out += ["", "## Resumes, interruptions and errors", ""]
         out += [f"- {_md(x)}" for x in r.events]
@@ -347,6 +487,14 @@ def markdown(r: RunReport) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(map(_md, head)) + " |",
+        "|" + "---|" * len(head),
+        *("| " + " | ".join(map(_md, row)) + " |" for row in rows),
+    ]
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -378,7 +526,35 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return f"<table>{body}</table>"
 
 
-def html_page(r: RunReport) -> str:
+def _html_outputs(r: RunReport, step: StepReport) -> Iterator[str]:
+    """Each attempt's whole output, collapsible, read from the log record by record; a step
+    that did not succeed shows its last attempt's open."""
+    shown = [o for o in step.outputs if o.lines]
+    if not shown:
+        return
+    with open(r.path, "rb") as f:
+        for o in shown:
+            which = f"attempt {o.attempt}, " if len(step.outputs) > 1 else ""
+            opened = " open" if o is shown[-1] and _failed(step) else ""
+            yield (
+                f"<details{opened}><summary>Output of {_h(step.key)} ({which}{o.lines} lines)"
+                "</summary><pre>"
+            )
+            for i in range(0, len(o.spans), 2):
+                f.seek(o.spans[i])
+                text = "\n".join(output_lines(json.loads(f.read(o.spans[i + 1]))))
+                yield _h(text if i == 0 else "\n" + text)
+            yield "</pre></details>\n"
+
+
+def _grid(head: list[str], rows: list[list[str]]) -> str:
+    top = "".join(f"<th>{_h(x)}</th>" for x in head)
+    body = "".join("<tr>" + "".join(f"<td>{_h(x)}</td>" for x in row) + "</tr>" for row in rows)
+    return f"<table><tr>{top}</tr>{body}</table>"
+
+
+def html_page(r: RunReport) -> Iterator[str]:
+    """The page, piece by piece (a step's whole output is read from the log as it is written)."""
     title = r.header.get("checklist_title") or r.header.get("checklist_id") or r.path.name
     cls = "good" if r.verify.ok else "bad"
     parts = [
@@ -432,10 +608,16 @@ def html_page(r: RunReport) -> str:
             parts.append(_table(_step_rows(s)))
             if s.command:
                 parts.append(f"<pre><code>{_h(s.command)}</code></pre>")
-            if _failed(s) and s.last_output:
-                parts.append(
-                    f"<p>Last output lines:</p><pre>{_h(chr(10).join(s.last_output))}</pre>"
-                )
+            head, hosts = _hosts_table(s)
+            if hosts:
+                parts.append(f"<p>Ansible recap of {_h(s.key)} per host:</p>")
+                parts.append(_grid(head, hosts))
+            yield "\n".join(parts) + "\n"
+            parts = []
+            yield from _html_outputs(r, s)
+    if r.notifications:
+        parts.append("<h2>Notifications</h2>")
+        parts.append(_grid(NOTIFICATION_HEADER, _notification_rows(r)))
     if r.events:
         parts.append("<h2>Resumes, interruptions and errors</h2><ul>")
         parts += [f"<li>{_h(x)}</li>" for x in r.events]
@@ -448,9 +630,22 @@ def html_page(r: RunReport) -> str:
         f"<h2>Chain</h2><p>Final chain hash: <code>{_h(r.verify.last_hash)}</code> "
         f"({r.verify.records} records)</p></body></html>"
     )
-    return "\n".join(parts) + "\n"
+    yield "\n".join(parts) + "\n"
+
+
+def write(path: Path, fmt: str, out: TextIO) -> None:
+    """Write the Markdown or HTML report of ``path`` to ``out``, streamed: the HTML page holds
+    every step's whole output, which is never all in memory."""
+    report = collect(path, whole_output=fmt == "html")
+    if fmt == "html":
+        for piece in html_page(report):
+            out.write(piece)
+    else:
+        out.write(markdown(report))
 
 
 def render(path: Path, fmt: str) -> str:
-    report = collect(path)
-    return html_page(report) if fmt == "html" else markdown(report)
+    """The report as one string (``write`` streams it)."""
+    buffer = io.StringIO()
+    write(path, fmt, buffer)
+    return buffer.getvalue()

@@ -40,6 +40,8 @@ TEMPLATES = {
     "step.unknown": "outcome unknown: {reason}",
     "announce": "{text}",
     "approval.refused": "approval refused ({key}): {reason}",
+    "ansible.task": "task started: {task} (play {play})",
+    "notify.send": "notification #{notify} ({on}) to {target}: {title}",
     "session.interrupted": "interrupted: {reason}",
     "error": "error: {message}",
     "session.end": (
@@ -117,8 +119,52 @@ def summarize(rec: dict[str, Any]) -> str:
         return f"approved by {g('principal')} ({g('key')}){note}"
     if e == "seal":
         return f"seal, signed by {g('key')}" if g("key") else "seal (unsigned)"
+    if e == "ansible.result":
+        took = f", {g('duration'):.2f} s" if isinstance(g("duration"), int | float) else ""
+        said = f": {g('message')}" if g("message") else ""
+        return f"{g('host')} | {g('task')}: {g('status')} ({g('action')}{took}){said}"
+    if e == "ansible.recap":
+        return recap_text(rec)
+    if e == "notify.result":
+        took = f" in {g('duration'):.2f} s" if isinstance(g("duration"), int | float) else ""
+        said = f": {g('message')}" if g("message") else ""
+        return (
+            f"notification #{g('notify')} ({g('on')}) to {g('target')}: {g('status')}{took}{said}"
+        )
     rest = {k: v for k, v in rec.items() if k not in ("seq", "ts", "event", "prev", "hash")}
     return str(rest)
+
+
+RECAP_COUNTS = ("ok", "changed", "failed", "unreachable", "skipped", "rescued", "ignored")
+
+
+def host_counts(rec: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """An ansible.recap's hosts and their whole-number counts (anything else in them is left
+    out: the shape check only knows `hosts` is an object)."""
+    hosts = rec.get("hosts")
+    out: dict[str, dict[str, int]] = {}
+    for host, counts in hosts.items() if isinstance(hosts, dict) else ():
+        items = counts.items() if isinstance(counts, dict) else ()
+        out[str(host)] = {str(k): v for k, v in items if type(v) is int}
+    return out
+
+
+def recap_text(rec: dict[str, Any]) -> str:
+    """'recap successful, exit 0: 3 hosts, ok 6, changed 3; failed on web2; not finished: ...'"""
+    hosts = host_counts(rec)
+    totals = {k: sum(c.get(k, 0) for c in hosts.values()) for k in RECAP_COUNTS}
+    counts = ", ".join(f"{k} {n}" for k, n in totals.items() if n)
+    head = f"recap {rec.get('status')}, exit {rec.get('rc')}: {len(hosts)} hosts"
+    parts = [f"{head}, {counts}" if counts else head]
+    failed = [h for h, c in hosts.items() if c.get("failed")]
+    unreachable = [h for h, c in hosts.items() if c.get("unreachable")]
+    if failed:
+        parts.append(f"failed on {', '.join(failed)}")
+    if unreachable:
+        parts.append(f"unreachable: {', '.join(unreachable)}")
+    if rec.get("unfinished"):
+        parts.append(f"not finished (outcome unknown): {', '.join(map(str, rec['unfinished']))}")
+    return "; ".join(parts)
 
 
 @dataclass(slots=True)
@@ -260,6 +306,12 @@ def _style(row: Row) -> str:
         return "red"
     if row.event == "step.finished" and text.startswith(("ok", "done")):
         return "green"
+    if row.event in ("ansible.result", "notify.result"):  # styling only: a guess is harmless
+        if any(f": {s}" in text for s in ("failed", "unreachable", "timeout")):
+            return "red"
+        return "yellow" if ": changed (" in text else ""
+    if row.event == "ansible.recap" and ("failed on" in text or "unreachable:" in text):
+        return "red"
     if row.event in ("step.skipped",) or text.startswith("would-run"):
         return "yellow"
     return ""

@@ -172,6 +172,10 @@ class Notifier:
                 )
                 self._thread.start()
 
+    def wants(self, on: On) -> bool:
+        """Whether some `[[notify]]` table is told about `on`."""
+        return any(on in t.spec.on for t in self.targets)
+
     async def finish(self, outcome: str, checkpoint: str | None) -> None:
         """The run ends: notify `session_end`, then wait (bounded) for everything still being
         sent, so that every result is recorded before `session.end`."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from annotui import __version__
 from annotui import events as ev
 from annotui.audit.errors import AuditError
+from annotui.audit.proof import last_seal_checkpoint
 from annotui.audit.reader import RunState, load_run_state
 from annotui.audit.sshsig import AUDIT_NAMESPACE, Signature, SignError, probe, sign_async
 from annotui.audit.writer import AuditWriter
@@ -117,6 +118,8 @@ class Session:
         self.plan: list[PlannedStage] | None = None
         self.audit_path = options.audit_path or default_audit_path(self.checklist.checklist.id)
         self.final_hash: str | None = None
+        self._sealed_at = -1
+        """The writer's seq right after the last seal (equal to it now: nothing since)."""
         self.transports = TransportPool({})
         self.supervisors: SupervisorPool | None = None
         self.probes: dict[str, Probe] = {}
@@ -279,7 +282,8 @@ class Session:
         if self._notifier is not None:
             # session_end is posted and every notification's result recorded before session.end
             with contextlib.suppress(asyncio.CancelledError):  # stopped again: end all the same
-                await self._notifier.finish(outcome, self.final_hash)
+                told = await self._end_checkpoint() if self._notifier.wants("session_end") else None
+                await self._notifier.finish(outcome, told)
             self._notifier = None
         total = sum(len(s.steps) for s in self.plan or [])
         self.emit(
@@ -570,6 +574,19 @@ class Session:
         named = self.checklist.checklist.allowed_signers
         return self.loaded.path.resolve().parent / named if named else None
 
+    async def _end_checkpoint(self) -> str | None:
+        """For the session_end notification: the log sealed as it stands and its checkpoint
+        (``annotui audit checkpoint``). The final seal follows the notifications' results; this
+        one pins everything before them (``audit verify --expect`` holds the final log to it)."""
+        if self._writer is None or self._audit_lost is not None:
+            return None
+        if self._sealed_at != self._writer.seq:  # not when the last record is a seal
+            await self._seal()
+        try:
+            return await asyncio.to_thread(last_seal_checkpoint, self.audit_path)
+        except (AuditError, OSError):
+            return None
+
     async def _seal(self) -> None:
         """Append a seal (``annotui.audit.seal``), signed with --sign-with off the event loop.
         A record written while ssh-keygen signed moves the head: the new head is signed. A seal
@@ -594,6 +611,7 @@ class Session:
             text = writer.seal_text()
         sealed = ev.Sealed(text, signature.armored, signature.key) if signature else ev.Sealed(text)
         self.emit(sealed)
+        self._sealed_at = writer.seq
 
     async def _do_step(self, step: PlannedStep, unknown: bool) -> int | None:
         """Walk one step to an end. Returns an exit code to stop the run, else None."""
