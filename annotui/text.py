@@ -24,9 +24,10 @@ For Markdown (``annotui audit report``):
   item, heading): every ASCII punctuation character that CommonMark, GFM or a common extension
   gives a meaning is backslash-escaped (emphasis, code, links, images, autolinks and bare URLs,
   HTML tags and entities, headings with their closing ``#``, list and quote markers, table
-  pipes, setext and thematic underlines, strikethrough, math, footnotes). Only whitespace at
-  either end, which Markdown would strip (four leading spaces would even start a code block),
-  is written as a character reference (``&#32;``, ``&#9;``).
+  pipes, setext and thematic underlines, strikethrough, math, footnotes). Whitespace at either
+  end, which Markdown would strip (four leading spaces would even start a code block), is shown
+  (``edge_marked``: ``␠`` a space, ``␉`` a tab, ``<U+XXXX>`` any other): the Markdown holds no
+  HTML entity or character reference, so it reads the same as source and rendered.
 - ``markdown_code_block(text)``: a fenced code block of ``for_terminal(text)`` whose fence is
   longer than any run of backticks in it, so no line of the text can close it.
 
@@ -96,15 +97,23 @@ _MD_EDGE_SPACE = re.compile(r"^\s+|\s+$")
 """Whitespace at either end (a parser strips it: a table cell strips even Unicode spaces)."""
 
 
-def _reference(match: re.Match[str]) -> str:
-    return "".join(f"&#{ord(ch)};" for ch in match.group())
+EDGE_MARKS = {" ": "␠", "\t": "␉"}
+"""How ``edge_marked`` shows a space and a tab at either end of a text."""
+
+
+def _edge_marks(match: re.Match[str]) -> str:
+    return "".join(EDGE_MARKS.get(ch, f"<U+{ord(ch):04X}>") for ch in match.group())
+
+
+def edge_marked(text: str) -> str:
+    """``text`` with the whitespace at either end shown (``EDGE_MARKS``, else ``<U+XXXX>``)."""
+    return _MD_EDGE_SPACE.sub(_edge_marks, text)
 
 
 def markdown_inline(text: object) -> str:
-    """``one_line(text)`` as inline Markdown that renders as exactly that text, wherever it is
-    put (see the module's docstring)."""
-    escaped = _MD_PUNCTUATION.sub(r"\\\1", one_line(text))
-    return _MD_EDGE_SPACE.sub(_reference, escaped)
+    """``edge_marked(one_line(text))`` as inline Markdown that renders as exactly that text,
+    wherever it is put (see the module's docstring)."""
+    return _MD_PUNCTUATION.sub(r"\\\1", edge_marked(one_line(text)))
 
 
 def markdown_code_block(text: object) -> str:

@@ -24,6 +24,7 @@ from mdit_py_plugins.gfm import gfm_plugin
 
 from annotui.text import (
     NEWLINE_MARK,
+    edge_marked,
     for_terminal,
     markdown_code_block,
     markdown_inline,
@@ -247,8 +248,11 @@ def _inline_text(token: Token, prefix: str = "") -> str:
 
 def _check_place(md: MarkdownIt, place: str, text: str) -> None:
     wrap, blocks, index = PLACES[place]
-    tokens = md.parse(wrap(markdown_inline(text)))
-    expected = one_line(text)
+    written = markdown_inline(text)
+    # no HTML entity or character reference: every & is escaped the Markdown way
+    assert "&" not in written.replace("\\&", ""), written
+    tokens = md.parse(wrap(written))
+    expected = edge_marked(one_line(text))
     if place == "line" and not expected:
         assert tokens == []
         return
@@ -292,7 +296,8 @@ def test_markdown_inline_is_readable() -> None:
     assert markdown_inline("Notify | users") == "Notify \\| users"
     assert markdown_inline("a\r## b") == "a\\^M\\#\\# b"
     assert markdown_inline("x\ny") == "x⏎y"
-    assert markdown_inline("  x ") == "&#32;&#32;x&#32;"
+    assert markdown_inline("  x ") == "␠␠x␠"  # shown, never a character reference
+    assert markdown_inline("\tx\u00a0") == "␉x\\<U\\+00A0\\>"
 
 
 @pytest.mark.parametrize("parser", PARSERS)
