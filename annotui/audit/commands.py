@@ -14,7 +14,7 @@ from pathlib import Path
 
 from annotui.audit import proof
 from annotui.audit.errors import AuditError
-from annotui.audit.report import render
+from annotui.audit.report import write
 from annotui.audit.show import show
 from annotui.audit.sshsig import AllowedSigners
 from annotui.audit.verify import VerifyResult, verify
@@ -94,12 +94,16 @@ def _sign_off(path: Path, key: str, note: str) -> int:
 
 
 def _report(path: Path, fmt: str, output: str | None) -> int:
-    text = render(path, fmt)
+    """The report, streamed (the HTML page holds every step's whole output)."""
     if output is None:
-        sys.stdout.write(text)
+        write(path, fmt, sys.stdout)
         return 0
+    target = Path(output)
+    if target.exists() and target.samefile(path):
+        raise AuditError(f"refusing to write the report over the audit log {one_line(path)}")
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        with open(target, "w", encoding="utf-8") as out:
+            write(path, fmt, out)
     except OSError as e:
         print(
             f"annotui audit report: cannot write {one_line(output)}: {e.strerror}", file=sys.stderr

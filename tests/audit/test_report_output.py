@@ -5,6 +5,8 @@ HTML entity or character reference anywhere (operator text is escaped the Markdo
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -107,3 +109,19 @@ def test_the_markdown_report_holds_no_html_entity(tmp_path: Path) -> None:
     # the operator's text is there, escaped the Markdown way (edge spaces shown as ␠)
     assert "␠␠a \\& b \\&amp; \\<b\\>x\\</b\\> \\&\\#32; \\&lt;␠" in md
     assert "try 2 line 2999" in md and "try 2 line 1500" not in md  # an excerpt only
+
+
+def test_the_report_is_never_written_over_its_log(tmp_path: Path) -> None:
+    """The report is streamed into its file: that file must not be the log it reads."""
+    log = _log(tmp_path / "audit.jsonl")
+    link = tmp_path / "link.jsonl"
+    link.hardlink_to(log)
+    before = log.read_bytes()
+    for target in (log, link):
+        r = subprocess.run(
+            [sys.executable, "-m", "annotui.cli", "audit", "report", str(log), "-o", str(target)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert r.returncode == 2 and "refusing to write the report over the audit log" in r.stderr
+        assert len(r.stderr.splitlines()) == 1
+    assert log.read_bytes() == before
