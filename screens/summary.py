@@ -88,16 +88,14 @@ class SummaryScreen(Screen[None]):
         code = app.exit_code  # type: ignore[attr-defined]
         text = OUTCOME_TEXT.get(code, f"exit {code}")
         ended = app.ended  # type: ignore[attr-defined]
-        if ended is not None:
-            rehearsed = (
-                f"{ended.steps_would_run} would run, {ended.steps_unverified} unverified, "
-                if ended.steps_would_run or ended.steps_unverified
-                else ""
-            )
-            text += (
-                f"\n{ended.steps_ok} of {ended.steps_total} steps done, {rehearsed}"
-                f"{ended.steps_skipped} skipped · exit code {ended.exit_code}"
-            )
+        walk = app.walk  # type: ignore[attr-defined]
+        if ended is not None and walk is not None:
+            from annotui.audit.outcomes import count
+            from screens.widgets.step_list import StepList
+
+            # each step's last outcome, counted as the reports and the audit viewer count them
+            states = walk.query_one(StepList).states.values()
+            text += f"\n{escape(count(states).text())} · exit code {ended.exit_code}"
         if app.error:  # type: ignore[attr-defined]
             text += f"\n[red]{escape(app.error)}[/red]"  # type: ignore[attr-defined]
         return text
