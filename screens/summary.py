@@ -94,7 +94,8 @@ class SummaryScreen(Screen[None]):
             from screens.widgets.step_list import StepList
 
             # each step's last outcome, counted as the reports and the audit viewer count them
-            states = walk.query_one(StepList).states.values()
+            lists = walk.query(StepList)
+            states = lists.first().states.values() if lists else []
             text += f"\n{escape(count(states).text())} · exit code {ended.exit_code}"
         if app.error:  # type: ignore[attr-defined]
             text += f"\n[red]{escape(app.error)}[/red]"  # type: ignore[attr-defined]
