@@ -42,10 +42,13 @@ VIEWER_KEYS = """\
 | **m** / **h** | export a Markdown / HTML report |
 | **f** | follow new records, or pause |
 | **r** | verify the log again |
+| **s** | `annotui review` only: sign off the sealed log with your SSH key (`PATH.signoffs`) |
+| **a** | `annotui review` only: approve the selected (or the one) step waiting for approval |
 | **Esc** | back to the timeline; from the timeline, back to the run |
 | **q** | back to the run (in `annotui review`: quit) |
 
-The viewer only reads the log: nothing in it changes the run or the file.
+The viewer only reads the log: nothing in it changes the run or the file (a sign-off or an
+approval is written beside it, in `PATH.signoffs` or `PATH.approvals`).
 """
 
 
