@@ -1,8 +1,9 @@
 """A bounded, incremental index of an audit log for the reviewer's viewer (no Textual here).
 
 The viewer never holds a whole log in memory: `LogReader` reads only the bytes appended since its
-last call (always in binary, read-only mode), and `LogIndex` keeps one light `Entry` per record
-(consecutive output chunks of one step folded into one entry) and one `StepInfo` per step with the
+last call (always in binary, read-only mode), and `LogIndex` keeps each timeline entry as a few
+integers in columns (consecutive output chunks of one step folded into one entry; its time and
+summary are read back from the file when it is drawn) and one `StepInfo` per step with the
 first and last few output lines and the byte spans of its output records, so the full output can be
 streamed back from the file on demand (`read_output_page`). Verification is not done here: the
 viewer calls `annotui.audit.reader.verify`.
@@ -10,12 +11,17 @@ viewer calls `annotui.audit.reader.verify`.
 
 from __future__ import annotations
 
-import json
+from array import array
+from bisect import bisect_right
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+import orjson
+
+from annotui.audit.outcomes import record_outcome
 from annotui.audit.reader import StepHeader, output_lines
 
 HEAD_LINES = 5
@@ -25,6 +31,10 @@ TAIL_LINES = 5
 READ_CHUNK = 1 << 20
 """Bytes read per call while catching up with a file."""
 SUMMARY_WIDTH = 120
+CACHE_ENTRIES = 4096
+"""Entries whose time and summary are kept after reading them back from the log."""
+UNREADABLE = "(unreadable)"
+GATE_FIELDS = ("ts", "probe", "value", "holds", "streak", "needed", "error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +83,26 @@ class StepInfo(StepHeader):
     head: list[str] = field(default_factory=list)
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
     output_lines: int = 0
-    output_spans: list[tuple[int, int, int]] = field(default_factory=list)
-    """(byte offset, byte length, number of lines) of each output record, in order."""
+    span_offsets: array[int] = field(default_factory=lambda: array("q"))
+    """Byte offset of each output record, in order (with its length and number of lines)."""
+    span_lengths: array[int] = field(default_factory=lambda: array("q"))
+    span_lines: array[int] = field(default_factory=lambda: array("q"))
+
+    @property
+    def output_spans(self) -> list[tuple[int, int, int]]:
+        """(byte offset, byte length, number of lines) of each output record, in order."""
+        return list(zip(self.span_offsets, self.span_lengths, self.span_lines, strict=True))
+
+    last: str | None = None
+    """The outcome its records gave last (``annotui.audit.outcomes``: a step that failed and
+    was then skipped is skipped), None while an attempt runs."""
 
     @property
     def outcome(self) -> str:
-        """The step's last known outcome: a StepFinished outcome, skipped, unknown, running..."""
-        if self.finished is not None:
-            return str(self.finished.get("outcome", "?"))
-        if self.skipped is not None:
-            return "skipped"
-        if self.unknown is not None:
-            return "unknown"
+        """The step's last known outcome (as the reports and the Summary count it), else
+        running, confirmed or shown."""
+        if self.last is not None:
+            return self.last
         if self.started:
             return "running"
         if self.confirmations:
@@ -135,7 +153,7 @@ class LogReader:
 
 def _parse(raw: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(raw)
+        value = orjson.loads(raw)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
@@ -200,9 +218,7 @@ def summarize(rec: dict[str, Any]) -> str:
         procs = g("processes") or {}
         text = f"{g('supervisor')} {g('when')}: " + ", ".join(f"{k}={v}" for k, v in procs.items())
     elif ev == "gate.eval":
-        text = f"{g('probe')} = {g('value')} holds={g('holds')} ({g('streak')}/{g('needed')})"
-        if g("error"):
-            text += f"; {g('error')}"
+        text = gate_text(rec)
     elif ev == "announce":
         text = str(g("text"))
     elif ev == "session.interrupted":
@@ -219,22 +235,69 @@ def summarize(rec: dict[str, Any]) -> str:
     return _short(text)
 
 
-class LogIndex:
-    """Timeline entries and per-step facts, built record by record (in order)."""
+def gate_text(rec: dict[str, Any]) -> str:
+    """One gate evaluation as the operator saw it (plain mode's words)."""
+    value = rec.get("error") or rec.get("value")
+    state = "holds" if rec.get("holds") else "does not hold yet"
+    streak = f"{rec.get('streak')}/{rec.get('needed')} in a row"
+    return f"{rec.get('probe')} = {value}: {state} ({streak})"
 
-    def __init__(self) -> None:
-        self.entries: list[Entry] = []
-        self.by_line: dict[int, Entry] = {}
+
+class LogIndex:
+    """Timeline entries and per-step facts, built record by record (in order).
+
+    Entries are columns of machine integers (a million records cost a few tens of MB, not one
+    object each); an entry's time and summary are read back from the log when it is shown
+    (`entry`), a few hundred at a time at most, through a small cache.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.steps: dict[str, StepInfo] = {}
         self.stages: list[str] = []
         self.header: dict[str, Any] = {}
         self.records = 0
+        self.longest_step = 0
+        """Length of the longest step key (the timeline's step column)."""
+        self._first = array("q")
+        """Log line of each entry's first record (ascending)."""
+        self._last = array("q")
+        self._offset = array("q")
+        self._length = array("q")
+        self._lines = array("q")
+        """Output lines of an output entry (its records folded), else 0."""
+        self._event = array("l")
+        self._stream = array("l")
+        self._step = array("l")
+        self._stage = array("l")
+        self._names: list[str] = []
+        self._ids: dict[str, int] = {}
+        self._groups: dict[tuple[int, int], array[int]] = {}
+        """Entry positions by (stage name id, step key id), -1 for none: what filters pick."""
+        self._cache: dict[int, tuple[str, str]] = {}
+        self._file: BinaryIO | None = None
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def _id(self, name: str | None) -> int:
+        if name is None:
+            return -1
+        found = self._ids.get(name)
+        if found is None:
+            found = self._ids[name] = len(self._names)
+            self._names.append(name)
+        return found
+
+    def _name(self, ident: int) -> str | None:
+        return self._names[ident] if ident >= 0 else None
 
     def step_for(self, key: str, stage_key: str | None = None) -> StepInfo:
         info = self.steps.get(key)
         if info is None:
             stage = stage_key or key.rsplit("/", 1)[0]
             info = self.steps[key] = StepInfo(key=key, stage_key=stage)
+            self.longest_step = max(self.longest_step, len(key))
             self._add_stage(stage)
         return info
 
@@ -242,27 +305,42 @@ class LogIndex:
         if stage and stage not in self.stages:
             self.stages.append(stage)
 
-    def add(self, records: list[RawRecord]) -> tuple[list[Entry], list[Entry]]:
-        """Fold records in; return (new entries, existing entries whose row changed)."""
-        new: list[Entry] = []
-        changed: list[Entry] = []
+    def add(self, records: list[RawRecord]) -> tuple[int, list[int]]:
+        """Fold records in; return (entries before them, positions of older entries that grew)."""
+        before = len(self._first)
+        changed: list[int] = []
         for raw in records:
             self.records += 1
-            entry, grew = self._add_one(raw)
-            if grew is not None:
-                if grew not in new and grew not in changed:
-                    changed.append(grew)
-            elif entry is not None:
-                new.append(entry)
-        return new, changed
+            grew = self._add_one(raw)
+            if grew is not None and grew < before and grew not in changed:
+                changed.append(grew)
+        for pos in changed:
+            self._cache.pop(pos, None)
+        return before, changed
 
-    def _add_one(self, raw: RawRecord) -> tuple[Entry | None, Entry | None]:
+    def _append(self, raw: RawRecord, event: str, step: str | None, stage: str | None) -> None:
+        pos = len(self._first)
+        self._first.append(raw.line)
+        self._last.append(raw.line)
+        self._offset.append(raw.offset)
+        self._length.append(raw.length)
+        self._lines.append(0)
+        self._event.append(self._id(event))
+        self._stream.append(-1)
+        step_id, stage_id = self._id(step), self._id(stage)
+        self._step.append(step_id)
+        self._stage.append(stage_id)
+        group = self._groups.get((stage_id, step_id))
+        if group is None:
+            group = self._groups[stage_id, step_id] = array("q")
+        group.append(pos)
+
+    def _add_one(self, raw: RawRecord) -> int | None:
+        """Fold one record in; the position of the existing entry it grew, if it did."""
         rec = raw.data
         if rec is None:
-            entry = Entry(raw.line, raw.line, "", "(unreadable)", None, None, "not a JSON object")
-            self.entries.append(entry)
-            self.by_line[entry.line] = entry
-            return entry, None
+            self._append(raw, UNREADABLE, None, None)
+            return None
         ev = str(rec.get("event", "?"))
         step_key = rec.get("step_key") if isinstance(rec.get("step_key"), str) else None
         stage_key = rec.get("stage_key") if isinstance(rec.get("stage_key"), str) else None
@@ -276,27 +354,25 @@ class LogIndex:
         if info is not None:
             self._step_fact(info, ev, rec, raw)
             stage_key = info.stage_key
-        if ev == "step.output" and self.entries:
-            last = self.entries[-1]
-            n = len(output_lines(rec))
-            if (
-                last.event == "step.output"
-                and last.step_key == step_key
-                and last.stream == rec.get("stream")
-            ):
-                last.last_line = raw.line
-                last.lines += n
-                last.summary = f"{last.lines} lines ({last.stream})"
-                return None, last
-        entry = Entry(
-            raw.line, raw.line, str(rec.get("ts", "")), ev, step_key, stage_key, summarize(rec)
-        )
         if ev == "step.output":
-            entry.lines = len(output_lines(rec))
-            entry.stream = str(rec.get("stream"))
-        self.entries.append(entry)
-        self.by_line[entry.line] = entry
-        return entry, None
+            n = len(output_lines(rec))
+            stream = self._id(str(rec.get("stream")))
+            last = len(self._first) - 1
+            if (
+                last >= 0
+                and self._name(self._event[last]) == "step.output"
+                and self._name(self._step[last]) == step_key
+                and self._stream[last] == stream
+            ):
+                self._last[last] = raw.line
+                self._lines[last] += n
+                return last
+            self._append(raw, ev, step_key, stage_key)
+            self._lines[-1] = n
+            self._stream[-1] = stream
+            return None
+        self._append(raw, ev, step_key, stage_key)
+        return None
 
     def _plan(self, rec: dict[str, Any]) -> None:
         for stage in rec.get("stages") or []:
@@ -309,6 +385,7 @@ class LogIndex:
                     info.take(step)
 
     def _step_fact(self, info: StepInfo, ev: str, rec: dict[str, Any], raw: RawRecord) -> None:
+        info.last = record_outcome(rec) or info.last
         if ev == "step.shown":
             info.take(rec)
         elif ev == "step.confirmed":
@@ -317,6 +394,7 @@ class LogIndex:
             info.started += 1
             info.finished = None
             info.unknown = None
+            info.last = None
         elif ev == "step.output":
             lines = output_lines(rec)
             room = HEAD_LINES - len(info.head)
@@ -324,7 +402,9 @@ class LogIndex:
                 info.head.extend(lines[:room])
             info.tail.extend(lines[-TAIL_LINES:])
             info.output_lines += len(lines)
-            info.output_spans.append((raw.offset, raw.length, len(lines)))
+            info.span_offsets.append(raw.offset)
+            info.span_lengths.append(raw.length)
+            info.span_lines.append(len(lines))
         elif ev == "step.finished":
             info.finished = {
                 k: rec.get(k)
@@ -339,26 +419,99 @@ class LogIndex:
         elif ev == "supervisor.state":
             info.supervisor.append({k: rec.get(k) for k in ("supervisor", "when", "processes")})
         elif ev == "gate.eval":
-            info.gates.append(dict(rec))
+            info.gates.append({k: rec.get(k) for k in GATE_FIELDS})
         elif ev in ("announce", "error", "session.interrupted"):
             info.notes.append(summarize(rec))
 
-    def outcome_of(self, entry: Entry) -> str | None:
-        if entry.step_key is None:
-            return None
-        info = self.steps.get(entry.step_key)
-        return info.outcome if info else None
+    # -- entries, read back from the log -------------------------------------------------------
+
+    def entry(self, pos: int) -> Entry:
+        """The timeline row at position ``pos`` (its time and summary read from the log)."""
+        event = self._names[self._event[pos]]
+        step, stage = self._name(self._step[pos]), self._name(self._stage[pos])
+        lines, stream = self._lines[pos], self._name(self._stream[pos])
+        cached = self._cache.get(pos)
+        if cached is None:
+            rec = self._record(pos)
+            if rec is None:
+                cached = ("", "not a JSON object")
+            elif event == "step.output":
+                cached = (str(rec.get("ts", "")), "")
+            else:
+                cached = (str(rec.get("ts", "")), summarize(rec))
+            if len(self._cache) >= CACHE_ENTRIES:
+                self._cache.clear()
+            self._cache[pos] = cached
+        ts, summary = cached
+        if event == "step.output":
+            summary = f"{lines} lines ({stream})"
+        return Entry(
+            self._first[pos], self._last[pos], ts, event, step, stage, summary, lines, stream
+        )
+
+    def _record(self, pos: int) -> dict[str, Any] | None:
+        if self._file is None:
+            self._file = self.path.open("rb")
+        self._file.seek(self._offset[pos])
+        return _parse(self._file.read(self._length[pos]))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    @property
+    def entries(self) -> list[Entry]:
+        """Every entry (reads the whole log back: for small logs and tests)."""
+        return [self.entry(pos) for pos in range(len(self._first))]
+
+    def position_of(self, line: int) -> int | None:
+        """The position of the entry that holds log line ``line``, if any."""
+        pos = bisect_right(self._first, line) - 1
+        return pos if pos >= 0 and line <= self._last[pos] else None
+
+    def line_at(self, pos: int) -> int:
+        return self._first[pos]
+
+    def outcome_at(self, pos: int) -> str | None:
+        """The step's outcome for a step's row; a stage's or the session's for their ends."""
+        step = self._name(self._step[pos])
+        if step is not None:
+            info = self.steps.get(step)
+            return info.outcome if info else None
+        if self._names[self._event[pos]] in ("stage.end", "session.end"):
+            rec = self._record(pos)
+            return str(rec.get("outcome")) if rec else None
+        return None
 
     def outcomes(self) -> list[str]:
         return sorted({info.outcome for info in self.steps.values()})
 
-    def matches(self, entry: Entry, stage: str | None, step: str, outcome: str | None) -> bool:
-        """Whether an entry passes the filters (stage key, step substring, step outcome)."""
-        if stage and entry.stage_key != stage:
-            return False
-        if step and (entry.step_key is None or step.lower() not in entry.step_key.lower()):
-            return False
-        return not outcome or self.outcome_of(entry) == outcome
+    def view(self, stage: str | None, step: str, outcome: str | None) -> Sequence[int] | None:
+        """Positions of the entries that pass the filters (stage key, step substring, step
+        outcome), ascending; None when nothing filters (every entry)."""
+        if not (stage or step or outcome):
+            return None
+        picked: list[array[int]] = []
+        needle = step.lower()
+        for (stage_id, step_id), group in self._groups.items():
+            key = self._name(step_id)
+            if stage and self._name(stage_id) != stage:
+                continue
+            if step and (key is None or needle not in key.lower()):
+                continue
+            if outcome:
+                info = self.steps.get(key) if key is not None else None
+                if info is None or info.outcome != outcome:
+                    continue
+            picked.append(group)
+        if len(picked) == 1:
+            return picked[0]
+        merged = array("q")
+        for group in picked:
+            merged.extend(group)
+        # runs of ascending positions: Timsort merges them in linear time
+        return array("q", sorted(merged))
 
 
 def read_output_page(

@@ -10,6 +10,7 @@ log is only ever opened for reading.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,24 +25,44 @@ from textual.widgets import Footer, Input, Label, Log, Select, Static
 
 from annotui.audit.errors import AuditError
 from annotui.audit.verify import VerifyResult, verify
-from screens.audit_index import Entry, LogIndex, LogReader, StepInfo, read_output_page
+from annotui.text import one_line
+from screens.audit_index import (
+    Entry,
+    LogIndex,
+    LogReader,
+    StepInfo,
+    gate_text,
+    read_output_page,
+)
 from screens.modals import OnceModal
+from screens.sign import SignScreen
 from screens.widgets.timeline import Timeline
 
 POLL_SECONDS = 1.0
 OUTPUT_PAGE = 2000
 """Lines of a step's output loaded at a time in the output view."""
 FORMATS = {"markdown": ".md", "html": ".html"}
+READ_BYTES = 256 << 10
+"""Bytes indexed between two updates of the screen while a log is read."""
+POST_SECONDS = 0.1
+"""While a log is being indexed: how often the screen is told (the timeline's length)."""
+REFRESH_SECONDS = 0.5
+"""While a log is being indexed: how often a filtered view, the detail and the banner follow."""
+OUTCOMES = (
+    "ok", "done", "failed", "cancelled", "timeout", "unknown", "skipped", "would-run",
+    "unverified", "running",
+)  # fmt: skip
+"""Offered by the outcome filter whether or not the log has them yet (and any other it has)."""
 
 
 def write_report(log: Path, fmt: str, out: Path) -> Path:
     """Write a Markdown or HTML report of ``log`` to ``out`` (never to the log itself)."""
     from annotui.audit import report
 
-    if out.exists() and out.resolve() == log.resolve():
+    if out.exists() and out.samefile(log):
         raise ValueError("refusing to write the report over the audit log")
-    text = report.render(log, fmt)
-    out.write_text(text, encoding="utf-8")
+    with open(out, "w", encoding="utf-8") as f:  # streamed: the HTML holds the whole output
+        report.write(log, fmt, f)
     return out
 
 
@@ -134,6 +155,8 @@ class AuditViewerScreen(Screen[None]):
         Binding("h", "export('html')", "HTML"),
         Binding("f", "toggle_follow", "Follow"),
         Binding("r", "reverify", "Verify"),
+        Binding("s", "sign_off", "Sign off"),
+        Binding("a", "approve", "Approve"),
         Binding("question_mark,f1", "viewer_help", "Help", show=False, priority=True),
     ]
 
@@ -141,11 +164,12 @@ class AuditViewerScreen(Screen[None]):
         """New records were folded into the index (posted from the reader thread)."""
 
         def __init__(
-            self, new: list[Entry], changed: list[Entry], size: int, caught_up: bool = False
+            self, changed: list[int], read: int, size: int, caught_up: bool = False
         ) -> None:
             super().__init__()
-            self.new = new
             self.changed = changed
+            """Positions of entries that were there before and grew (folded output)."""
+            self.read = read
             self.size = size
             self.caught_up = caught_up
             """True on the last message of one read: the file was read to its end."""
@@ -161,7 +185,7 @@ class AuditViewerScreen(Screen[None]):
         self.path = path
         self.follow = follow
         self.poll = poll
-        self.index = LogIndex()
+        self.index = LogIndex(path)
         self.verdict: VerifyResult | None = None
         self.last_export: Path | None = None
         self._reader = LogReader(path)
@@ -171,11 +195,13 @@ class AuditViewerScreen(Screen[None]):
         self._caught_up = False
         self._verifying = False
         self._verify_again = False
+        self._refreshed = 0.0
 
     # -- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static(Text("checking…"), id="banner", classes="checking")
+        yield Static("", id="proof-result")
         with Horizontal(id="filters"):
             yield Label("stage", classes="flabel")
             yield Select[str]([], prompt="any", id="f-stage", compact=True)
@@ -192,7 +218,9 @@ class AuditViewerScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._show_follow()
-        self.query_one(Timeline).focus()
+        timeline = self.query_one(Timeline)
+        timeline.attach(self.index, self._lock)
+        timeline.focus()
         self._reading = True
         self._read()
         self.set_interval(self.poll, self._tick)
@@ -211,11 +239,17 @@ class AuditViewerScreen(Screen[None]):
             if size < self._reader.offset:
                 self.post_message(self.Verified(None, "the log shrank: it was truncated"))
                 return
-            while batch := self._reader.read_new():
+            # the first batch at once (the first screen), then at most one message per
+            # POST_SECONDS: each one costs the screen a frame, taken from the indexing
+            posted = 0.0
+            changed: list[int] = []
+            while batch := self._reader.read_new(READ_BYTES):
                 with self._lock:
-                    new, changed = self.index.add(batch)
-                self.post_message(self.Loaded(new, changed, size))
-            self.post_message(self.Loaded([], [], size, caught_up=True))
+                    changed.extend(self.index.add(batch)[1])
+                if time.monotonic() - posted >= POST_SECONDS:
+                    self.post_message(self.Loaded(changed, self._reader.offset, size))
+                    changed, posted = [], time.monotonic()
+            self.post_message(self.Loaded(changed, self._reader.offset, size, caught_up=True))
         except OSError as exc:
             self.post_message(self.Verified(None, f"cannot read the log: {exc.strerror or exc}"))
         finally:
@@ -241,26 +275,35 @@ class AuditViewerScreen(Screen[None]):
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         timeline = self.query_one(Timeline)
-        if message.new or message.changed:
-            before = timeline.row_count
-            at_bottom = before > 0 and timeline.cursor_row >= before - 1
-            if self._outcome_filter():
+        before = timeline.row_count
+        at_bottom = before > 0 and timeline.cursor_row >= before - 1
+        now = time.monotonic()
+        due = message.caught_up or before == 0 or now - self._refreshed >= REFRESH_SECONDS
+        if self._filtering():
+            if due:
                 self._rebuild()
-            else:
-                stage, step = self._stage_filter(), self._step_filter()
-                with self._lock:
-                    shown = [e for e in message.new if self.index.matches(e, stage, step, None)]
-                timeline.append(shown)
-                for entry in message.changed:
-                    timeline.update_entry(entry)
-            if self._caught_up and self.follow and at_bottom:
-                timeline.move_cursor(row=timeline.row_count - 1, animate=False)
+        else:
+            timeline.grew(message.changed)
+        if self._caught_up and self.follow and at_bottom:
+            timeline.move_cursor(row=timeline.row_count - 1)
+        if due:
+            self._refreshed = now
             self._show_detail()
+            self._refresh_filter_options()
+            if self.verdict is None and not self._verifying and not message.caught_up:
+                self._show_progress(message.read, message.size)
         if message.caught_up:
             self._caught_up = True
-            self._refresh_filter_options()
             if message.size != self._verified_size:
                 self._start_verify(message.size)
+
+    def _show_progress(self, read: int, size: int) -> None:
+        with self._lock:
+            records = self.index.records
+        share = f"{100 * read // size}% " if size else ""
+        self.query_one("#banner", Static).update(
+            Text(f"checking… indexing {share}({records:,} records so far)")
+        )
 
     @on(Verified)
     def _verified(self, message: Verified) -> None:
@@ -300,27 +343,14 @@ class AuditViewerScreen(Screen[None]):
         timeline = self.query_one(Timeline)
         bad = None if v.ok else v.bad_line
         if bad != timeline.bad_line:
-            old = timeline.bad_line
             timeline.bad_line = bad
-            for line in (old, bad):
-                entry = self._entry_at(line)
-                if entry is not None:
-                    timeline.update_entry(entry)
+            timeline.refresh()
         self._verify_pending()
 
     def _verify_pending(self) -> None:
         if self._verify_again:
             self._verify_again = False
             self._start_verify(self._reader.offset + len(self._reader.pending_tail))
-
-    def _entry_at(self, line: int | None) -> Entry | None:
-        if line is None:
-            return None
-        with self._lock:
-            for entry in reversed(self.index.entries):
-                if entry.line <= line:
-                    return entry if line <= entry.last_line else None
-        return None
 
     # -- filters -------------------------------------------------------------------------------
 
@@ -335,10 +365,14 @@ class AuditViewerScreen(Screen[None]):
     def _step_filter(self) -> str:
         return self.query_one("#f-step", Input).value.strip()
 
+    def _filtering(self) -> bool:
+        return bool(self._stage_filter() or self._step_filter() or self._outcome_filter())
+
     def _refresh_filter_options(self) -> None:
         with self._lock:
             stages = list(self.index.stages)
-            outcomes = self.index.outcomes()
+            seen = self.index.outcomes()
+        outcomes = [*OUTCOMES, *sorted(set(seen) - set(OUTCOMES))]
         for sel_id, values in (("#f-stage", stages), ("#f-outcome", outcomes)):
             select = self.query_one(sel_id, Select)
             if getattr(select, "_annotui_options", None) == values:
@@ -352,8 +386,8 @@ class AuditViewerScreen(Screen[None]):
     def _rebuild(self) -> None:
         stage, step, outcome = self._stage_filter(), self._step_filter(), self._outcome_filter()
         with self._lock:
-            shown = [e for e in self.index.entries if self.index.matches(e, stage, step, outcome)]
-        self.query_one(Timeline).show(shown)
+            view = self.index.view(stage, step, outcome)
+        self.query_one(Timeline).show(view)
         self._show_detail()
 
     @on(Select.Changed)
@@ -374,7 +408,8 @@ class AuditViewerScreen(Screen[None]):
     def selected(self) -> tuple[Entry | None, StepInfo | None]:
         line = self.query_one(Timeline).current_line()
         with self._lock:
-            entry = self.index.by_line.get(line) if line is not None else None
+            pos = self.index.position_of(line) if line is not None else None
+            entry = self.index.entry(pos) if pos is not None else None
             info = self.index.steps.get(entry.step_key) if entry and entry.step_key else None
         return entry, info
 
@@ -399,6 +434,13 @@ class AuditViewerScreen(Screen[None]):
                 if key not in ("event", "seq", "ts"):
                     text.append(f"{key}: ", style="bold")
                     text.append(f"{value}\n")
+        if entry.event == "session.end":
+            from annotui.audit.outcomes import count
+
+            # each step's last outcome, counted as the reports and the Summary count them
+            counted = count(info.outcome for info in self.index.steps.values())
+            text.append("steps: ", style="bold")
+            text.append(counted.text() + "\n")
         return text
 
     # -- actions -------------------------------------------------------------------------------
@@ -412,6 +454,10 @@ class AuditViewerScreen(Screen[None]):
             return not isinstance(self.app, ReviewApp)
         if action == "close_app":
             return isinstance(self.app, ReviewApp)
+        if action in ("sign_off", "approve"):
+            # the reviewer's own viewer only: not the operator's cockpit, and not a browser's
+            # session (annotui review --serve holds no key and writes no file)
+            return isinstance(self.app, ReviewApp) and not self.app.served
         return True
 
     def action_escape(self) -> None:
@@ -451,6 +497,10 @@ class AuditViewerScreen(Screen[None]):
         self._show_follow()
         if self.follow:
             self._tick()
+
+    def on_unmount(self) -> None:
+        with self._lock:
+            self.index.close()
 
     def _show_follow(self) -> None:
         self.query_one("#follow-state", Static).update("following" if self.follow else "paused")
@@ -499,6 +549,94 @@ class AuditViewerScreen(Screen[None]):
         self.app.call_from_thread(self.app.deliver_text, io.StringIO(text), save_filename=filename)
         self.app.call_from_thread(self.notify, f"Report {filename} sent to the browser")
 
+    # -- signing (annotui review): the code paths of `audit sign-off` and `audit approve` --------
+
+    def _sign_key(self) -> str:
+        app = self.app
+        return (app.sign_with or "") if isinstance(app, ReviewApp) else ""
+
+    def action_sign_off(self) -> None:
+        what = (
+            f"Signs the final seal of {self.path} with your key (namespace annotui-signoff) "
+            f"into {self.path.name}.signoffs; the log itself is not changed."
+        )
+
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                self._result("signing off…", "busy")
+                self._sign_off(*answer)
+
+        self.app.push_screen(SignScreen("Sign off this log", what, self._sign_key()), chosen)
+
+    @work(thread=True, exclusive=True, group="sign")
+    def _sign_off(self, key: str, note: str) -> None:
+        from annotui.audit.proof import sign_off_log
+
+        try:
+            done = sign_off_log(self.path, key, note)
+        except AuditError as exc:
+            self.app.call_from_thread(self._result, f"✘ NOT SIGNED OFF: {exc}", "failed")
+            return
+        self.app.call_from_thread(self._result, f"✔ {done}", "done")
+        self.app.call_from_thread(self.action_reverify)
+
+    def action_approve(self) -> None:
+        _entry, info = self.selected()
+        self._find_wait(info.key if info else None)
+
+    @work(thread=True, exclusive=True, group="sign")
+    def _find_wait(self, selected: str | None) -> None:
+        from annotui.audit.approvals import open_waits
+
+        try:
+            waits = list(open_waits(self.path))
+        except AuditError as exc:
+            self.app.call_from_thread(self._result, f"✘ cannot read the log: {exc}", "failed")
+            return
+        step = selected if selected in waits else (waits[0] if len(waits) == 1 else None)
+        if step is None:
+            why = (
+                "no step of this log is waiting for approval"
+                if not waits
+                else f"several steps wait ({', '.join(waits)}): select the one to approve"
+            )
+            self.app.call_from_thread(self._result, f"✘ nothing approved: {why}", "failed")
+            return
+        self.app.call_from_thread(self._ask_approval, step)
+
+    def _ask_approval(self, step: str) -> None:
+        what = (
+            f"Approves {step}, which waits in the run of {self.path}: your signed approval "
+            "(namespace annotui-approval) goes to the run, which checks it and goes on."
+        )
+
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                self._result(f"approving {step}…", "busy")
+                self._approve(step, *answer)
+
+        self.app.push_screen(SignScreen(f"Approve {step}", what, self._sign_key()), chosen)
+
+    @work(thread=True, exclusive=True, group="sign")
+    def _approve(self, step: str, key: str, note: str) -> None:
+        from annotui.audit.approvals import approve
+
+        try:
+            done = approve(self.path, step, key, note)
+        except AuditError as exc:
+            self.app.call_from_thread(self._result, f"✘ NOT APPROVED: {exc}", "failed")
+            return
+        self.app.call_from_thread(self._result, f"✔ {done}", "done")
+
+    def _result(self, text: str, state: str) -> None:
+        """The outcome of a sign-off or an approval, kept on screen under the banner."""
+        box = self.query_one("#proof-result", Static)
+        box.remove_class("busy", "done", "failed")
+        box.add_class(state)
+        box.update(Text(one_line(text)))
+        if state != "busy":
+            self.notify(one_line(text), severity="error" if state == "failed" else "information")
+
     def action_close(self) -> None:
         if isinstance(self.app, ReviewApp):
             self.app.exit()
@@ -534,10 +672,7 @@ def step_text(info: StepInfo) -> Text:
         procs = ", ".join(f"{k}={v}" for k, v in (s.get("processes") or {}).items())
         t.append(f"supervisor {s.get('supervisor')} {s.get('when')}: {procs}\n")
     for g in info.gates:
-        t.append(
-            f"gate {g.get('probe')} = {g.get('value')} holds={g.get('holds')} "
-            f"({g.get('streak')}/{g.get('needed')})\n"
-        )
+        t.append(f"gate {gate_text(g)}\n")
     if info.finished:
         f = info.finished
         line = f"finished {f.get('outcome')}"
@@ -593,10 +728,18 @@ class ReviewApp(App[None]):
     TITLE = "annotui review"
 
     def __init__(
-        self, path: Path, *, follow: bool = True, poll: float = POLL_SECONDS, served: bool = False
+        self,
+        path: Path,
+        *,
+        follow: bool = True,
+        poll: float = POLL_SECONDS,
+        served: bool = False,
+        sign_with: str | None = None,
     ) -> None:
         super().__init__()
         self.log_path = path
+        self.sign_with = sign_with
+        """--sign-with / ANNOTUI_SIGN_WITH: the key the sign-off and approve dialogs offer."""
         self._follow = follow
         self._poll = poll
         self.served = served

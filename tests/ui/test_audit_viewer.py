@@ -62,7 +62,7 @@ async def sample_viewer(
 
 def shown_steps(app: ReviewApp) -> list[str]:
     table = viewer(app).query_one(Timeline)
-    return [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+    return [table.entry_at(i).step_key or "" for i in range(table.row_count)]
 
 
 def digest(path: Path) -> tuple[str, int]:
@@ -252,7 +252,7 @@ async def test_step_detail_and_full_output(tmp_path: Path) -> None:
 def test_output_pages_are_read_from_the_file_by_span(tmp_path: Path) -> None:
     log = tmp_path / "audit.jsonl"
     write_sample(log)
-    index = LogIndex()
+    index = LogIndex(log)
     index.add(LogReader(log).read_new())
     info = index.steps["deploy[staging]/migrate"]
     assert info.output_lines == 41 and len(info.output_spans) == 3
@@ -376,3 +376,54 @@ def test_audit_viewer_broken_snapshot_80x24(snap_compare, tmp_path: Path) -> Non
         await _settle(pilot, row="12")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+async def test_outcome_column_and_every_outcome_in_the_filter(tmp_path: Path) -> None:
+    async with sample_viewer(tmp_path) as (app, pilot, screen):
+        table = screen.query_one(Timeline)
+        index = screen.index
+        outcomes = {}
+        for row in range(table.row_count):
+            entry = table.entry_at(row)
+            pos = index.position_of(entry.line)
+            assert pos is not None
+            outcomes[entry.line] = (entry.event, index.outcome_at(pos))
+        assert outcomes[22] == ("step.shown", "failed")  # migrate: its step's outcome
+        assert outcomes[30] == ("step.skipped", "skipped")
+        assert outcomes[31] == ("stage.end", "failed")
+        assert outcomes[2] == ("var.set", None)
+        # the drawn row holds it too
+        table.move_cursor(row=table.get_row_index("22"))
+        await pilot.pause()
+        assert any("failed" in strip.text and "migrate" in strip.text for strip in
+                   app.screen._compositor.render_strips())  # fmt: skip
+        select = screen.query_one("#f-outcome", Select)
+        offered = [str(value) for _label, value in select._options if isinstance(value, str)]
+        assert {"cancelled", "timeout", "unknown", "skipped", "failed", "ok"} <= set(offered)
+        select.value = "cancelled"
+        await pilot.pause()
+        assert table.row_count == 0  # no step was cancelled: the filter shows nothing
+
+
+def test_large_log_index_is_columns_not_objects(tmp_path: Path) -> None:
+    """20,000 output records of one step fold into one entry; the index keeps no record."""
+    log = tmp_path / "audit.jsonl"
+    w = AuditWriter.create(log, fsync=False)
+    try:
+        w(ev.SessionStarted("c", "0" * 64, "c", "C", "1", "rev", None, "here", "0.1.0", "live"))
+        w(ev.StageStarted(stage_key="s", title="S", index=1, total=1))
+        for i in range(20_000):
+            w(ev.StepOutput(step_key="s/a", stream="stdout", text=f"line {i}"))
+        w(ev.StepFinished(step_key="s/a", outcome="cancelled", exit_code=None, duration=16.0))
+    finally:
+        w.close()
+    index = LogIndex(log)
+    reader = LogReader(log)
+    while batch := reader.read_new(64 << 10):
+        index.add(batch)
+    assert len(index) == 4
+    entry = index.entry(2)
+    assert entry.summary == "20000 lines (stdout)" and entry.last_line == 20_002
+    assert index.outcome_at(2) == "cancelled"
+    assert list(index.view(None, "", "cancelled") or []) == [2, 3]
+    index.close()
