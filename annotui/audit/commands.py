@@ -93,17 +93,18 @@ def _sign_off(path: Path, key: str, note: str) -> int:
     return 0
 
 
-def _report(path: Path, fmt: str, output: str | None) -> int:
+def _report(path: Path, fmt: str, output: str | None, allowed: str | None) -> int:
     """The report, streamed (the HTML page holds every step's whole output)."""
+    signers = AllowedSigners(Path(allowed)) if allowed else None
     if output is None:
-        write(path, fmt, sys.stdout)
+        write(path, fmt, sys.stdout, signers)
         return 0
     target = Path(output)
     if target.exists() and target.samefile(path):
         raise AuditError(f"refusing to write the report over the audit log {one_line(path)}")
     try:
         with open(target, "w", encoding="utf-8") as out:
-            write(path, fmt, out)
+            write(path, fmt, out, signers)
     except OSError as e:
         print(
             f"annotui audit report: cannot write {one_line(output)}: {e.strerror}", file=sys.stderr
@@ -128,7 +129,7 @@ def main(args: argparse.Namespace) -> int:
             return _approve(path, args.step, args.sign_with, args.note)
         if args.audit_command == "show":
             return show(path, args.step)
-        return _report(path, args.format, args.output)
+        return _report(path, args.format, args.output, args.allowed_signers)
     except AuditError as e:
         print(f"annotui audit {args.audit_command}: {one_line(e)}", file=sys.stderr)
         return 2

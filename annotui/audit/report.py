@@ -16,10 +16,11 @@ from typing import Any, TextIO
 from annotui.audit.errors import AuditError
 from annotui.audit.lines import Lines
 from annotui.audit.outcomes import count, record_outcome
-from annotui.audit.proof import SignOff, checkpoint, read_signoffs
+from annotui.audit.proof import SealSigner, SignOff, check_seals, checkpoint, read_signoffs
 from annotui.audit.reader import StepHeader, output_lines
 from annotui.audit.shape import problem
 from annotui.audit.show import RECAP_COUNTS, clean, host_counts, recap_text, summarize
+from annotui.audit.sshsig import AllowedSigners
 from annotui.audit.verify import VerifyResult, verify
 from annotui.text import for_terminal, markdown_code_block, markdown_inline
 
@@ -118,6 +119,8 @@ class RunReport:
     notifications: list[Notification] = field(default_factory=list)
     whole_output: bool = False
     """Keep every attempt's whole output (the HTML report shows it, collapsible)."""
+    sealers: list[SealSigner] = field(default_factory=list)
+    """With allowed signers: each seal's signer (principal) or why it does not verify."""
 
     def step(self, key: str) -> StepReport:
         stage_key = key.rsplit("/", 1)[0]
@@ -152,9 +155,15 @@ def _records_at(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
                 yield at, len(line), record
 
 
-def collect(path: Path, *, whole_output: bool = False) -> RunReport:
+def collect(
+    path: Path, *, whole_output: bool = False, signers: AllowedSigners | None = None
+) -> RunReport:
+    """The report's facts; with ``signers`` every seal and sign-off names its principal (as
+    ``audit verify --allowed-signers`` does), or why it does not verify."""
     report = RunReport(path=path, verify=verify(path), whole_output=whole_output)
-    report.signoffs = read_signoffs(path, report.verify, None)
+    report.signoffs = read_signoffs(path, report.verify, signers)
+    if signers is not None:
+        report.sealers = check_seals(report.verify, signers)
     for at, length, rec in _records_at(path):
         _add(report, rec, at, length)
     return report
@@ -382,12 +391,20 @@ def _proof_rows(r: RunReport) -> list[tuple[str, str]]:
         rows = [("seal", f"UNSEALED: the log ends at seq {v.records - 1} without its final seal")]
     else:
         rows = [("seal", "not judged: the log is not intact")]
+    judged = {c.seal.seq: c for c in r.sealers}
     for s in v.seals:
-        rows.append((f"seal {s.seq}", f"{s.covers}: {f'key {s.key}' if s.key else 'unsigned'}"))
+        signer = f"key {s.key}" if s.key else "unsigned"
+        c = judged.get(s.seq)
+        if c is not None and c.problem is not None:
+            signer = f"NOT PROVEN: {c.problem}" + (f" (key {s.key})" if s.key else "")
+        elif c is not None and c.principal is not None:
+            signer = f"signed by {c.principal} (key {s.key})"
+        rows.append((f"seal {s.seq}", f"{s.covers}: {signer}"))
     for so in r.signoffs:
         state = f"REJECTED ({so.problem})" if so.problem else "signature good"
         note = f": {so.note}" if so.note else ""
-        rows.append(("sign-off", f"{so.key} at {so.ts}{note} [{state}]"))
+        who = f"{so.principal} " if so.principal and not so.problem else ""
+        rows.append(("sign-off", f"{who}{so.key} at {so.ts}{note} [{state}]"))
     if not r.signoffs:
         rows.append(("sign-off", f"none yet (annotui audit sign-off {r.path} --sign-with KEY)"))
     return rows
@@ -633,10 +650,10 @@ def html_page(r: RunReport) -> Iterator[str]:
     yield "\n".join(parts) + "\n"
 
 
-def write(path: Path, fmt: str, out: TextIO) -> None:
+def write(path: Path, fmt: str, out: TextIO, signers: AllowedSigners | None = None) -> None:
     """Write the Markdown or HTML report of ``path`` to ``out``, streamed: the HTML page holds
     every step's whole output, which is never all in memory."""
-    report = collect(path, whole_output=fmt == "html")
+    report = collect(path, whole_output=fmt == "html", signers=signers)
     if fmt == "html":
         for piece in html_page(report):
             out.write(piece)

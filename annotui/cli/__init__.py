@@ -134,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("path", metavar="PATH")
     rep.add_argument("--format", choices=["markdown", "html"], default="markdown")
     rep.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    rep.add_argument(
+        "--allowed-signers",
+        metavar="FILE",
+        help="name the signer of each seal and sign-off from this OpenSSH allowed_signers file",
+    )
 
     sb = sub.add_parser("sandbox", help="build (or --stop) a local rehearsal world")
     sb.add_argument("dir", nargs="?", metavar="DIR", help="where (default: ./annotui-sandbox)")
@@ -158,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address for --serve (default 127.0.0.1: loopback)"
     )
     rv.add_argument("--served", action="store_true", help=argparse.SUPPRESS)
+    rv.add_argument(
+        "--sign-with",
+        metavar="KEY",
+        help="the SSH key the sign-off (s) and approve (a) actions offer (also ANNOTUI_SIGN_WITH)",
+    )
     return p
 
 

@@ -5,6 +5,7 @@ HTML entity or character reference anywhere (operator text is escaped the Markdo
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -15,6 +16,8 @@ from annotui.audit.report import render
 from annotui.audit.writer import AuditWriter
 
 from .conftest import PLAN, STAGING, header, shown
+from .markdown_view import view
+from .sshkeys import Key, allowed_signers, keys  # noqa: F401
 
 KEY = f"{STAGING}/image-perms"
 OTHER = f"{STAGING}/notify"
@@ -125,3 +128,47 @@ def test_the_report_is_never_written_over_its_log(tmp_path: Path) -> None:
         assert r.returncode == 2 and "refusing to write the report over the audit log" in r.stderr
         assert len(r.stderr.splitlines()) == 1
     assert log.read_bytes() == before
+
+
+def test_with_allowed_signers_the_report_names_who_sealed_and_who_signed_off(
+    tmp_path: Path,
+    keys: dict[str, Key],  # noqa: F811
+) -> None:
+    checklist = tmp_path / "approval.toml"
+    shutil.copy(Path(__file__).parents[1] / "ui" / "checklists" / "approval.toml", checklist)
+    signers = allowed_signers(
+        tmp_path / "allowed_signers",
+        ("alice@example", keys["operator"], ""),
+        ("bob@example", keys["reviewer"], ""),
+    )
+    log = tmp_path / "a.jsonl"
+    cli = [sys.executable, "-m", "annotui.cli"]
+    subprocess.run(
+        [*cli, "run", str(checklist), "--plain", "--yes", "--rehearse", "--var", f"work={tmp_path}",
+         "--audit", str(log), "--sign-with", str(keys["operator"].private)],
+        capture_output=True, timeout=120, check=True,
+    )  # fmt: skip
+    subprocess.run(
+        [*cli, "audit", "sign-off", str(log), "--sign-with", str(keys["reviewer"].private),
+         "--note", "fine"],
+        capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+
+    def report(allowed: Path) -> str:
+        r = subprocess.run(
+            [*cli, "audit", "report", str(log), "--allowed-signers", str(allowed)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        return "\n".join(view(r.stdout))
+
+    md = report(signers)
+    operator, reviewer = keys["operator"].fingerprint(), keys["reviewer"].fingerprint()
+    seals = [line for line in md.splitlines() if re.match(r"\| seal \d", line)]
+    assert seals and all(f"signed by alice@example (key {operator})" in s for s in seals), seals
+    assert f"| sign-off | bob@example {reviewer} at " in md and ": fine [signature good] |" in md
+    # a file that does not list the run's key: no seal is proven, the sign-off still is
+    only_bob = allowed_signers(tmp_path / "only_bob", ("bob@example", keys["reviewer"], ""))
+    md = report(only_bob)
+    seals = [line for line in md.splitlines() if re.match(r"\| seal \d", line)]
+    assert seals and all(": NOT PROVEN: " in s for s in seals), seals
