@@ -178,6 +178,11 @@ class PlainOperator:
         return (line or "").strip() == word
 
 
+ANNOUNCE_LATER = "The text is rendered from the run's vars when the step runs."
+ANNOUNCE_START = "---- announcement (as it is to be posted; copy the lines as they are) ----"
+ANNOUNCE_END = "---- end of the announcement ----"
+
+
 class PlainPresenter:
     """Renders engine events as lines of text (a sink)."""
 
@@ -231,6 +236,10 @@ class PlainPresenter:
                 if e.run_as:
                     self._w(f"   runs {e.run_as}\n")
                 texts = [e.description, e.instructions if e.instructions != e.description else None]
+                if e.kind == "announce":
+                    # its text is printed once, as the engine rendered and recorded it (as the
+                    # cockpit's step view shows it), when the step runs
+                    texts = [e.description, ANNOUNCE_LATER]
                 for said in filter(None, texts):
                     self._w("".join(f"   {line}\n" for line in said.splitlines()))
                 if e.command:
@@ -273,7 +282,10 @@ class PlainPresenter:
                 states = ", ".join(f"{k}={v}" for k, v in e.processes.items())
                 self._w(f"   supervisor {e.supervisor} {e.when}: {states}\n")
             case ev.Announcement():
-                self._w("\n" + e.text.rstrip() + "\n")
+                # line for line as it is to be posted (no indent: copied as is), between rulers
+                self._w(f"   {ANNOUNCE_START}\n")
+                self._w("".join(f"{line}\n" for line in e.text.strip("\n").splitlines()))
+                self._w(f"   {ANNOUNCE_END}\n")
             case ev.ApprovalWaiting():
                 limit = f" (for at most {e.timeout:g} s)" if e.timeout else ""
                 self._w(
