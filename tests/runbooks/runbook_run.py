@@ -4,6 +4,7 @@ advance for every step (an answers file, as in CI), the rest on stdin."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ def run_runbook(
     words: Mapping[str, str],
     *args: str,
     stdin: str = "",
+    env: Mapping[str, str] | None = None,
     timeout: float = 300,
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, object]]]:
     answers = answers_file(tmp_path / "answers.toml", step_keys(name, values), words)
@@ -51,6 +53,7 @@ def run_runbook(
         [sys.executable, "-m", "annotui.cli", "run", str(CHECKLISTS / f"{name}.toml"), "--plain",
          "--answers", str(answers), "--audit", str(audit), *var_args, *args],
         input=stdin, capture_output=True, text=True, timeout=timeout, cwd=tmp_path,
+        env={**os.environ, **(env or {})},
     )  # fmt: skip
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     return proc, records
