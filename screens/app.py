@@ -214,7 +214,7 @@ class CockpitApp(App[int]):
     def planned_step(self, key: str) -> PlannedStep | None:
         plan = self.session.plan if self.session else None
         for stage in plan or []:
-            for step in stage.steps:
+            for step in [*stage.steps, *stage.rollback]:
                 if step.key == key:
                     return step
         return None
