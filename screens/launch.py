@@ -167,5 +167,6 @@ def review(args: argparse.Namespace) -> int:
         return 2
     from screens.audit_viewer import ReviewApp
 
-    ReviewApp(path).run(size=terminal_size())
+    key = args.sign_with or os.environ.get("ANNOTUI_SIGN_WITH") or None
+    ReviewApp(path, sign_with=key).run(size=terminal_size())
     return 0
