@@ -322,7 +322,7 @@ def check_rendered(checklist: Checklist, values: Mapping[str, str]) -> None:
     steps = [
         (f"step {stage.id}/{step.id}'s command", step.run, loop)
         for stage in checklist.stages
-        for step in stage.steps
+        for step in [*stage.steps, *stage.rollback]
         if step.kind in ("command", "check")
         for loop in [x for x in (stage.for_each, step.for_each) if x] or [{}]
     ]

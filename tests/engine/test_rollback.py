@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine_cli import read_log
+from engine_cli import checklist_text, read_log
 
 
 def test_a_real_failure_rolled_back(run_plain, work: Path) -> None:
@@ -62,3 +62,18 @@ def test_a_rollback_restores_a_captured_value(run_plain, work: Path) -> None:
     ]
     rollback = [x for x in recs if x["event"] == "stage.rollback"]
     assert [(x["phase"], x.get("outcome")) for x in rollback] == [("start", None), ("end", "ok")]
+
+
+def test_a_rollback_command_too_long_is_refused_before_the_run(
+    run_plain, tmp_path: Path, work: Path
+) -> None:
+    """Rendered rollback commands are held to the size limit of every command, before anything
+    runs (a var, twice in the rollback step, makes it too long)."""
+    big = 'run = "ln -sfn {{ old }}{{ old }} {{ work }}/current"'
+    text = checklist_text("rollback").replace('run = "ln -sfn old {{ work }}/current"', big)
+    path = tmp_path / "big.toml"
+    path.write_text(text.replace("[vars.work]", "[vars.work]\n[vars.old]"))
+    r, _ = run_plain(path, "--var", "old=" + "x" * 63_000, input="y\n")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "swap/old-link's command would be" in r.stderr and "Traceback" not in r.stderr
+    assert not (work / "current").exists()
