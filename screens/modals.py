@@ -220,10 +220,12 @@ class AskModal(OnceModal[T | None], Generic[T]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.fit_command)
-        self.call_after_refresh(self._on_screen)
+        # published right after each layout is drawn; the first one is the dialog appearing
+        self.screen_layout_refresh_signal.subscribe(self, self._drawn, immediate=True)
 
-    def _on_screen(self) -> None:
-        self._shown_at = monotonic()  # Textual stamps each key with this clock when it is read
+    def _drawn(self, screen: object) -> None:
+        if self._shown_at is None and self.is_current:
+            self._shown_at = monotonic()  # the clock Textual stamps each key with as it is read
 
     def on_unmount(self) -> None:
         release = getattr(self.app, "release_toasts", None)
