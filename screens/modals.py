@@ -573,12 +573,14 @@ class UnknownOutcomeModal(CommandModal[Decision]):
 
 class FailureModal(CommandModal[Decision]):
     """A step failed: retry, skip with a reason (never a critical step: not offered, a try is
-    recorded), back to its output, or stop."""
+    recorded), roll the stage back (when it has `[[stages.rollback]]` steps: they then run in
+    order, each confirmed, and the run stops), back to its output, or stop."""
 
     BINDINGS = [
         Binding("r", "retry", "Retry"),
         Binding("s", "skip", "Skip…"),
         Binding("s", "refuse_skip", "", show=False),
+        Binding("b", "rollback", "Roll back"),
         Binding("escape", "back", "Back to the output"),
     ]
 
@@ -602,10 +604,14 @@ class FailureModal(CommandModal[Decision]):
             keys.append("[dim]critical: cannot be skipped[/]")
         else:
             keys.append("[b]s[/b] skip")
+        if self.step.rollback:
+            keys.append("[b]b[/b] roll the stage back")
         keys += ["[b]Esc[/b] back to the output", "[b]q[/b] stop"]
         yield Static(" · ".join(keys), id="hint")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rollback":
+            return self.step.rollback
         if action == "skip":
             return not self.step.critical
         if action == "refuse_skip":
@@ -614,6 +620,9 @@ class FailureModal(CommandModal[Decision]):
 
     def action_retry(self) -> None:
         self.dismiss(Decision("retry"))
+
+    def action_rollback(self) -> None:
+        self.dismiss(Decision("rollback"))
 
     def action_skip(self) -> None:
         ask_skip(self, self.step)
