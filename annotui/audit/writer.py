@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from annotui.audit import chain
+from annotui.audit import chain, room
 from annotui.audit.errors import AuditError
 from annotui.audit.lock import LogLock, acquire, save_torn
 from annotui.audit.seal import SEAL_EVENT, seal_text
@@ -128,6 +128,8 @@ class AuditWriter:
         self._file = (stat.st_dev, stat.st_ino)
         self._size = stat.st_size
         """The end of the last whole record (the log is appended to by this writer alone)."""
+        self._room = True
+        """Room past the end is kept (`room.keep_room`) until the file system says it cannot."""
         self.on_failure: Callable[[AuditError], None] | None = None
         """Called (from the event loop) when a deferred fsync fails: no record may be waiting
         for the log to tell the session that it is lost."""
@@ -337,8 +339,9 @@ class AuditWriter:
 
     def check(self) -> None:
         """Raise AuditError (closing the log) when it can no longer be written: its path no
-        longer names the file, or its file system turned read-only. For a caller to poll while
-        nothing is written (a silent command would otherwise run to its end unrecorded)."""
+        longer names the file, its file system turned read-only or is full (found by keeping
+        room past the end: `room`). For a caller to poll while nothing is written (a silent
+        command would otherwise run to its end unrecorded)."""
         if self._failed is not None:
             raise AuditError(self._failed)
         if self._fd is None:
@@ -347,6 +350,8 @@ class AuditWriter:
             self._check_file()
             if os.fstatvfs(self._fd).f_flag & os.ST_RDONLY:
                 raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+            if self._room:
+                self._room = room.keep_room(self._fd, self._size)  # ENOSPC: the disk is full
             os.fsync(self._fd)  # nothing to write back; a file system in error says so
         except OSError as e:
             raise self._fail(e) from None
@@ -357,6 +362,8 @@ class AuditWriter:
                 with contextlib.suppress(OSError):
                     os.fsync(self._fd)
                 self._dirty = False
+            if self._room:
+                room.give_back(self._fd, self._size)
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
