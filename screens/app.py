@@ -13,7 +13,6 @@ import contextlib
 import gc
 import os
 import shlex
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,6 +25,7 @@ from textual.events import Resize
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from annotui.signals import stop_on_signals
 from screens.messages import (
     EngineEvent,
     OperatorAsk,
@@ -143,10 +143,8 @@ class CockpitApp(App[int]):
     def on_mount(self) -> None:
         # A dropped SSH session (SIGHUP) or a kill (SIGTERM) stops the run as a quit does: the
         # running command is stopped, the step recorded, the lock released; then exit 3.
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-                loop.add_signal_handler(sig, self.on_terminal_signal, sig.name)
+        with contextlib.suppress(ValueError):  # not the main thread (a test's app)
+            stop_on_signals(asyncio.get_running_loop(), self.on_terminal_signal)
         if os.environ.get("ANNOTUI_EXIT_AFTER_FIRST_FRAME") == "1":
             self.call_after_refresh(self.exit)  # bench/bench_ui.py: start to first frame
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from annotui.engine.prepare import prepare
+from annotui.signals import ignore_stop_signals
 
 DEMO_CHECKLIST = "anno-release"
 
@@ -56,7 +57,10 @@ def run_cockpit(
     app.place = place
     if on_abandon is not None:
         app.on_abandon.append(on_abandon)
-    code = app.run(size=terminal_size())
+    try:
+        code = app.run(size=terminal_size())
+    finally:
+        ignore_stop_signals()  # the run is over: a late SIGTERM/SIGHUP must not kill the exit
     with contextlib.suppress(OSError):  # after SIGHUP there may be no terminal to write to
         session = app.session
         if session is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annotui.engine.prepare import prepare
+from annotui.signals import ignore_stop_signals, stop_on_signals
 
 if TYPE_CHECKING:
     from annotui.checklist.loader import LoadedChecklist
@@ -79,8 +80,7 @@ async def run_plain(loaded: LoadedChecklist, options: RunOptions, checklist: str
             )
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, session.request_stop, f"{signal.Signals(sig).name} received")
+    stop_on_signals(loop, lambda name: session.request_stop(f"{name} received"))
     try:
         code = await session.run()
     except SessionError as e:
@@ -89,6 +89,8 @@ async def run_plain(loaded: LoadedChecklist, options: RunOptions, checklist: str
     except AuditLost as e:  # one line: what, where, and that the command was stopped
         print(f"annotui: {e}", file=sys.stderr)
         return 4
+    finally:
+        ignore_stop_signals()
     print(f"audit log: {session.audit_path}", file=sys.stderr)
     if code == 3:
         named = checklist or str(loaded.path)
