@@ -54,8 +54,10 @@ NARROW = 100
 """Below this many columns the status panel is a strip under the screen's panes (t hides it)."""
 ABANDON_ENGINE = 30.0
 """Seconds the engine gets to stop after SIGHUP/SIGTERM before the process ends itself."""
-ABANDON_GRACE = 5.0
-"""Seconds Textual then gets to exit on its own."""
+ABANDON_GRACE = {"SIGTERM": 5.0, "SIGHUP": 1.0}
+"""Seconds Textual then gets to exit on its own: after SIGTERM it puts a terminal that is still
+there back as it was; after SIGHUP there is none (a dropped session, tmux kill-server), and
+Textual's exit can hang writing to it."""
 OUTPUT_FRAME = 0.1
 """Seconds between two writes of streamed output to the screen."""
 
@@ -474,7 +476,7 @@ class CockpitApp(App[int]):
         deadline = time.monotonic() + ABANDON_ENGINE
         while self.running and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(ABANDON_GRACE)
+        time.sleep(ABANDON_GRACE.get(self.interrupted_by or "", 5.0))
         for cleanup in self.on_abandon:
             with contextlib.suppress(Exception):
                 cleanup()

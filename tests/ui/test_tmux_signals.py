@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -70,12 +71,17 @@ def test_a_dropped_terminal_stops_the_step_and_records_it(
         sleeper = int(pidfile.read_text())
         assert lock.exists() and alive(sleeper)
         cockpit = child_of(pane.shell_pid())
+        t0 = time.monotonic()
         if how == "kill -HUP":
             os.kill(cockpit, signal.SIGHUP)
             assert pane.exit_code(timeout=30) == 3
         else:
             pane.kill()
         wait_until(lambda: not alive(cockpit), 30, "the cockpit to exit")
+        gone_in = time.monotonic() - t0
+        print(f"{how}: the cockpit was gone in {gone_in:.2f} s")
+        # the terminal is gone: nothing to put back, so no 5 s wait for Textual (was 5.2 s)
+        assert gone_in < 4.5, f"{how}: the cockpit took {gone_in:.1f} s to go"
     finally:
         pane.kill()
         if sleeper is not None and alive(sleeper):
