@@ -11,9 +11,9 @@ import json
 import os
 import shutil
 import signal
-import time
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
