@@ -15,6 +15,7 @@ from cockpit_helpers import CHECKLISTS, FIXED_NOW, question_kind, wait_for
 from textual.pilot import Pilot
 
 from annotui.engine.options import RunOptions
+from screens import walk
 from screens.app import CockpitApp
 from screens.summary import SummaryScreen
 
@@ -106,3 +107,140 @@ def test_summary(snap_compare, cockpit: CockpitApp, size: tuple[int, int]) -> No
 @pytest.mark.parametrize("size", SIZES)
 def test_help(snap_compare, cockpit: CockpitApp, size: tuple[int, int]) -> None:
     assert snap_compare(cockpit, terminal_size=size, run_before=to_help)
+
+
+# -- the matrix at 80x24: every screen and question, live and rehearsal, status shown and hidden --
+
+MODES = ["live", "rehearsal"]
+STATUS = ["status", "nostatus"]
+
+
+def matrix_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, status: str
+) -> CockpitApp:
+    shutil.copy(CHECKLISTS / "snapshots.toml", tmp_path / "snapshots.toml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    monkeypatch.setattr("screens.welcome.bundled_checklists", lambda: ["anno-release"])
+    # a step's duration (0.0 s, or 0.1 s on a loaded machine) shown as one fixed value
+    shown = walk.describe_finish
+    monkeypatch.setattr(
+        walk, "describe_finish", lambda e: shown(e.replace(duration=0.25) if e.duration else e)
+    )
+    options = RunOptions(
+        cli_vars={"workdir": "."},
+        audit_path=Path("run.jsonl"),
+        rehearse=mode == "rehearsal",
+        argv=["run", "snapshots.toml"],
+    )
+    app = CockpitApp("snapshots.toml", options, clock=lambda: FIXED_NOW, operator_name="tester")
+    app.animation_level = "none"
+    app.status_visible = status == "status"
+    return app
+
+
+async def _ask(pilot: Pilot, kind: str) -> None:
+    await wait_for(pilot, lambda: question_kind(pilot.app) == kind)  # type: ignore[arg-type]
+    await pilot.pause(0.3)
+
+
+async def _to_evidence(pilot: Pilot) -> None:
+    await to_first_confirm(pilot)
+    await pilot.press("y")
+    await _ask(pilot, "evidence")
+
+
+async def _to_command(pilot: Pilot) -> None:
+    await _to_evidence(pilot)
+    await pilot.press(*"https://notes/1", "enter")
+    await _ask(pilot, "confirm")
+
+
+async def _to_failure(pilot: Pilot) -> None:
+    await _to_command(pilot)  # the check
+    await pilot.press("y")
+    await _ask(pilot, "failure")
+
+
+async def _to_skip_reason(pilot: Pilot) -> None:
+    await _to_failure(pilot)
+    await pilot.press("s")
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "SkipReasonModal")
+    await pilot.pause(0.3)
+
+
+async def _to_change(pilot: Pilot) -> None:
+    await _to_skip_reason(pilot)
+    await pilot.press(*"down in both", "enter")
+    await _ask(pilot, "confirm")  # the command that changes things (simulated in rehearsal)
+
+
+async def _to_summary(pilot: Pilot) -> None:
+    app = pilot.app
+    await _to_change(pilot)
+    await pilot.press("y")
+    await _ask(pilot, "confirm")  # the announcement
+    await pilot.press("y")
+    await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+    app.session.final_hash = FAKE_HASH  # type: ignore[attr-defined]
+    screen = app.screen
+    screen.query_one("#facts").update(screen.facts())  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: screen.checkpoint is not None)  # type: ignore[attr-defined]
+    fixed = f"annotui-audit/{FAKE_HASH}\n42\nAAAA\n\n— unsigned (the run had no --sign-with)\n"
+    screen.show_checkpoint(fixed)  # type: ignore[attr-defined]
+    await pilot.pause(0.3)
+
+
+async def _idle(pilot: Pilot) -> None:
+    await wait_for(pilot, lambda: getattr(pilot.app.focused, "id", None) == "start")
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.3)
+
+
+MATRIX = {
+    "welcome": _idle,
+    "variables": to_variables,
+    "confirm-manual": to_first_confirm,
+    "evidence": _to_evidence,
+    "confirm-check": _to_command,
+    "failure": _to_failure,
+    "skip-reason": _to_skip_reason,
+    "confirm-change": _to_change,
+    "summary": _to_summary,
+    "help": to_help,
+}
+
+
+@pytest.mark.parametrize("status", STATUS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("screen", list(MATRIX))
+def test_matrix_80x24(
+    snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, screen: str, mode: str,
+    status: str,
+) -> None:  # fmt: skip
+    app = matrix_app(tmp_path, monkeypatch, mode, status)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=MATRIX[screen])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_matrix_viewer_80x24(snap_compare, tmp_path: Path, mode: str) -> None:
+    """The reviewer's viewer of a live run's and of a rehearsal's log (fixed timestamps; the
+    viewer has no status panel)."""
+    from audit_samples import sample_events, write_sample
+
+    from screens.audit_viewer import AuditViewerScreen, ReviewApp
+
+    events = sample_events()
+    events[0] = {**events[0], "mode": mode}
+    log = tmp_path / "release-2026-03-02.jsonl"
+    write_sample(log, events)
+
+    async def before(pilot: Pilot) -> None:
+        app = pilot.app
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, AuditViewerScreen) and app.screen.verdict is not None,
+        )
+        await pilot.pause(0.3)
+
+    assert snap_compare(ReviewApp(log, poll=3600), terminal_size=(80, 24), run_before=before)
