@@ -20,6 +20,7 @@ import fcntl
 import os
 import signal
 
+from annotui.transport import children
 from annotui.transport.base import (
     KILL_GRACE,
     MAX_LINE,
@@ -237,6 +238,7 @@ class LocalTransport(Transport):
         self.name = name
 
     async def _start(self, command: Command) -> Job:
+        children.install()
         data = script(command.text, env=command.env, stdin_null=True)
         cwd = command.cwd
         lifeline = _lifeline.child_fd()
