@@ -43,5 +43,14 @@ class StepContext:
     """The run's audit log (an approval step reads ``PATH.approvals`` beside it)."""
     allowed_signers: Path | None = None
     """--allowed-signers, else ``[checklist] allowed_signers`` (relative to the checklist)."""
+    after_simulation: bool = False
+    """A rehearsal simulated a change earlier in the run: a read-only step's retries are not
+    waited out (nothing in a rehearsal changes what they would wait for)."""
     signer_key: str | None = None
     """The ``SHA256:`` fingerprint of the run's own --sign-with key (never an approver)."""
+
+    def attempts(self, retries: int) -> int:
+        """Attempts a step with `retries` makes: one in a rehearsal after a simulated change (its
+        retries would wait for a change that happened only in the rehearsal's story; a failure
+        is then recorded `unverified` at once, not waited out)."""
+        return 1 if self.after_simulation else retries + 1

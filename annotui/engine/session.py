@@ -662,7 +662,8 @@ class Session:
                     if syntax
                     else result.replace(
                         outcome="unverified",
-                        message="rehearsal: may depend on a change simulated earlier in the run",
+                        message="rehearsal: may depend on a change simulated earlier in the run"
+                        + ("; tried once, not retried" if getattr(step.step, "retries", 0) else ""),
                     )
                 )
             if result.outcome == "would-run" and step.simulated:
@@ -935,6 +936,7 @@ class Session:
             operator=self.operator,
             rehearse=self.options.rehearse,
             yes=self.options.yes,
+            after_simulation=self._depends_on_simulation(step),
             checklist_dir=self.loaded.path.resolve().parent,
             state_dir=self.audit_path.parent,
             captured=self.captured,

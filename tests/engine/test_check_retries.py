@@ -36,3 +36,21 @@ def test_a_check_is_retried_until_it_holds(run_plain, work: Path) -> None:
     assert (work / "never").read_text() == "attempt\n" * 3
     assert time.monotonic() - start >= 2 * 0.2 + 2 * 0.1  # the delays were waited
     assert "attempt 1/6: failed" in r.stdout
+
+
+def test_a_rehearsal_waits_out_no_retries_after_a_simulated_change(run_plain, work: Path) -> None:
+    """The change was only simulated, so nothing would come true however long the check after
+    it waited (5 x 10 s here): it is tried once and recorded unverified. A check before any
+    simulated change is retried as in a live run."""
+    start = time.monotonic()
+    r, audit = run_plain("retries-rehearsal", "--rehearse", "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert time.monotonic() - start < 9, "the check's retries were waited out"
+    fin = {x["step_key"]: x for x in read_log(audit) if x["event"] == "step.finished"}
+    assert fin["s/before"]["outcome"] == "ok"
+    assert "held on attempt 2 of 4" in fin["s/before"]["message"]
+    assert fin["s/change"]["outcome"] == "would-run"
+    assert not (work / "changed").exists()
+    assert fin["s/after"]["outcome"] == "unverified"
+    assert "tried once, not retried" in fin["s/after"]["message"]
+    assert (work / "after").read_text() == "attempt\n"

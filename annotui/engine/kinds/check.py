@@ -3,7 +3,8 @@
 It runs like a command (:mod:`annotui.engine.kinds.command`) and for real in rehearsal too: it
 changes nothing, so the plan never simulates it. With `retries = N` a check that does not hold
 is run again, up to N more times, `delay` seconds apart (every attempt's output and result are
-recorded: `step.output` and one `step.attempt` per attempt that did not hold).
+recorded: `step.output` and one `step.attempt` per attempt that did not hold); in a rehearsal,
+after a change it only simulated, once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class CheckKind(ShellKind):
 
     async def run(self, ctx: StepContext) -> StepFinished:
         step = ctx.planned.step
-        attempts = int(getattr(step, "retries", 0)) + 1
+        attempts = ctx.attempts(int(getattr(step, "retries", 0)))
         delay = float(getattr(step, "delay", 0.0))
         attempt = 1
         while True:

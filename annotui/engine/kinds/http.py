@@ -88,7 +88,7 @@ class HttpKind:
     async def run(self, ctx: StepContext) -> StepFinished:
         step: HttpStep = ctx.planned.step  # type: ignore[assignment]
         start = time.monotonic()
-        attempts = step.retries + 1
+        attempts = ctx.attempts(step.retries)
         attempt = 1
         while True:
             held, message = await _attempt(ctx, step)
