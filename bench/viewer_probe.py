@@ -63,7 +63,7 @@ async def _press(app: Any, frames: Frames, table: Any, key: str) -> float | None
     return await _answer(frames, t0, lambda _rows, cursor: cursor != before)
 
 
-async def probe(log: Path, limit: float) -> dict[str, Any]:
+async def probe(log: Path, limit: float) -> None:
     from textual.widgets import Input
 
     from screens.audit_viewer import AuditViewerScreen, ReviewApp
@@ -109,7 +109,6 @@ async def probe(log: Path, limit: float) -> dict[str, Any]:
         # exit until it ends, so the answer is printed here and the process ends at once
         print(json.dumps(out), flush=True)
         os._exit(0)
-    return out
 
 
 def main() -> None:

@@ -507,6 +507,8 @@ class LogIndex:
             picked.append(group)
         if len(picked) == 1:
             return picked[0]
+        if sum(len(group) for group in picked) == len(self._first):
+            return range(len(self._first))  # every entry passes: nothing to merge
         merged = array("q")
         for group in picked:
             merged.extend(group)

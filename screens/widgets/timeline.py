@@ -5,6 +5,7 @@ its visible rows cost to draw, and scrolling or filtering never makes a widget p
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -145,9 +146,9 @@ class Timeline(ScrollView, can_focus=True):
             raise KeyError(line)
         if self._view is None:
             return pos
-        for row in range(self._count):
-            if self._view[row] == pos:
-                return row
+        row = bisect_left(self._view, pos)  # a view is ascending
+        if row < len(self._view) and self._view[row] == pos:
+            return row
         raise KeyError(line)
 
     def current_line(self) -> int | None:
