@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -317,6 +318,8 @@ class AuditWriter:
         """Close the log after a failed write or fsync: a half-written line is cut off where the
         file system allows it (else a resume finds the torn tail and records it)."""
         if self._fd is not None:
+            if e.errno == errno.EIO and self._turning_read_only():
+                e = OSError(errno.EROFS, os.strerror(errno.EROFS))
             with contextlib.suppress(OSError):
                 if os.fstat(self._fd).st_size > self._size:
                     os.ftruncate(self._fd, self._size)
@@ -324,6 +327,17 @@ class AuditWriter:
         self.close()
         self._failed = f"cannot write the audit log {self.path}: {e.strerror}"
         return AuditError(self._failed)
+
+    def _turning_read_only(self) -> bool:
+        """After an I/O error: the file system turns read-only (ext4's errors=remount-ro does so
+        a moment after the error it reports), which is what the operator must be told."""
+        assert self._fd is not None
+        for _ in range(10):
+            with contextlib.suppress(OSError):
+                if os.fstatvfs(self._fd).f_flag & os.ST_RDONLY:
+                    return True
+            time.sleep(0.05)
+        return False
 
     def _write(self, pieces: list[bytes]) -> int:
         """``writev`` the line's pieces (a step's output is not copied to join them); returns
