@@ -10,13 +10,15 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from rich.console import Group
 from rich.markdown import Markdown
 from rich.markup import escape
+from rich.rule import Rule
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Log, OptionList, Static
@@ -472,9 +474,14 @@ class WalkScreen(Screen[None]):
         text = planned.instructions if planned else ""
         md = self.query_one("#instructions", Static)
         if planned is not None and planned.kind == "announce":
-            # its text as it is to be posted (plain, line for line), once the engine rendered it
-            later = "[dim]the text is rendered from the run's vars when the step runs[/]"
-            md.update(Content(for_terminal(self.announcement)) if self.announcement else later)
+            # its instructions, then its text as it is to be posted (plain, line for line), once
+            # the engine rendered it
+            posted = (
+                Text(for_terminal(self.announcement))
+                if self.announcement
+                else Text("the text is rendered from the run's vars when the step runs", "dim")
+            )
+            md.update(Group(Markdown(text), Rule(style="dim"), posted) if text else posted)
             md.display = True
         else:
             md.update(Markdown(text) if text else "")

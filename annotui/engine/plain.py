@@ -239,7 +239,7 @@ class PlainPresenter:
                 if e.kind == "announce":
                     # its text is printed once, as the engine rendered and recorded it (as the
                     # cockpit's step view shows it), when the step runs
-                    texts = [e.description, ANNOUNCE_LATER]
+                    texts = [*texts, ANNOUNCE_LATER]
                 for said in filter(None, texts):
                     self._w("".join(f"   {line}\n" for line in said.splitlines()))
                 if e.command:

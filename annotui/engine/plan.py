@@ -165,6 +165,7 @@ def plan_step(
         cwd=shown.cwd,
         command=shown.command,
         instructions=render(shown.instructions, scope, shell=False),
+        text=render(shown.text, scope, shell=False) if shown.text is not None else None,
         description=render(step.description, scope, shell=False),
         confirm_word=word,
         mutating=mutating,

@@ -43,6 +43,8 @@ class PlannedStep:
     """The step's condition (`annotui.checklist.condition`), None: always."""
     loop: str | None = None
     """The value of the step's own for_each this copy runs for (its key ends in [value])."""
+    text: str | None = None
+    """What the step posts, rendered (an announce step's message; `Shown.text`)."""
     description: str = ""
     """The step's description, rendered."""
     rollback: bool = False

@@ -38,3 +38,7 @@ def test_announcement_line_for_line_and_sanitised(run_cli, tmp_path: Path) -> No
     recorded = [json.loads(x) for x in log.read_text().splitlines()]
     text = next(rec["text"] for rec in recorded if rec["event"] == "announce")
     assert text.strip("\n").splitlines()[4] == "anno-targets: v1\x1b[31mred"
+    # the step's own instructions reach the operator and the log (they were replaced by the text)
+    assert "Fill in the date from the release issue" in out[: out.index(ANNOUNCE_START)]
+    shown = next(rec for rec in recorded if rec["event"] == "step.shown")
+    assert shown["instructions"].startswith("Fill in the date from the release issue")

@@ -16,11 +16,11 @@ class AnnounceKind:
     records: tuple[type[Event], ...] = (Announcement,)
 
     def show(self, step: Any, scope: Mapping[str, str]) -> Shown:
-        return Shown(instructions=step.text)
+        return Shown(instructions=step.instructions, text=step.text)
 
     async def run(self, ctx: StepContext) -> StepFinished:
         planned = ctx.planned
-        ctx.emit(Announcement(planned.key, ctx.redact(planned.instructions)))
+        ctx.emit(Announcement(planned.key, ctx.redact(planned.text or "")))
         return StepFinished(planned.key, "ok")
 
     rehearse = run

@@ -24,6 +24,8 @@ class Shown:
     command: str | None = None
     """The exact rendered command (values shell-quoted), or a description of the action."""
     instructions: str = ""
+    text: str | None = None
+    """What the step posts (an announce step's message), rendered like its instructions."""
     default_word: str = "local"
     """The word to type for ``confirm = "typed"`` when the checklist names none and the stage
     binds nothing (the stage's bound value or the environment come first)."""
