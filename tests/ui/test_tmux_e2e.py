@@ -29,6 +29,9 @@ MODAL_TITLE = re.compile(r"▀ ([^▀]+?) ▀")
 HIDDEN = re.compile(r"▼ \d+ lines? below")
 EARLY = "was pressed before this question was shown: ignored"
 """What a question says when a key read before it was on screen reached it (screens.modals)."""
+ANSWER = "⏎ Answer"
+"""The footer's key while a question waits unopened (on any step viewed: HELD is shown under
+the output of the step that just ran, and a step viewed instead shows its own)."""
 HELD = "Enter: next question"
 """Shown under a finished step's output while the next question waits for Enter."""
 """The count of a command's lines below the question's view (screens.modals.CommandView)."""
@@ -112,7 +115,12 @@ def walk_to_the_end(
     while True:
         screen = pane.wait_for(
             settled(
-                lambda s: any(m in s for m in END_MARKS) or modal_title(s) is not None or HELD in s
+                lambda s: (
+                    any(m in s for m in END_MARKS)
+                    or modal_title(s) is not None
+                    or HELD in s
+                    or ANSWER in s
+                )
             ),
             timeout=step_timeout,
         )
@@ -124,7 +132,9 @@ def walk_to_the_end(
             if held is not None:
                 held.append(screen)
             pane.send("Enter", "Enter")
-            pane.wait_for(settled(lambda s: HELD not in s), timeout=step_timeout)
+            pane.wait_for(
+                settled(lambda s: HELD not in s and ANSWER not in s), timeout=step_timeout
+            )
             continue
         title = modal_title(screen) or ""
         confirm = title.startswith(("Run:", "Done?"))
