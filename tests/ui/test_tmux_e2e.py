@@ -198,6 +198,19 @@ def recorded_decisions(log: Path) -> list[str]:
     return out
 
 
+def same_questions(recorded: list[str], answered: list[str]) -> bool:
+    """The log's decisions are the questions answered on screen, one for one, in order. A title
+    read off the screen may be cut where a toast lay over it (its left edge is ▌): it must then
+    begin the recorded one."""
+    if len(recorded) != len(answered):
+        return False
+    for full, seen in zip(recorded, answered, strict=True):
+        cut = seen.split("▌")[0].rstrip()
+        if full != seen and not (cut != seen and full.startswith(cut)):
+            return False
+    return True
+
+
 def start_run(pane: TmuxPane) -> None:
     """Welcome -> New run -> Variables (prefilled) -> start."""
     pane.wait_for("New run", timeout=20)
@@ -254,7 +267,7 @@ def test_tiny_checklist_walked_in_tmux(tmp_path: Path, tmux_dir: Path) -> None:
         pane.kill()
     assert (tmp_path / "typed.out").read_text() == "hello\n"
     # each key was pressed twice: the second press answered nothing
-    assert recorded_decisions(log) == answered
+    assert same_questions(recorded_decisions(log), answered), (recorded_decisions(log), answered)
     done = verify(log)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "intact" in done.stdout
@@ -309,7 +322,7 @@ def test_anno_release_against_the_sandbox_in_tmux(tmp_path: Path, tmux_dir: Path
             pane.kill()
         sandbox.stop(world)
     # every answering key was pressed twice: no second press answered the question after it
-    assert recorded_decisions(log) == answered
+    assert same_questions(recorded_decisions(log), answered), (recorded_decisions(log), answered)
     assert ignored, "no bounced key reached a question: the check above proved nothing"
     done = verify(log)
     assert done.returncode == 0, done.stdout + done.stderr
