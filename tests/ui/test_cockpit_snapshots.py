@@ -53,6 +53,20 @@ async def to_first_confirm(pilot: Pilot) -> None:
     await pilot.pause(0.3)
 
 
+async def summary_fixed(pilot: Pilot) -> None:
+    """Wait for the Summary, then fix what differs between runs: the final hash and the
+    checkpoint shown from it."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+    app.session.final_hash = FAKE_HASH  # type: ignore[attr-defined]
+    screen = app.screen
+    screen.query_one("#facts").update(screen.facts())  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: screen.checkpoint is not None)  # type: ignore[attr-defined]
+    fixed = f"annotui-audit/{FAKE_HASH}\n42\nAAAA\n\n— unsigned (the run had no --sign-with)\n"
+    screen.show_checkpoint(fixed)  # type: ignore[attr-defined]
+    await pilot.pause(0.3)
+
+
 async def to_summary(pilot: Pilot) -> None:
     app = pilot.app
     await to_first_confirm(pilot)
@@ -62,14 +76,7 @@ async def to_summary(pilot: Pilot) -> None:
     for _ in range(3):
         await wait_for(pilot, lambda: question_kind(app) == "confirm")  # type: ignore[arg-type]
         await pilot.press("y")
-    await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
-    app.session.final_hash = FAKE_HASH  # type: ignore[attr-defined]
-    screen = app.screen
-    screen.query_one("#facts").update(screen.facts())  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: screen.checkpoint is not None)  # type: ignore[attr-defined]
-    fixed = f"annotui-audit/{FAKE_HASH}\n42\nAAAA\n\n— unsigned (the run had no --sign-with)\n"
-    screen.show_checkpoint(fixed)  # type: ignore[attr-defined]
-    await pilot.pause(0.3)
+    await summary_fixed(pilot)
 
 
 async def to_help(pilot: Pilot) -> None:
@@ -177,19 +184,11 @@ async def _to_change(pilot: Pilot) -> None:
 
 
 async def _to_summary(pilot: Pilot) -> None:
-    app = pilot.app
     await _to_change(pilot)
     await pilot.press("y")
     await _ask(pilot, "confirm")  # the announcement
     await pilot.press("y")
-    await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
-    app.session.final_hash = FAKE_HASH  # type: ignore[attr-defined]
-    screen = app.screen
-    screen.query_one("#facts").update(screen.facts())  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: screen.checkpoint is not None)  # type: ignore[attr-defined]
-    fixed = f"annotui-audit/{FAKE_HASH}\n42\nAAAA\n\n— unsigned (the run had no --sign-with)\n"
-    screen.show_checkpoint(fixed)  # type: ignore[attr-defined]
-    await pilot.pause(0.3)
+    await summary_fixed(pilot)
 
 
 async def _idle(pilot: Pilot) -> None:
