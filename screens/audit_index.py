@@ -23,6 +23,7 @@ import orjson
 
 from annotui.audit.outcomes import record_outcome
 from annotui.audit.reader import StepHeader, output_lines
+from screens.step_key import shortest_fit
 
 HEAD_LINES = 5
 """Output lines kept from the start of each step's output."""
@@ -259,6 +260,8 @@ class LogIndex:
         self.records = 0
         self.longest_step = 0
         """Length of the longest step key (the timeline's step column)."""
+        self.fit_step = 0
+        """The widest of the keys' shortest fits (`screens.step_key.shortest_fit`)."""
         self._first = array("q")
         """Log line of each entry's first record (ascending)."""
         self._last = array("q")
@@ -298,6 +301,7 @@ class LogIndex:
             stage = stage_key or key.rsplit("/", 1)[0]
             info = self.steps[key] = StepInfo(key=key, stage_key=stage)
             self.longest_step = max(self.longest_step, len(key))
+            self.fit_step = max(self.fit_step, shortest_fit(key))
             self._add_stage(stage)
         return info
 

@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from screens.audit_index import Entry, LogIndex
+from screens.step_key import fit_key
 
 EVENT_STYLES = {
     "step.finished": "bold",
@@ -57,23 +58,6 @@ STEP_SHARE = 0.3
 NARROW_STEP_SHARE = 0.255
 """At most this share of the width goes to the step column; the summary has the rest."""
 MIN_SUMMARY = 12
-
-
-def fit_key(key: str, width: int) -> str:
-    """A step key in ``width`` cells: its step id kept whole, and of its stage the `[value]` of
-    a `for_each` (staging or prod) before the stage's name; else cut in the middle."""
-    if len(key) <= width:
-        return key
-    stage, _, step = key.rpartition("/")
-    room = width - len(step) - 1
-    name, bracket, value = stage.partition("[")
-    if bracket and room >= len(value) + 2:
-        keep = room - len(value) - 2
-        return f"{name[:keep]}…[{value}/{step}"
-    if room >= 2:
-        return f"{stage[: room - 1]}…/{step}"
-    head = (width - 1) // 2
-    return key[:head] + "…" + key[len(key) - (width - 1 - head) :]
 
 
 class Timeline(ScrollView, can_focus=True):
@@ -221,20 +205,25 @@ class Timeline(ScrollView, can_focus=True):
 
     def _widths(self, width: int) -> list[int]:
         index = self._index
-        records, longest = (index.records, index.longest_step) if index else (0, 4)
+        records, longest, needed = (
+            (index.records, index.longest_step, index.fit_step) if index else (0, 4, 4)
+        )
         digits = max(4, len(str(records)))
         narrow = width < NARROW
         event = NARROW_EVENT_WIDTH if narrow else EVENT_WIDTH
         share = NARROW_STEP_SHARE if narrow else STEP_SHARE
         fixed = digits + TIME_WIDTH + event + OUTCOME_WIDTH + len(COLUMNS) - 1
         rest = max(2 * MIN_SUMMARY, width - fixed)
-        step = min(max(4, longest), max(10, int(width * share)), rest - MIN_SUMMARY)
+        # room for every key's shortest fit (its [value] and step id whole), at the summary's cost
+        step = min(max(4, longest), max(10, int(width * share), needed), rest - MIN_SUMMARY)
         return [digits, TIME_WIDTH, event, step, OUTCOME_WIDTH, rest - step - 1]
 
     def _cells(self, row: int, entry: Entry, widths: list[int], narrow: bool) -> list[Text]:
         assert self._index is not None
         bad = self.bad_line is not None and entry.line <= self.bad_line <= entry.last_line
         style = "bold white on red" if bad else ""
+        if not bad and row == self.cursor_row:
+            style = "not dim"  # the cursor's colours, not red or cyan on its blue
         with self._lock:
             outcome = self._index.outcome_at(self._position(row)) or ""
         return [
