@@ -8,7 +8,8 @@ literals, lists of literals in brackets, names (vars and captured values) and pa
 expressions; operators are `==`, `!=`, `in`, `not in`, `and`, `or` and `not`, in that order of
 precedence from the comparisons down. Values are strings: a comparison with an integer literal
 compares the value as a whole number. `x in [...]` is membership, `x in name` membership in a
-list var or a substring of a string value. A name alone is true when its value is not empty.
+list var (a list of strings) or a substring of a string value. A list in brackets can only be
+the right side of `in` or `not in`. A name alone is true when its value is not empty.
 
 A value may be unknown (a value captured from a step a rehearsal only simulated): the result is
 then unknown (None) unless the known part decides it (`false and ?` is false).
@@ -49,7 +50,7 @@ class Token:
 
 
 Expr = tuple[Any, ...]
-"""('lit', value) | ('name', name, offset) | ('list', [Expr]) | ('not', Expr) |
+"""('lit', value) | ('name', name, offset) | ('list', [Expr], offset) | ('not', Expr) |
 (op, Expr, Expr) for op in 'or', 'and', '==', '!=', 'in', 'not in'."""
 
 
@@ -144,16 +145,16 @@ class _Parser:
 
     def comparison(self) -> Expr:
         left = self.operand()
-        for op in ("==", "!="):
-            if self.take("op", op):
-                return (op, left, self.operand())
         if self.take("keyword", "in"):
-            return ("in", left, self.operand())
+            return ("in", _single(left), self.operand())
         if self.tok.kind == "keyword" and self.tok.text == "not":
             self.i += 1
             self.expect("keyword", "in", "'in' after 'not'")
-            return ("not in", left, self.operand())
-        return left
+            return ("not in", _single(left), self.operand())
+        for op in ("==", "!="):
+            if self.take("op", op):
+                return (op, _single(left), _single(self.operand()))
+        return _single(left)
 
     def operand(self) -> Expr:
         tok = self.tok
@@ -185,12 +186,22 @@ class _Parser:
                     if self.take("op", "]"):
                         break
                     self.expect("op", ",", "',' or ']'")
-            return ("list", items)
+            return ("list", items, tok.offset)
         raise ConditionError(
             f"expected a name, a string, an integer, '(' or '[' in condition, found "
             f"{self._found()}",
             tok.offset,
         )
+
+
+def _single(expr: Expr) -> Expr:
+    """The operand, unless it is a list in brackets outside the right side of `in`."""
+    if expr[0] == "list":
+        raise ConditionError(
+            "a list [...] can only follow 'in' or 'not in' in condition (x in [\"a\", \"b\"])",
+            expr[2],
+        )
+    return expr
 
 
 def parse(text: str) -> Expr:
@@ -202,13 +213,22 @@ def parse(text: str) -> Expr:
 
 def names(expr: Expr) -> Iterator[tuple[str, int]]:
     """(name, offset) of every name the condition uses."""
-    if expr[0] == "name":
-        yield expr[1], expr[2]
-    elif expr[0] == "list" or expr[0] == "lit":
-        return
-    else:
+    for name, offset, _ in uses(expr):
+        yield name, offset
+
+
+def uses(expr: Expr) -> Iterator[tuple[str, int, bool]]:
+    """(name, offset, searched) of every name the condition uses; searched: the name is the
+    right side of `in` or `not in` (a list var, or a string searched for a substring)."""
+    kind = expr[0]
+    if kind == "name":
+        yield expr[1], expr[2], False
+    elif kind in ("in", "not in") and expr[2][0] == "name":
+        yield from uses(expr[1])
+        yield expr[2][1], expr[2][2], True
+    elif kind not in ("list", "lit"):
         for part in expr[1:]:
-            yield from names(part)
+            yield from uses(part)
 
 
 UNKNOWN = object()

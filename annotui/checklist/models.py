@@ -267,6 +267,14 @@ CAPTURE_DESCRIPTION = (
 SECRET_CAPTURE_DESCRIPTION = "The captured value is a secret: masked in output, log and screens"
 
 
+WHEN_HELP = (
+    "A condition over vars and captured values (==, !=, in, not in, and, or, not, parentheses, "
+    "strings, integers, names); 'in' and 'not in' test membership in a list var "
+    '(\'app in canaries\', \'"web" not in apps\') or in ["a", "b"], or a substring of a '
+    "captured value; a list var can only follow in / not in"
+)
+
+
 class StepBase(Strict):
     id: Identifier
     title: str = ""
@@ -279,8 +287,8 @@ class StepBase(Strict):
     )
     when: str | None = Field(
         None,
-        description="A condition over vars and captured values (==, !=, in, not in, and, or, "
-        "not); when false the step is skipped and recorded as skipped by condition",
+        description=WHEN_HELP + "; when false the step is skipped and recorded as skipped by "
+        "condition",
     )
     for_each: ForEach | None = Field(
         None,
@@ -473,8 +481,8 @@ class Stage(Strict):
     )
     when: str | None = Field(
         None,
-        description="A condition over vars and captured values (==, !=, in, not in, and, or, "
-        "not); when false its steps are skipped and recorded as skipped by condition",
+        description=WHEN_HELP + "; when false its steps are skipped and recorded as skipped by "
+        "condition",
     )
     steps: list[Step] = Field(min_length=1)
     rollback: list[Step] = Field(

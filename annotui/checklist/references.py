@@ -60,6 +60,15 @@ _LIST_USE = (
     'for_each = {{ x = "{{{{ {name} }}}}" }} on a stage or step and use {{{{ x }}}}'
 )
 
+_LIST_IN_CONDITION = (
+    "var {name!r} is a list: it has no single value to put here; in a condition it can only "
+    "follow 'in' or 'not in' (\"web\" in {name}, app not in {name})"
+)
+_NOT_A_LIST = (
+    "var {name!r} is not a list: 'in' and 'not in' need a list on their right: a list var "
+    '(list = true), or the values in brackets ({name} in ["a", "b"])'
+)
+
 
 def _hint(word: str, known: list[str]) -> str:
     """'; did you mean ...?' when it can be found cheaply, else ''."""
@@ -588,8 +597,10 @@ def _condition(
     out: list[Finding],
     later: dict[str, str],
     lists: set[str],
+    captured: set[str],
 ) -> None:
-    """A `when` that does not parse, or that names something without a value there."""
+    """A `when` that does not parse, that names something without a value there, that uses a
+    list var as one value, or that searches a var that is not a list with `in`."""
     if not isinstance(text, str):
         return
     try:
@@ -597,14 +608,19 @@ def _condition(
     except condition.ConditionError as e:
         out.append(Finding(path, "inside", e.message, e.offset))
         return
-    for name, offset in condition.names(expr):
+    for name, offset, searched in condition.uses(expr):
         if name in lists:
-            out.append(Finding(path, "inside", _LIST_USE.format(name=name), offset))
+            if not searched:
+                out.append(Finding(path, "inside", _LIST_IN_CONDITION.format(name=name), offset))
+        elif searched and name in scope and name not in captured:
+            out.append(Finding(path, "inside", _NOT_A_LIST.format(name=name), offset))
         elif name in later and name not in scope:
             msg = f"{name!r} is used before the step that captures it ({later[name]})"
             out.append(Finding(path, "inside", msg, offset))
         elif name not in scope:
-            hint = _hint(name, scope) or f" (known here: {_names(scope)})"
+            searchable = sorted(lists) + [n for n in scope if n in captured]
+            hint = (searched and _hint(name, searchable)) or _hint(name, scope)
+            hint = hint or f" (known here: {_names(scope)})"
             msg = f"unknown name {_short(name)!r} in condition{hint}"
             out.append(Finding(path, "inside", msg, offset))
 
@@ -614,8 +630,10 @@ def _check_conditions(data: dict[str, Any], bound: dict[int, str], out: list[Fin
     lists = _lists(data)
     everywhere = [n for n in declared if n not in bound.values() and n not in lists]
     later = _later(data)
+    captured = {name for _, _, name in _captures(data)}
     for path, table, scope in _scoped(data, bound, everywhere):
-        _condition(table.get("when"), (*path, "when"), scope, out, later, lists)
+        scope = scope + sorted(lists)
+        _condition(table.get("when"), (*path, "when"), scope, out, later, lists, captured)
 
 
 def _captures(data: dict[str, Any]) -> list[tuple[tuple[int, int], str, str]]:

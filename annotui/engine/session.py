@@ -26,7 +26,7 @@ from annotui.audit.reader import RunState, load_run_state
 from annotui.audit.sshsig import AUDIT_NAMESPACE, Signature, SignError, probe, sign_async
 from annotui.audit.writer import AuditWriter
 from annotui.checklist import condition
-from annotui.checklist.template import render
+from annotui.checklist.template import join_list, render, split_list
 from annotui.engine.context import StepContext
 from annotui.engine.errors import AuditLost, SessionError, StopRun
 from annotui.engine.kinds import step_kind
@@ -93,6 +93,11 @@ GONE_WAIT = KILL_GRACE + 2.0
 def state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "annotui" / "runs"
+
+
+def _shown_value(value: object) -> str:
+    """A value a condition saw, as recorded: a list var's as it was given (`join_list`)."""
+    return join_list(value) if isinstance(value, list) else str(value)
 
 
 def default_audit_path(checklist_id: str) -> Path:
@@ -817,7 +822,7 @@ class Session:
             if holds:
                 continue
             seen = {
-                name: MASK if self._is_secret(name) else self.redact(str(values[name]))
+                name: MASK if self._is_secret(name) else self.redact(_shown_value(values[name]))
                 for name, _ in condition.names(expr)
             }
             shown = ", ".join(f"{k}={v!r}" for k, v in seen.items())
@@ -838,8 +843,14 @@ class Session:
         return True
 
     def _condition_values(self, step: PlannedStep) -> dict[str, object]:
+        """The values a `when` sees: a list var's as its list of values."""
         unknown = dict.fromkeys(self._unknown_captures, condition.UNKNOWN)
-        return {**step.values, **self.captured, **unknown}
+        values: dict[str, object] = {**step.values, **self.captured, **unknown}
+        for name, var in self.checklist.vars.items():
+            text = values.get(name)
+            if var.list and isinstance(text, str):
+                values[name] = split_list(text)
+        return values
 
     def _is_secret(self, name: str) -> bool:
         var = self.checklist.vars.get(name)

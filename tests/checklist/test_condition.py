@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotui.checklist.condition import UNKNOWN, ConditionError, evaluate, names, parse
+from annotui.checklist.condition import UNKNOWN, ConditionError, evaluate, names, parse, uses
 
 VALUES = {"env": "prod", "n": "3", "empty": "", "apps": ["web", "api"], "u": UNKNOWN}
 
@@ -57,6 +57,11 @@ def test_evaluate(text: str, expected: bool | None) -> None:
         ("env not x", 8, "'in' after 'not'"),
         ("(" * 40 + "env" + ")" * 40, 32, "nested more than"),
         ("{{ env }} == 'x'", 0, "unexpected character '{'"),
+        ('["a"] == env', 0, "a list [...] can only follow 'in' or 'not in'"),
+        ('env != ["a"]', 7, "a list [...] can only follow 'in' or 'not in'"),
+        ('not ["a"]', 4, "a list [...] can only follow"),
+        ('["a"] in apps', 0, "a list [...] can only follow"),
+        ('env in (["a"])', 8, "a list [...] can only follow"),
     ],
 )
 def test_syntax_errors_say_where(text: str, offset: int, words: str) -> None:
@@ -72,3 +77,23 @@ def test_names_with_offsets() -> None:
         ("n", 16),
         ("apps", 34),
     ]
+
+
+def test_uses_marks_the_right_side_of_in() -> None:
+    """What check needs to tell a list var's place: right of in / not in, or anywhere else."""
+    assert list(uses(parse('app in apps and "x" not in (apps) or apps == env and n in ["1"]'))) == [
+        ("app", 0, False),
+        ("apps", 7, True),
+        ("apps", 28, True),
+        ("apps", 37, False),
+        ("env", 45, False),
+        ("n", 53, False),
+    ]
+
+
+def test_membership_in_a_list_compares_whole_values() -> None:
+    values = {"app": "we", "apps": ["web", "api"], "ports": ["80", "443"]}
+    assert evaluate(parse("app in apps"), values) is False
+    assert evaluate(parse("app not in apps"), values) is True
+    assert evaluate(parse("443 in ports"), values) is True
+    assert evaluate(parse('"web" in apps and "api" in apps'), values) is True
