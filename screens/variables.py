@@ -14,6 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from annotui.checklist.loader import LoadedChecklist
+from annotui.checklist.template import names as placeholders
+from annotui.checklist.template import preview
 from annotui.engine.vars import VarError, load_vars_file, stage_bound, validate_value
 from screens.widgets.status_panel import StatusPanel
 
@@ -61,8 +63,7 @@ class VariablesScreen(Screen[None]):
         yield self.app.make_banner()  # type: ignore[attr-defined]
         with Horizontal(id="body"):
             with VerticalScroll(id="form") as form:
-                meta = self.loaded.model.checklist  # a templated title needs these values
-                form.border_title = f"Variables of {meta.id if '{{' in meta.title else meta.title}"
+                self.form = form
                 if not self.vars:
                     yield Static("This checklist has no variables.")
                 for name, var in self.vars.items():
@@ -93,6 +94,7 @@ class VariablesScreen(Screen[None]):
     def on_mount(self) -> None:
         for name in self.vars:
             self.check(name)
+        self.show_title()
         first_bad = next((n for n in self.vars if self.error_of(n)), None)
         if first_bad:
             self.query_one(f"#var-{first_bad}", Input).focus()
@@ -100,8 +102,7 @@ class VariablesScreen(Screen[None]):
             self.query_one("#start", Button).focus()
 
     def error_of(self, name: str) -> str | None:
-        value = self.query_one(f"#var-{name}", Input).value
-        return validate_value(self.vars[name], value)
+        return validate_value(self.vars[name], self.value_of(name))
 
     def check(self, name: str) -> str | None:
         error = self.error_of(name)
@@ -110,9 +111,23 @@ class VariablesScreen(Screen[None]):
         shown.display = bool(error)  # no empty row under a good value
         return error
 
+    def show_title(self) -> None:
+        """The checklist's title over the form: a placeholder shows the value of its var once
+        that value is acceptable, its name in angle quotes until then (`preview`; a secret or
+        a list var is never in the title: check refuses it)."""
+        template = self.loaded.model.checklist.title
+        used = [n for n, _ in placeholders(template) if n in self.vars]
+        known = {n: v for n in used if (v := self.value_of(n)) and not self.error_of(n)}
+        title = preview(template, known)
+        self.form.border_title = f"Variables of {escape(title)}"
+
+    def value_of(self, name: str) -> str:
+        return self.query_one(f"#var-{name}", Input).value
+
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.name in self.vars:
             self.check(event.input.name)
+            self.show_title()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -41,6 +41,21 @@ def render(template: str, values: Mapping[str, str], *, shell: bool) -> str:
     return PLACEHOLDER.sub(sub, template)
 
 
+UNSET = "\u2039{}\u203a"
+"""How `preview` shows a placeholder still without a value: its name in single angle quotes."""
+
+
+def preview(template: str, values: Mapping[str, str]) -> str:
+    """The template for reading before every value is known (a title while the vars are being
+    set): a placeholder with a non-empty value shows it, the others show as UNSET. Never for a
+    shell or anything that runs."""
+
+    def sub(m: re.Match[str]) -> str:
+        return values.get(m.group(1)) or UNSET.format(m.group(1))
+
+    return PLACEHOLDER.sub(sub, template)
+
+
 def split_list(text: str) -> list[str]:
     """The values of a list var written as for --var: separated by commas, `\\,` is a comma
     inside a value and `\\\\` a backslash (any other backslash is kept as written); the empty

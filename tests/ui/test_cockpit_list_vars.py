@@ -17,7 +17,7 @@ async def test_a_list_var_is_typed_checked_and_looped_over(tmp_path: Path) -> No
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")  # Welcome: Start
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "VariablesScreen")
-        assert "Variables of lists" in screen_text(app)  # a templated title: the id
+        assert "Variables of Deploy r1" in screen_text(app)  # a templated title, rendered
         field = app.screen.query_one("#var-apps", Input)
         field.focus()
         await pilot.press(*"web,web")
