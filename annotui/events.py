@@ -171,6 +171,12 @@ class StepSpawned(Event):
     host: str
     """The checklist's host id (``local`` or a ``[hosts.X]``)."""
     pgid: int
+    starttime: int | None = None
+    """The group leader's start time on its host (/proc/PID/stat field 22, clock ticks since
+    boot), None where unknown: with `boot_id`, it tells the command's group from a later process
+    that reuses its id (a log without them is asked about by the id alone)."""
+    boot_id: str | None = None
+    """The host's /proc/sys/kernel/random/boot_id when the command started, None where unknown."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,9 @@ class RunState:
     spawned: dict[str, tuple[str, int]] = field(default_factory=dict)
     """step_key -> (host, process group) of the command of its last attempt, for the steps
     whose outcome is unknown (no finish, or finished ``unknown``): it may still be running."""
+    spawned_as: dict[str, tuple[int | None, str | None]] = field(default_factory=dict)
+    """step_key -> (leader's start time, boot id) of each `spawned` group, as recorded (None
+    each in a log written before they were)."""
     plan: list[dict[str, Any]] = field(default_factory=list)
     """The stages of the last run.plan event."""
     captured: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
@@ -109,8 +112,10 @@ def _apply(state: RunState, open_steps: dict[str, None], rec: dict[str, Any]) ->
         open_steps[key] = None
         if event == "step.started":
             state.spawned.pop(key, None)
+            state.spawned_as.pop(key, None)
     elif event == "step.spawned":
         state.spawned[key] = (rec["host"], rec["pgid"])
+        state.spawned_as[key] = (rec.get("starttime"), rec.get("boot_id"))
     elif event == "step.captured":
         state.captured[rec["name"]] = (rec["value"], key, bool(rec.get("secret")))
     elif event == "step.finished":
@@ -118,10 +123,12 @@ def _apply(state: RunState, open_steps: dict[str, None], rec: dict[str, Any]) ->
         open_steps.pop(key, None)
         if rec["outcome"] != "unknown":
             state.spawned.pop(key, None)
+            state.spawned_as.pop(key, None)
     elif event == "step.skipped":
         state.finished[key] = "skipped"
         open_steps.pop(key, None)
         state.spawned.pop(key, None)
+        state.spawned_as.pop(key, None)
     elif event == "session.end":
         state.ended = True
     elif event == "session.resume":

@@ -118,7 +118,13 @@ EVENTS: dict[str, dict[str, Field]] = {
         "how": _opt(OPT_STR),
     },
     "step.started": {**_STEP, "simulated": _opt(BOOL), "attempt": _opt(INT)},
-    "step.spawned": {**_STEP, "host": _req(STR), "pgid": _req(INT)},
+    "step.spawned": {
+        **_STEP,
+        "host": _req(STR),
+        "pgid": _req(INT),
+        "starttime": _opt(OPT_INT),
+        "boot_id": _opt(OPT_STR),
+    },
     "step.output": {**_STEP, "stream": _opt(STR), "text": _req(STR)},
     "step.finished": {
         **_STEP,

@@ -142,9 +142,9 @@ class Session:
         self._current_key: str | None = None
         self._audit_lost: str | None = None
         """Why the audit log cannot be written: the run stops, nothing more is shown."""
-        self._spawned: dict[str, tuple[str, int]] = {}
-        """step_key -> (host, process group) of its command's last start (on resume: of the
-        outcome-unknown steps, from the log)."""
+        self._spawned: dict[str, tuple[str, int, int | None, str | None]] = {}
+        """step_key -> (host, process group, its leader's start time, boot id) of its command's
+        last start (on resume: of the outcome-unknown steps, from the log)."""
         self.captured: dict[str, str] = {}
         """Values captured by the steps run so far (`capture`)."""
         self._capturable = frozenset(captures(self.checklist))
@@ -171,7 +171,8 @@ class Session:
                 self._lose_audit(e)
                 return
             if isinstance(event, ev.StepSpawned):
-                self._spawned[event.step_key] = (event.host, event.pgid)
+                spawn = (event.host, event.pgid, event.starttime, event.boot_id)
+                self._spawned[event.step_key] = spawn
         for sink in self.sinks:
             sink(event)
         if self._notifier is not None:
@@ -342,7 +343,10 @@ class Session:
             self._writer, tail = AuditWriter.open_append(path)  # takes the lock first
             self._writer.on_failure = self._lose_audit
             state = load_run_state(path)
-            self._spawned = dict(state.spawned)
+            self._spawned = {
+                key: (host, pgid, *state.spawned_as.get(key, (None, None)))
+                for key, (host, pgid) in state.spawned.items()
+            }
             header = state.header
             mode = "rehearsal" if self.options.rehearse else "live"
             if header.get("mode") != mode:
@@ -713,11 +717,11 @@ class Session:
         spawned = self._spawned.get(step.key)
         if spawned is None:
             return
-        host, pgid = spawned
+        host, pgid, started, boot = spawned
         deadline = time.monotonic() + GONE_WAIT
         try:
             transport = self.transports.get(host)
-            while await is_alive(transport, pgid):
+            while await is_alive(transport, pgid, started, boot):
                 if time.monotonic() >= deadline:
                     raise StopRun(
                         f"{step.key}: its command is still running on {host} (process group "

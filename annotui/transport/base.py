@@ -24,8 +24,8 @@ lines joined by newlines (no trailing newline), one call per block read, so a fl
 costs one call per 64 KiB or more rather than one per line."""
 Deliver = Callable[[Stream, str], None]
 """Hands over one block of whole lines joined by newlines (see `block_sink`)."""
-OnSpawn = Callable[[int], None]
-"""Called once with the command's process-group id as soon as it is known (see `run`)."""
+OnSpawn = Callable[["Group"], None]
+"""Called once with the command's process group as soon as it is known (see `run`)."""
 
 KILL_GRACE = 3.0
 """Seconds between SIGTERM and SIGKILL when a command is stopped."""
@@ -53,6 +53,22 @@ class HostKeyError(TransportError):
 
 class ConnectionLost(TransportError):
     """The link dropped while a command ran: its outcome is unknown."""
+
+
+class Group(int):
+    """A command's process-group id (an int), with what tells its leader from a later process
+    that reuses the id: the leader's start time (/proc/PID/stat field 22, in clock ticks since
+    boot) and the host's boot id (/proc/sys/kernel/random/boot_id); None where the host has no
+    /proc or the leader was gone before it was read."""
+
+    starttime: int | None
+    boot_id: str | None
+
+    def __new__(cls, pgid: int, starttime: int | None = None, boot_id: str | None = None) -> Group:
+        group = super().__new__(cls, pgid)
+        group.starttime = starttime
+        group.boot_id = boot_id
+        return group
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,18 +176,28 @@ class Transport(ABC):
         """Start `command` (raise `TransportError` when it cannot start)."""
 
     @abstractmethod
-    async def group_alive(self, pgid: int) -> bool:
-        """Whether a process of the group `pgid` on this host is alive (see `is_alive`)."""
+    async def group_alive(self, pgid: int, starttime: int | None, boot_id: str | None) -> bool:
+        """Whether a process of the group `pgid` on this host is alive and the group is still
+        the one whose leader had `starttime` on the boot `boot_id` (see `is_alive`)."""
 
     @abstractmethod
     async def close(self) -> None: ...
 
 
-async def is_alive(transport: Transport, pid: int) -> bool:
+async def is_alive(
+    transport: Transport, pid: int, starttime: int | None = None, boot_id: str | None = None
+) -> bool:
     """Whether the command whose process-group id `on_spawn` reported is still running on the
     transport's host: some process of that group is alive (the command itself, or anything it
     started in its group). A group that exists but belongs to another user counts as alive.
+
+    `starttime` and `boot_id` (of the `Group` that `on_spawn` got; None where unknown, as in an
+    older log: then only the id is asked about) tell the command's group from a later one that
+    reuses its id: another boot id means the host rebooted, and a process with the id `pid`
+    that started at another time means the id was freed, so the command's whole group ended
+    (Linux frees no id that a process group still uses). Either is dead.
+
     Raises `TransportError` when the host cannot be asked, ValueError for a pid below 2."""
     if pid < 2:
         raise ValueError(f"not a process group id: {pid}")
-    return await transport.group_alive(pid)
+    return await transport.group_alive(pid, starttime, boot_id)

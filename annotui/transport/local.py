@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import os
 import signal
 
@@ -26,6 +27,7 @@ from annotui.transport.base import (
     MAX_LINE,
     Command,
     Deliver,
+    Group,
     Job,
     RunResult,
     Stream,
@@ -160,9 +162,41 @@ def _hold(fd: int, size: int) -> None:
         ) from e
 
 
-def _group_alive(pgid: int) -> bool:
+BOOT_ID = "/proc/sys/kernel/random/boot_id"
+
+
+@functools.cache
+def boot_id() -> str | None:
+    """This host's boot id (read once: a process lives within one boot), None without /proc."""
+    try:
+        with open(BOOT_ID, encoding="ascii") as f:
+            return f.read().strip() or None
+    except (OSError, ValueError):
+        return None
+
+
+def _stat(pid: int | str) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name (the 3rd field, the state, first),
+    None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()
+    except OSError:
+        return None
+
+
+def starttime(pid: int) -> int | None:
+    """When process `pid` started (/proc/PID/stat field 22, clock ticks since boot), None if it
+    is gone or there is no /proc."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields is not None and len(fields) > 19 else None
+
+
+def _group_alive(pgid: int, started: int | None = None, boot: str | None = None) -> bool:
     """Whether a process of group `pgid` is alive, zombies aside (where nothing reaps them, a
-    finished command's would stay for ever): from /proc, else `killpg(pgid, 0)`."""
+    finished command's would stay for ever): from /proc, else `killpg(pgid, 0)`. With the
+    leader's `started` time and the `boot` id recorded (see `is_alive`), a process `pgid` that
+    started at another time, or another boot id, means the recorded group is dead."""
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -175,14 +209,16 @@ def _group_alive(pgid: int) -> bool:
         except PermissionError:
             return True
         return True
+    if boot is not None and boot_id() not in (None, boot):
+        return False
+    if started is not None:
+        leader = starttime(pgid)
+        if leader is not None and leader != started:
+            return False
     for name in entries:
         if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    fields = f.read().rpartition(b")")[2].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != b"Z":
+            fields = _stat(name)
+            if fields is not None and int(fields[2]) == pgid and fields[0] != b"Z":
                 return True
     return False
 
@@ -271,7 +307,7 @@ class LocalTransport(Transport):
         job = _LocalJob(proc, block_sink(command.on_line))
         try:
             if command.on_spawn is not None:
-                command.on_spawn(proc.pid)
+                command.on_spawn(Group(proc.pid, starttime(proc.pid), boot_id()))
             if w >= 0:
                 _write_all(w, data)
         except BaseException:
@@ -283,8 +319,8 @@ class LocalTransport(Transport):
                 os.close(w)
         return job
 
-    async def group_alive(self, pgid: int) -> bool:
-        return _group_alive(pgid)
+    async def group_alive(self, pgid: int, starttime: int | None, boot_id: str | None) -> bool:
+        return _group_alive(pgid, starttime, boot_id)
 
     async def close(self) -> None:
         return None

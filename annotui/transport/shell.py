@@ -41,7 +41,9 @@ MAX_SCRIPT = 1 << 20
 """The longest command text (with its cwd and environment) that is run, in bytes."""
 PGID_MARKER = "annotui:pgid="
 """First line the remote bootstrap prints (stderr; stdout with a pty): the command's process
-group (sshd makes each session's shell a session leader)."""
+group (sshd makes each session's shell a session leader), then, where the host has /proc, its
+leader's start time and the host's boot id: `annotui:pgid=PGID[ STARTTIME[ BOOT_ID]]`."""
+_BOOT_ID = re.compile(r"^[0-9A-Fa-f-]{1,64}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -59,14 +61,21 @@ _WATCHER = (
     'kill -s 0 -- "$__p" 2>/dev/null || exit 0; kill -s TERM -- -"$__p"; '
     f'sleep {KILL_GRACE:g}; kill -s KILL -- -"$__p" ) <&3 >/dev/null 2>&1 & )'
 )
+_IDENTITY = (
+    '__i=; if IFS= read -r __l </proc/$$/stat; then set -- ${__l##*) }; __i=" ${20}"; '
+    'IFS= read -r __l </proc/sys/kernel/random/boot_id && __i="$__i $__l"; set --; '
+    "fi 2>/dev/null; "
+)
+"""Sets `__i` to ` STARTTIME BOOT_ID` of the bootstrap's shell (nothing without /proc)."""
 REMOTE_BOOTSTRAP = (
-    f"if [ -t 0 ]; then __t=$(stty -g) && stty raw -echo; echo {PGID_MARKER}$$; "
-    f"else echo {PGID_MARKER}$$ >&2; fi; "
+    f"{_IDENTITY}"
+    f"if [ -t 0 ]; then __t=$(stty -g) && stty raw -echo; echo {PGID_MARKER}$$$__i; "
+    f"else echo {PGID_MARKER}$$$__i >&2; fi; "
     "IFS=' ' read -r __n __e && __s=$(head -c \"$__n\") || exit 125; "
     'case $__s in *"$__e") ;; *) exit 125 ;; esac; '
     'if [ -t 0 ]; then stty "$__t"; '
     f"else __p=$$; exec 3<&0; {_WATCHER}; exec 3<&- </dev/null; fi; "
-    'eval "unset -v __t __n __e __s __p; ${__s%"$__e"}"'
+    'eval "unset -v __t __n __e __s __p __i __l; ${__s%"$__e"}"'
 )
 """Fixed text: the only thing of a remote command in any argv (one line, so that the shell's
 line numbers in messages about the script are the script's own)."""
@@ -121,14 +130,38 @@ def remote_payload(command: str, cwd: str | None, env: dict[str, str] | None) ->
     return b"%d %s\n" % (len(body), nonce) + body
 
 
-def group_alive_script(pgid: int) -> str:
+def parse_marker(rest: str) -> tuple[int, int | None, str | None] | None:
+    """The process group, its leader's start time and the boot id from what follows
+    `PGID_MARKER` (None if that is not a process-group line)."""
+    parts = rest.split(" ")
+    if not parts[0].isdigit() or len(parts) > 3:
+        return None
+    started = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    boot = parts[2] if len(parts) > 2 and _BOOT_ID.match(parts[2]) else None
+    return int(parts[0]), started, boot
+
+
+def group_alive_script(pgid: int, starttime: int | None = None, boot_id: str | None = None) -> str:
     """A command that prints `alive` if a process of group `pgid` is alive, else `dead`
     (`parse_group_alive`). Zombies do not count (where nothing reaps them, a finished command's
     would stay for ever): with /proc, its processes' states are read; without it, `kill -s 0`
-    answers (and a group of another user's, EPERM, is alive)."""
+    answers (and a group of another user's, EPERM, is alive). With /proc, another boot id than
+    `boot_id`, or a process `pgid` that started at another time than `starttime`, is `dead`
+    (the group's id was reused: see `base.is_alive`)."""
     n = int(pgid)
+    checks = ""
+    if boot_id is not None:
+        checks += (
+            "IFS= read -r __b </proc/sys/kernel/random/boot_id 2>/dev/null && "
+            f'[ "$__b" != {shlex.quote(boot_id)} ] && {{ echo dead; exit 0; }}; '
+        )
+    if starttime is not None:
+        checks += (
+            f"if IFS= read -r __l </proc/{n}/stat 2>/dev/null; then set -- ${{__l##*) }}; "
+            f'[ "${{20}}" = {int(starttime)} ] || {{ echo dead; exit 0; }}; fi; '
+        )
     return (
-        "if [ -r /proc/self/stat ]; then for __f in /proc/[0-9]*/stat; do "
+        f"if [ -r /proc/self/stat ]; then {checks}for __f in /proc/[0-9]*/stat; do "
         'IFS= read -r __l 2>/dev/null <"$__f" || continue; set -- ${__l##*) }; '
         f'if [ "$3" = {n} ] && [ "$1" != Z ]; then echo alive; exit 0; fi; done; echo dead; '
         f"else __m=$(LC_ALL=C kill -s 0 -- -{n} 2>&1) && echo alive || case $__m in "

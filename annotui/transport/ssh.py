@@ -57,6 +57,7 @@ from annotui.transport.base import (
     Command,
     ConnectionLost,
     Deliver,
+    Group,
     HostState,
     HostStateName,
     Job,
@@ -71,6 +72,7 @@ from annotui.transport.shell import (
     PGID_MARKER,
     group_alive_script,
     parse_group_alive,
+    parse_marker,
     remote_command,
     remote_payload,
 )
@@ -209,17 +211,18 @@ class _Pump:
             at = at + 1 if at >= 0 else -1
         end = text.find("\n", at) if at >= 0 else -1
         line = text[at : end if end >= 0 else None] if at >= 0 else ""
-        if not (line.startswith(PGID_MARKER) and line[len(PGID_MARKER) :].isdigit()):
+        group = parse_marker(line[len(PGID_MARKER) :]) if line.startswith(PGID_MARKER) else None
+        if group is None:
             box.scanned += len(text) + 1
             if box.scanned > MARKER_SCAN:
                 box.first = False
                 _set_done(self.spawned)
             return text
         box.first = False
-        self.pgid = int(line[len(PGID_MARKER) :])
+        self.pgid = group[0]
         _set_done(self.spawned)
         if self.on_spawn is not None:
-            self.on_spawn(self.pgid)
+            self.on_spawn(Group(*group))
         kept = [
             part
             for part in (text[: at - 1] if at > 0 else None, text[end + 1 :] if end >= 0 else None)
@@ -709,14 +712,15 @@ class SshTransport(Transport):
             killer.status_event.wait(KILL_GRACE)
             killer.close()
 
-    async def group_alive(self, pgid: int) -> bool:
+    async def group_alive(self, pgid: int, starttime: int | None, boot_id: str | None) -> bool:
         out: list[str] = []
 
         def on_line(stream: Stream, line: str) -> None:
             if stream == "stdout":
                 out.append(line)
 
-        result = await self.run(group_alive_script(pgid), on_line=on_line, timeout=30)
+        check = group_alive_script(pgid, starttime, boot_id)
+        result = await self.run(check, on_line=on_line, timeout=30)
         alive = parse_group_alive(out)
         if alive is None:
             how = "no answer" if result.timed_out else f"exit {result.exit_code}"

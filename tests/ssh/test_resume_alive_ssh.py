@@ -43,6 +43,10 @@ def _started(work: Path, proc: subprocess.Popen[str], audit: Path) -> int:
         time.sleep(0.05)
     spawned = [r for r in read_log(audit) if r["event"] == "step.spawned"][-1]
     assert (spawned["host"], spawned["pgid"]) == ("box", pgid)
+    # the remote leader's start time and boot id (sshd is on this machine: its /proc is ours)
+    stat = Path(f"/proc/{pgid}/stat").read_text().rpartition(")")[2].split()
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    assert (spawned["starttime"], spawned["boot_id"]) == (int(stat[19]), boot)
     return pgid
 
 

@@ -70,7 +70,7 @@ from annotui.events import (
     StepOutput,
     StepSpawned,
 )
-from annotui.transport.base import ConnectionLost, Stream
+from annotui.transport.base import ConnectionLost, Group, Stream
 
 if TYPE_CHECKING:
     from annotui.checklist.models import AnsibleStep
@@ -547,8 +547,8 @@ async def _run_remote(
     def on_status(data: dict[str, Any], runner_config: Any = None) -> None:
         loop.call_soon_threadsafe(setattr, play, "status", str(data.get("status", "")))
 
-    def spawned(pgid: int) -> None:  # recorded: a resume asks whether it still runs
-        ctx.emit(StepSpawned(key, host, pgid))
+    def spawned(group: Group) -> None:  # recorded: a resume asks whether it still runs
+        ctx.emit(StepSpawned(key, host, int(group), group.starttime, group.boot_id))
 
     try:
         thread, processor = await asyncio.to_thread(

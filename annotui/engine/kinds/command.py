@@ -19,7 +19,7 @@ from annotui.engine.plan import capture_name
 from annotui.engine.redact import MASK
 from annotui.engine.runas import SUDO_REFUSED, described, refused_message, wrap
 from annotui.events import Event, StepFinished, StepOutput, StepSpawned, ValueCaptured
-from annotui.transport.base import ConnectionLost
+from annotui.transport.base import ConnectionLost, Group
 
 if TYPE_CHECKING:
     from annotui.checklist.models import Capture
@@ -96,8 +96,8 @@ async def run_shell_step(ctx: StepContext) -> StepFinished:
     out = OutputCollector(key, emit, ctx.redact, keep_stdout=keep)
     host_id = planned.host or "local"
 
-    def spawned(pgid: int) -> None:  # recorded: a resume asks whether it still runs
-        ctx.emit(StepSpawned(key, host_id, pgid))
+    def spawned(group: Group) -> None:  # recorded: a resume asks whether it still runs
+        ctx.emit(StepSpawned(key, host_id, int(group), group.starttime, group.boot_id))
 
     host = planned.host or "local"
     transport = ctx.transports.get(host)
