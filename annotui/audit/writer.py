@@ -123,6 +123,8 @@ class AuditWriter:
         """Written records wait for a deferred fsync."""
         self._unsynced = False
         """An UNSYNCED record was written: close() fsyncs."""
+        self._held = False
+        """A record written with ``sync=False`` waits for `sync()` (no idle fsync before it)."""
         self._failed: str | None = None
         """Why the log could not be written: every later record raises it."""
         stat = os.fstat(fd)
@@ -243,8 +245,10 @@ class AuditWriter:
             raise AuditError("a seal needs the session's first record before it")
         return seal_text(self._log, self._seq, self._prev)
 
-    def __call__(self, event: Event) -> str:
-        """Append one record for ``event``; durable when this returns. Returns its hash."""
+    def __call__(self, event: Event, *, sync: bool = True) -> str:
+        """Append one record for ``event``; durable when this returns, unless ``sync`` is False:
+        then it is durable once `sync()` (or the next fsynced record, or close) returns, and no
+        deferred fsync runs before that. Returns its hash."""
         if self._failed is not None:
             raise AuditError(self._failed)
         if self._fd is None:
@@ -264,7 +268,9 @@ class AuditWriter:
         pieces, digest = chain.seal(self._seq, _utc_now(), event.event, members, self._prev)
         try:
             self._size += self._write(pieces)
-            if self._fsync and event.event in UNSYNCED:
+            if self._fsync and not sync:
+                self._held = True
+            elif self._fsync and event.event in UNSYNCED:
                 self._unsynced = True
             elif self._fsync:
                 self._sync(deferred=event.event in DEFERRED)
@@ -291,9 +297,26 @@ class AuditWriter:
         assert self._fd is not None
         self._check_file()
         os.fsync(self._fd)
-        self._dirty = False
+        self._dirty = self._held = False
+
+    def sync(self) -> None:
+        """fsync now if a record waits for it (one written with ``sync=False``): a step's
+        ``step.started`` is durable before its command begins, while the command's process
+        starts (the local transport hands the command to its shell only after this)."""
+        if self._failed is not None:
+            raise AuditError(self._failed)
+        if not self._held or self._fd is None:
+            return
+        try:
+            self._check_file()
+            os.fsync(self._fd)
+        except OSError as e:
+            raise self._fail(e) from None
+        self._dirty = self._held = False
 
     def _idle_sync(self) -> None:
+        if self._held:  # `sync()` covers the records waiting here, at the moment it must
+            return
         if self._dirty and self._fd is not None:
             try:
                 self._check_file()
@@ -372,7 +395,7 @@ class AuditWriter:
 
     def close(self) -> None:
         if self._fd is not None:
-            if self._dirty or self._unsynced:
+            if self._dirty or self._unsynced or self._held:
                 with contextlib.suppress(OSError):
                     os.fsync(self._fd)
                 self._dirty = False

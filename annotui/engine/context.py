@@ -48,6 +48,12 @@ class StepContext:
     waited out (nothing in a rehearsal changes what they would wait for)."""
     signer_key: str | None = None
     """The ``SHA256:`` fingerprint of the run's own --sign-with key (never an approver)."""
+    begin: Callable[[], None] | None = None
+    """Set for a kind with ``begins = True``: its ``step.started`` is recorded but not yet
+    fsynced, and the kind must call this just before its action can begin (a transport's
+    ``begin``: after the command's process started, before it gets the command), so that the
+    fsync overlaps the process's start. It raises `StopRun` when the log cannot be written.
+    None: the record was durable before the step ran."""
 
     def attempts(self, retries: int) -> int:
         """Attempts a step with `retries` makes: one in a rehearsal after a simulated change (its

@@ -161,12 +161,14 @@ class Session:
         """`from_env` secrets taken out of os.environ (read by var resolution from here)."""
 
     # ---- events -------------------------------------------------------------------------
-    def emit(self, event: ev.Event) -> None:
+    def emit(self, event: ev.Event, *, durable: bool = True) -> None:
+        """Record `event` (durable at once, or with `durable=False` once `_begin` ran), then
+        show it."""
         if self._audit_lost is not None:
             return  # nothing is shown that is not in the log
         if self._writer is not None:
             try:
-                self.final_hash = self._writer(event)
+                self.final_hash = self._writer(event, sync=durable)
             except AuditError as e:
                 self._lose_audit(e)
                 return
@@ -177,6 +179,17 @@ class Session:
             sink(event)
         if self._notifier is not None:
             self._notifier.observe(event)
+
+    def _begin(self) -> None:
+        """A step's command is about to begin (`StepContext.begin`): its ``step.started`` is made
+        durable first; if it cannot be, the run stops and the command never begins."""
+        if self._writer is not None and self._audit_lost is None:
+            try:
+                self._writer.sync()
+            except AuditError as e:
+                self._lose_audit(e)
+        if self._audit_lost is not None:
+            raise StopRun(self._audit_lost)
 
     def _lose_audit(self, error: AuditError) -> None:
         """The log cannot be written (called where a record failed, or by the writer when a
@@ -941,6 +954,9 @@ class Session:
 
     async def _execute(self, step: PlannedStep, attempt: int) -> ev.StepFinished:
         kind = step_kind(step.kind)
+        # a kind that calls ctx.begin() itself just before its action has its step.started
+        # fsynced there, while its command's process starts (see `StepContext.begin`)
+        late = kind.starts and not step.simulated and getattr(kind, "begins", False)
         ctx = StepContext(
             planned=step,
             emit=self.emit,
@@ -958,11 +974,13 @@ class Session:
             audit_path=self.audit_path,
             allowed_signers=self._allowed_signers(),
             signer_key=self.signed_by.key if self.signed_by else None,
+            begin=self._begin if late else None,
         )
         coro = kind.rehearse(ctx) if step.simulated else kind.run(ctx)
         if not kind.starts:
             return await coro
-        self.emit(ev.StepStarted(step.key, simulated=step.simulated, attempt=attempt))
+        started = ev.StepStarted(step.key, simulated=step.simulated, attempt=attempt)
+        self.emit(started, durable=not late)
         if self._audit_lost is not None:  # nothing runs that the log cannot record
             coro.close()
             raise StopRun(self._audit_lost)

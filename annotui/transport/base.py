@@ -104,6 +104,9 @@ class Command:
     env: dict[str, str] | None
     pty: bool
     on_spawn: OnSpawn | None
+    begin: Callable[[], None] | None = None
+    """For a transport with ``begins_late``: called after the command's process started (and
+    `on_spawn`), before it gets the command; what it raises stops it, the command never run."""
 
 
 class Job(ABC):
@@ -134,6 +137,9 @@ class Transport(ABC):
     """Runs shell command strings on one host. Implementations stream lines via `on_line`."""
 
     name: str
+    begins_late = False
+    """Whether `_start` calls the command's `begin` itself (after its process started, before
+    the command is handed to it); else `run` calls it before `_start`."""
 
     async def run(
         self,
@@ -145,6 +151,7 @@ class Transport(ABC):
         timeout: float | None = None,
         pty: bool = False,
         on_spawn: OnSpawn | None = None,
+        begin: Callable[[], None] | None = None,
     ) -> RunResult:
         """Run `command` with a POSIX sh, its text handed over on a pipe (never in any argv),
         stdin at /dev/null (a pty with `pty=True`), in a process group of its own that dies with
@@ -154,9 +161,15 @@ class Transport(ABC):
         start, remotely when the bootstrap's first line comes); what it raises stops the command
         (its group) and is raised here, as is what `on_line` raises. Cancelling the awaiting task
         stops the command's process group and re-raises `asyncio.CancelledError`.
+
+        `begin()`, when given, is called before the command can begin, and what it raises is
+        raised here with nothing run: before the start, or (`begins_late`) once the process is
+        there but before it gets the command.
         """
+        if begin is not None and not self.begins_late:
+            begin()
         start = time.monotonic()
-        job = await self._start(Command(command, on_line, cwd, env, pty, on_spawn))
+        job = await self._start(Command(command, on_line, cwd, env, pty, on_spawn, begin))
         try:
             await asyncio.wait_for(job.finish(), timeout)
         except TimeoutError:

@@ -8,8 +8,12 @@ descriptor of that pipe, which it closes before it reads its script), so there i
 when a command runs unregistered; annotui unregisters it when its run ends. When annotui ends
 in any way, `kill -9` included, the kernel closes the pipe and the watcher sends SIGTERM, then
 SIGKILL after `KILL_GRACE` seconds, to every group still registered: the commands die with
-annotui, their children too. It costs no extra process per step, and the script is in its pipe
-before the shell starts, so the shell never waits for annotui.
+annotui, their children too. It costs no extra process per step.
+
+The script goes into its pipe (sized to hold all of it) once the shell has started and the step
+`begin`s (`Command.begin`: its ``step.started`` record made durable): that fsync overlaps the
+shell's own start. The write end is annotui's alone, so a shell whose annotui died before it
+got its script reads an empty one (and the lifeline stops it): the command never runs.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import fcntl
 import functools
 import os
 import signal
+import subprocess
 
 from annotui.transport import children
 from annotui.transport.base import (
@@ -124,24 +129,58 @@ class _Lifeline:
 _lifeline = _Lifeline()
 
 
-async def _pump(reader: asyncio.StreamReader, stream: Stream, deliver: Deliver) -> None:
-    """Read big blocks and hand over every complete line (see `OnLine` for `text` sinks)."""
-    buf = b""
-    while True:
-        block = await reader.read(1 << 16)
-        if not block:
-            if buf:
-                deliver(stream, buf.decode("utf-8", "replace"))
+class _Pipe:
+    """One output pipe of a command, read by the event loop as it becomes readable: every read
+    (up to 256 KiB) hands over its complete lines at once (see `OnLine` for `text` sinks)."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, fd: int, stream: Stream, deliver: Deliver
+    ) -> None:
+        self.loop = loop
+        self.fd = fd
+        self.stream = stream
+        self.deliver = deliver
+        self.buf = b""
+        self.done: asyncio.Future[None] = loop.create_future()
+        """Resolved at EOF, or with what the sink raised (the pipe is then closed unread)."""
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            block = os.read(self.fd, 1 << 18)
+        except BlockingIOError:
             return
-        buf += block
-        end = buf.rfind(b"\n")
-        if end < 0:
-            if len(buf) >= MAX_LINE:
-                deliver(stream, buf.decode("utf-8", "replace"))
-                buf = b""
-            continue
-        text, buf = buf[:end].decode("utf-8", "replace"), buf[end + 1 :]
-        deliver(stream, text)
+        except OSError as e:
+            self._end(e)
+            return
+        try:
+            if not block:
+                if self.buf:
+                    self.deliver(self.stream, self.buf.decode("utf-8", "replace"))
+                self._end(None)
+                return
+            buf = self.buf + block
+            end = buf.rfind(b"\n")
+            if end < 0:
+                if len(buf) >= MAX_LINE:
+                    self.deliver(self.stream, buf.decode("utf-8", "replace"))
+                    buf = b""
+                self.buf = buf
+                return
+            self.buf = buf[end + 1 :]
+            self.deliver(self.stream, buf[:end].decode("utf-8", "replace"))
+        except BaseException as e:  # the sink's: it stops the command (see `Transport.run`)
+            self._end(e)
+
+    def _end(self, error: BaseException | None) -> None:
+        self.loop.remove_reader(self.fd)
+        os.close(self.fd)
+        if not self.done.done():
+            if error is None:
+                self.done.set_result(None)
+            else:
+                self.done.set_exception(error)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
@@ -230,31 +269,66 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _wait(pid: int) -> int:
+    """The exit code of the ended child `pid` (-N: killed by signal N)."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:  # reaped elsewhere: what asyncio's own watchers report
+        return 255
+    return os.waitstatus_to_exitcode(status)
+
+
 class _LocalJob(Job):
-    def __init__(self, proc: asyncio.subprocess.Process, deliver: Deliver) -> None:
-        assert proc.stdout is not None and proc.stderr is not None
-        self.proc = proc
-        self.pumps = asyncio.gather(
-            _pump(proc.stdout, "stdout", deliver), _pump(proc.stderr, "stderr", deliver)
-        )
+    """A command's shell: its two pipes and its end (a pidfd, readable when it exits), all
+    watched by the event loop itself (asyncio's subprocess transport costs a few tasks,
+    futures and loop turns more per command)."""
+
+    def __init__(
+        self, popen: subprocess.Popen[bytes], out: int, err: int, deliver: Deliver
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self.popen = popen
+        self.pid = popen.pid
+        self.pipes = (_Pipe(loop, out, "stdout", deliver), _Pipe(loop, err, "stderr", deliver))
+        self.exited: asyncio.Future[int] = loop.create_future()
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):  # no pidfds here: a thread waits instead
+            waiting = loop.run_in_executor(None, _wait, self.pid)
+            waiting.add_done_callback(lambda f: self._ended(f.result()))
+        else:
+            loop.add_reader(pidfd, self._reap, loop, pidfd)
         self.code = 0
 
+    def _reap(self, loop: asyncio.AbstractEventLoop, pidfd: int) -> None:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        self._ended(_wait(self.pid))
+
+    def _ended(self, code: int) -> None:
+        self.popen.returncode = code  # reaped here: subprocess must never wait for it again
+        self.exited.set_result(code)
+
+    async def _drained(self) -> None:
+        for pipe in self.pipes:  # a timeout's cancel must not stop the reading (see `stop`)
+            await asyncio.shield(pipe.done)
+
     async def finish(self) -> None:
-        await asyncio.shield(self.pumps)
-        self.code = await self.proc.wait()
+        await self._drained()
+        self.code = await asyncio.shield(self.exited)
 
     async def stop(self) -> None:
         """SIGTERM the process group, then SIGKILL after a grace period; drain the output."""
-        proc = self.proc
-        _signal_group(proc.pid, signal.SIGTERM)
+        pid = self.pid
+        _signal_group(pid, signal.SIGTERM)
         try:
-            await asyncio.wait_for(proc.wait(), KILL_GRACE)
+            await asyncio.wait_for(asyncio.shield(self.exited), KILL_GRACE)
         except TimeoutError:
-            _signal_group(proc.pid, signal.SIGKILL)
-            await proc.wait()
-        _signal_group(proc.pid, signal.SIGKILL)  # stragglers that ignored SIGTERM
+            _signal_group(pid, signal.SIGKILL)
+            await asyncio.shield(self.exited)
+        _signal_group(pid, signal.SIGKILL)  # stragglers that ignored SIGTERM
         with contextlib.suppress(BaseException):
-            await self.pumps
+            await self._drained()
 
     def result(self, duration: float) -> RunResult:
         code = self.code
@@ -262,61 +336,64 @@ class _LocalJob(Job):
         return RunResult(code, duration, signal=sig)
 
     async def release(self) -> None:
-        _lifeline.release(self.proc.pid)
+        _lifeline.release(self.pid)
 
 
 class LocalTransport(Transport):
     """Runs commands with /bin/sh on this machine."""
 
     name = "local"
+    begins_late = True
 
     def __init__(self, name: str = "local") -> None:
         self.name = name
 
     async def _start(self, command: Command) -> Job:
-        children.install()
+        children.install()  # for the loop's other children (asyncio's own subprocesses)
         data = script(command.text, env=command.env, stdin_null=True)
         cwd = command.cwd
         lifeline = _lifeline.child_fd()
-        r, w = os.pipe()
+        fds: list[int] = []
         try:
+            r, w = os.pipe()
+            fds += (r, w)
             _hold(w, len(data))
-            if lifeline is not None:  # the shell registers itself before it reads its script
-                _write_all(w, data)
-                os.close(w)
-                w = -1
-            proc = await asyncio.create_subprocess_exec(
-                *local_argv(lifeline),
+            out_r, out_w = os.pipe()
+            fds += (out_r, out_w)
+            err_r, err_w = os.pipe()
+            fds += (err_r, err_w)
+            popen = subprocess.Popen(
+                local_argv(lifeline),
                 cwd=cwd,
                 stdin=r,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+                stdout=out_w,
+                stderr=err_w,
                 start_new_session=True,
                 pass_fds=() if lifeline is None else (lifeline,),
             )
         except BaseException as e:
-            if w >= 0:
-                os.close(w)
+            for fd in fds:
+                os.close(fd)
             if isinstance(e, OSError | ValueError):  # a missing cwd, a NUL in it, ...
                 where = cwd or os.getcwd()
                 raise TransportError(f"local: cannot start command in {where}: {e}") from e
             raise
-        finally:
-            os.close(r)
-        _lifeline.track(proc.pid, registered=lifeline is not None)
-        job = _LocalJob(proc, block_sink(command.on_line))
-        try:
+        for fd in (r, out_w, err_w):  # the shell's ends
+            os.close(fd)
+        _lifeline.track(popen.pid, registered=lifeline is not None)
+        job = _LocalJob(popen, out_r, err_r, block_sink(command.on_line))
+        try:  # the shell starts meanwhile, and registers with the lifeline first
             if command.on_spawn is not None:
-                command.on_spawn(Group(proc.pid, starttime(proc.pid), boot_id()))
-            if w >= 0:
-                _write_all(w, data)
+                command.on_spawn(Group(popen.pid, starttime(popen.pid), boot_id()))
+            if command.begin is not None:
+                command.begin()
+            _write_all(w, data)
         except BaseException:
             await job.stop()
             await job.release()
             raise
         finally:
-            if w >= 0:
-                os.close(w)
+            os.close(w)
         return job
 
     async def group_alive(self, pgid: int, starttime: int | None, boot_id: str | None) -> bool:

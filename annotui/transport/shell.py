@@ -6,9 +6,9 @@ the command's text (its script, with the cwd and environment the run asked for) 
 
 - Local (`local_argv`): `/bin/sh -c 'echo +$$ >&N; exec N>&-; . /dev/stdin'`: the shell first
   registers its process group with the run's lifeline (`local`) through the descriptor N of its
-  pipe, closes it, then reads its script from a pipe that holds all of it, written and closed
-  before the shell started (sized to hold it, so it is never run cut short); the script's first
-  words point stdin at /dev/null. No extra process per step.
+  pipe, closes it, then reads its script from a pipe that holds all of it, written whole and
+  closed once the shell has started and the step's start is durable (sized to hold it, so it is
+  never run cut short); the script's first words point stdin at /dev/null.
 - Remote (`remote_command`): the exec request is `exec sh -c BOOTSTRAP sh`. The bootstrap prints
   the process group (`PGID_MARKER`, on stderr; on stdout with a pty), reads a header line
   `LENGTH NONCE` and LENGTH bytes (`head -c`: exact on pipes and ttys; the random NONCE ends the

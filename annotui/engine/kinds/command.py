@@ -29,6 +29,8 @@ class ShellKind:
     """A command string run by the step's host (the `command` and `check` kinds)."""
 
     starts = True
+    begins = True
+    """Calls ctx.begin through its transport (see `StepContext.begin`)."""
     records: tuple[type[Event], ...] = (StepOutput,)
 
     def __init__(self, name: str) -> None:
@@ -113,7 +115,13 @@ async def run_shell_step(ctx: StepContext) -> StepFinished:
     )
     try:
         result = await transport.run(
-            text, on_line=out, cwd=cwd, timeout=step.timeout, pty=pty, on_spawn=spawned
+            text,
+            on_line=out,
+            cwd=cwd,
+            timeout=step.timeout,
+            pty=pty,
+            on_spawn=spawned,
+            begin=ctx.begin,
         )
     except ConnectionLost as e:
         out.flush()
