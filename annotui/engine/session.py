@@ -800,6 +800,8 @@ class Session:
     def _with_captures(self, stage: PlannedStage, step: PlannedStep) -> PlannedStep:
         """The step rendered again with the values captured so far, if it uses any (the plan
         shows such a placeholder as itself)."""
+        if not self._capturable and not self.captured:
+            return step  # nothing is captured in this run (no walk over the step per step)
         used = captured_names(step.step)
         missing = used & self._capturable - self.captured.keys() - self._unknown_captures
         if missing:  # never run a placeholder: its capture was skipped, or this run resumed
@@ -826,7 +828,11 @@ class Session:
         """Record a step whose stage's or own `when` is false as skipped by condition; in
         rehearsal, one that depends on a value captured from a simulated step as decided at
         run time. True when the step is recorded (nothing is asked, nothing runs)."""
-        unknown = sorted(captured_names(step.step) & self._unknown_captures)
+        unknown = (
+            sorted(captured_names(step.step) & self._unknown_captures)
+            if self._unknown_captures
+            else []
+        )
         for when in (stage.when, step.when):
             if when is None:
                 continue
