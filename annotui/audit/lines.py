@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Protocol
 
 BLOCK = 1 << 20
+
+
+class Readable(Protocol):
+    """What lines are read from: a binary file, or anything with its ``read``."""
+
+    def read(self, n: int, /) -> bytes: ...
 
 
 class Lines:
@@ -15,7 +21,7 @@ class Lines:
     ``b""``). A line longer than the block is still returned whole.
     """
 
-    def __init__(self, f: BinaryIO) -> None:
+    def __init__(self, f: Readable) -> None:
         self._f = f
         self.tail = b""
 
@@ -23,7 +29,9 @@ class Lines:
         rest = b""
         read = self._f.read
         while block := read(BLOCK):
-            parts = (rest + block).split(b"\n") if rest else block.split(b"\n")
+            parts = block.split(b"\n")
+            if rest:  # the line begun in the block before: joined to its end, not the block
+                parts[0] = rest + parts[0]
             rest = parts.pop()
             yield from parts
         self.tail = rest
@@ -34,7 +42,9 @@ class Lines:
         rest = b""
         read = self._f.read
         while block := read(BLOCK):
-            parts = (rest + block).split(b"\n") if rest else block.split(b"\n")
+            parts = block.split(b"\n")
+            if rest:  # the line begun in the block before: joined to its end, not the block
+                parts[0] = rest + parts[0]
             rest = parts.pop()
             if parts:
                 yield parts

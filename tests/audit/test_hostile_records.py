@@ -359,11 +359,9 @@ def test_resume_of_a_malformed_log_is_one_line_and_non_zero(tmp_path: Path) -> N
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
 
 
-def test_the_second_process_judges_as_the_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A large log has its JSON checked by another process while verify hashes: on every kind
-    of line the answer is the same as verify's own, line for line."""
+def test_the_parallel_path_judges_as_the_single_pass(tmp_path: Path) -> None:
+    """A large log is verified in chunks in forked processes: on every kind of line, wherever
+    the chunks split it, the answer is the single pass's."""
     logs: list[Path] = []
     for i, middle in enumerate(
         [
@@ -383,8 +381,8 @@ def test_the_second_process_judges_as_the_first(
     torn.write_bytes(logs[0].read_bytes() + b'{"seq":3,"ts":"2026')
     logs.append(torn)
     inline = [verify(log) for log in logs]
-    monkeypatch.setattr("annotui.audit.verify.PARALLEL_FROM", 0)
-    assert [verify(log) for log in logs] == inline
+    for workers in (2, 3, 4):
+        assert [verify(log, parallel_from=0, workers=workers) for log in logs] == inline
     assert [r.ok for r in inline] == [True, False, False, False, True, False]
     assert inline[0].ended and inline[4].ended and inline[5].torn_tail
 

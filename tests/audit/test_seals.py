@@ -18,7 +18,6 @@ import pytest
 
 from annotui import events as ev
 from annotui.audit import chain
-from annotui.audit import verify as verify_module
 from annotui.audit.errors import AuditError
 from annotui.audit.proof import checkpoint_of
 from annotui.audit.seal import seal_text
@@ -416,10 +415,8 @@ def test_a_seal_that_does_not_sign_its_place_is_tampering(tmp_path: Path) -> Non
     assert v.stdout.startswith(f"{path}:{moved_seq + 1}: seal does not sign its place"), v.stdout
 
 
-def test_a_large_log_judges_its_seals_in_the_second_process(
-    run_log: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_large_log_judges_its_seals_in_parallel(run_log: Path) -> None:
     alone = verify(run_log)
-    monkeypatch.setattr(verify_module, "PARALLEL_FROM", 0)
-    both = verify(run_log)
-    assert both == alone and both.sealed and len(both.seals) == len(alone.seals) > 1
+    for workers in (2, 3, 5):
+        both = verify(run_log, parallel_from=0, workers=workers)
+        assert both == alone and both.sealed and len(both.seals) == len(alone.seals) > 1
