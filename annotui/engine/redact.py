@@ -50,8 +50,12 @@ _ANSI_C = {
     "'": "\\'",
 }
 """bash's `$'...'` quoting (`printf %q`, `declare -p` of a value with control characters)."""
+_ECHO = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
+_ECHO_ESCAPE = re.compile(r"\\(?:0([0-7]{0,3})|([1-7][0-7]{0,2})|([abcfnrtv\\]))")
+"""The escapes of XSI `echo` (dash's, so `/bin/sh`'s `echo` on Debian) and of `printf %b`."""
 _ANCHOR = re.compile(r"[A-Za-z0-9]+")
-"""ASCII letters and digits: no quoting or escaping scheme above changes them."""
+"""ASCII letters and digits: no quoting or escaping scheme above changes them (but for a letter
+after a backslash, which `echo` may interpret: `_anchor` takes a run that every form holds)."""
 
 
 def _encode(v: str) -> bytes:
@@ -84,12 +88,46 @@ def _ansi_c(v: str, *, utf8: bool) -> str:
     return "".join(out)
 
 
+def _echoed(v: str) -> str | None:
+    """What XSI `echo` (dash's, `/bin/sh` on Debian) and `printf %b` print for `v`: its
+    backslash escapes interpreted (`\\0NNN`, and dash's `\\NNN` too), cut at `\\c`. None where
+    that leaves fewer than MIN_LINE characters (as for a short line of a multi-line secret), or
+    where an octal escape is a byte above ASCII, which the output's decoding would not keep."""
+    if "\\" not in v:
+        return None
+    out: list[str] = []
+    at = 0
+    for m in _ECHO_ESCAPE.finditer(v):
+        out.append(v[at : m.start()])
+        at = m.end()
+        zero_octal, octal, letter = m.groups()
+        if letter == "c":
+            at = len(v)
+            break
+        if letter is not None:
+            out.append(_ECHO[letter])
+            continue
+        code = int(zero_octal or octal or "0", 8)
+        if code > 0x7F:
+            return None
+        out.append(chr(code))
+    else:
+        out.append(v[at:])
+    echoed = "".join(out)
+    if echoed == v or (len(echoed.strip()) < MIN_LINE and "\\c" in v):
+        return None
+    return echoed or None
+
+
 def _values(secret: str) -> list[str]:
     """The values a secret is masked as: itself without the line breaks around it (a trailing
     newline is a file's, not the secret's), with CRLF line ends as LF too, and each of its lines
-    of at least MIN_LINE characters. A secret of nothing but whitespace is no value at all."""
+    of at least MIN_LINE characters; and what /bin/sh's `echo` prints of it (`_echoed`), which
+    a program may then quote or escape as any other value. A secret of nothing but whitespace is
+    no value at all."""
     out: dict[str, None] = {}
-    for s in (secret, secret.replace("\r\n", "\n")):
+    echoed = _echoed(secret)
+    for s in (secret, secret.replace("\r\n", "\n"), *([echoed] if echoed else [])):
         v = s.strip("\r\n")
         if not v.strip():
             continue
@@ -148,13 +186,14 @@ def forms(secret: str) -> list[str]:
 
 
 def _anchor(value: str, value_forms: Iterable[str]) -> str | None:
-    """The longest run of ASCII letters and digits of a value, which every one of its forms holds
+    """The longest run of ASCII letters and digits of a value that every one of its forms holds
     unchanged: text without it holds none of them. None when the value has no such run."""
-    runs = _ANCHOR.findall(value)
-    if not runs:
-        return None
-    best = max(runs, key=len)
-    return best if all(best in f for f in value_forms) else None
+    forms = list(value_forms)
+    runs: list[str] = _ANCHOR.findall(value)
+    for run in sorted(runs, key=len, reverse=True):
+        if all(run in f for f in forms):
+            return run
+    return None
 
 
 class Redactor:

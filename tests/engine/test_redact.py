@@ -212,3 +212,36 @@ def test_bash_quoting_is_masked(secret: str) -> None:
         out = _bash(script(), secret)
         assert "\0" in r(out), (name, out)
         assert not any(f in r(out) for f in r.forms), (name, out)
+
+
+ECHOES = {
+    "echo in /bin/sh": 'echo "$1"',  # dash on Debian: XSI echo interprets backslashes
+    "printf %b": "printf '%b\\n' \"$1\"",
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    secret=st.text(
+        st.sampled_from(list("ab9Z \\tnbcv0178'\"$")), min_size=MIN_LINE, max_size=20
+    ).filter(lambda s: "\\" in s and bool(s.strip()))
+)
+@example(secret="Zq'u\"o$(x)`y`\\b\tz \u00fcn\u00ef\u20ac\U0001f680 %s")
+@example(secret="pass\\word\\n2nd-line")
+@example(secret="s3cr3t-before\\cafter")
+def test_what_a_real_echo_prints_of_it_is_masked(secret: str) -> None:
+    """`echo {{ secret }}` in a checklist runs /bin/sh's echo, which turns `\\b`, `\\t`, `\\n`,
+    `\\0NNN` and `\\\\` into what they stand for and stops at `\\c`: that text is masked too (a
+    secret whose echo is cut by `\\c` to fewer than MIN_LINE characters aside)."""
+    r = Redactor([secret], mask=nul_mask)
+    for name, script in ECHOES.items():
+        printed = subprocess.run(
+            ["/bin/sh", "-c", script, "sh", secret], capture_output=True, check=True
+        ).stdout.decode("utf-8", "replace")
+        printed = printed.removesuffix("\n")
+        if ("\\c" in secret and len(printed.strip()) < MIN_LINE) or "\ufffd" in printed:
+            continue
+        for text in (printed, repr(printed)[1:-1], json.dumps(printed)[1:-1]):
+            out = r(f"before {text} after")
+            assert "\0" in out, (name, text)
+            assert out.replace("\0", "") == "before  after", (name, text, out)
