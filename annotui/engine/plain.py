@@ -12,7 +12,9 @@ import contextlib
 import getpass
 import sys
 import threading
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from annotui import events as ev
@@ -183,11 +185,52 @@ ANNOUNCE_START = "---- announcement (as it is to be posted; copy the lines as th
 ANNOUNCE_END = "---- end of the announcement ----"
 
 
+TICK = 30.0
+"""Seconds between the lines that show an approval wait's time left, on a terminal (elsewhere,
+such a line comes only when an approval arrives or is refused)."""
+
+
+def _clock(seconds: float) -> str:
+    whole = max(0, int(seconds + 0.999))
+    minutes, secs = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@dataclass(slots=True)
+class _Wait:
+    """The approval step the run waits at, as plain mode shows it."""
+
+    step_key: str
+    needed: int
+    timeout: float | None
+    since: float = field(default_factory=time.monotonic)
+    granted: list[str] = field(default_factory=list)
+
+    def status(self) -> str:
+        """'approvals: 1 of 2 (bob@example) · 4:51 left'."""
+        by = f" ({', '.join(self.granted)})" if self.granted else ""
+        spent = time.monotonic() - self.since
+        if self.timeout is not None:
+            left = f"{_clock(self.timeout - spent)} left"
+        else:
+            left = f"no time limit, waiting for {_clock(spent)}"
+        return f"   approvals: {len(self.granted)} of {self.needed}{by} · {left}\n"
+
+
 class PlainPresenter:
     """Renders engine events as lines of text (a sink)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, tick: float = TICK) -> None:
         self._out = out
+        self._tick = tick
+        try:
+            self._tty = out.isatty()
+        except (OSError, ValueError):
+            self._tty = False
+        self._wait: _Wait | None = None
+        """The approval wait shown, until its step finishes."""
+        self._timer: asyncio.TimerHandle | None = None
         self._per_task = False
         """The step shown is an ansible step: one line per host x task instead of its output."""
         self._title_pending = False
@@ -200,7 +243,40 @@ class PlainPresenter:
             self._out.write(for_terminal(text))
             self._out.flush()
 
+    def _ticked(self) -> None:
+        self._timer = None
+        if self._wait is not None:
+            self._w(self._wait.status())
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """On a terminal, the wait's line again in ``tick`` seconds (in the run's loop)."""
+        if not self._tty:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._timer = loop.call_later(self._tick, self._ticked)
+
+    def _waited(self, e: ev.Event) -> None:
+        """Follow the approval wait shown: its count on each approval or refusal, its end."""
+        wait = self._wait
+        if wait is None or getattr(e, "step_key", wait.step_key) != wait.step_key:
+            return
+        if isinstance(e, ev.ApprovalGranted):
+            wait.granted.append(e.principal)
+        if isinstance(e, ev.ApprovalGranted | ev.ApprovalRefused):
+            self._w(wait.status())
+        elif isinstance(e, ev.StepFinished | ev.Interrupted | ev.SessionEnded):
+            self._wait = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
     def __call__(self, e: ev.Event) -> None:
+        if isinstance(e, ev.StepFinished | ev.Interrupted | ev.SessionEnded):
+            self._waited(e)  # the wait's line stops before the step's end is shown
         match e:
             case ev.SessionStarted():
                 mode = "REHEARSAL (changes are simulated)" if e.mode == "rehearsal" else "LIVE"
@@ -292,10 +368,15 @@ class PlainPresenter:
                     f"   waiting for {e.needed} approval(s) by {', '.join(e.approvers)}{limit}\n"
                     f"   an approver runs, in another terminal:\n     {e.how}\n"
                 )
+                self._wait = _Wait(e.step_key, e.needed, e.timeout)
+                self._w(self._wait.status())
+                self._schedule()
             case ev.ApprovalGranted():
                 self._w(f"   approved by {e.principal} ({e.key})\n")
+                self._waited(e)
             case ev.ApprovalRefused():
                 self._w(f"   ! approval refused ({e.key}): {e.reason}\n")
+                self._waited(e)
             case ev.Interrupted():
                 self._w(f"\n!! interrupted: {e.reason}\n")
             case ev.ErrorEvent():
