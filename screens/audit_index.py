@@ -277,6 +277,7 @@ class LogIndex:
         self._ids: dict[str, int] = {}
         self._groups: dict[tuple[int, int], array[int]] = {}
         """Entry positions by (stage name id, step key id), -1 for none: what filters pick."""
+        self._lowers: dict[int, str] = {}
         self._cache: dict[int, tuple[str, str]] = {}
         self._file: BinaryIO | None = None
 
@@ -502,7 +503,7 @@ class LogIndex:
             key = self._name(step_id)
             if stage and self._name(stage_id) != stage:
                 continue
-            if step and (key is None or needle not in key.lower()):
+            if step and (key is None or needle not in self._lower(step_id)):
                 continue
             if outcome:
                 info = self.steps.get(key) if key is not None else None
@@ -514,10 +515,24 @@ class LogIndex:
         if sum(len(group) for group in picked) == len(self._first):
             return range(len(self._first))  # every entry passes: nothing to merge
         merged = array("q")
+        ordered = True
         for group in picked:
+            if ordered and merged and group and group[0] < merged[-1]:
+                ordered = False
             merged.extend(group)
+        if ordered:
+            # groups picked in the order they first appear; each one a single run (a step
+            # seen once, as in a run without resume) leaves nothing to sort
+            return merged
         # runs of ascending positions: Timsort merges them in linear time
         return array("q", sorted(merged))
+
+    def _lower(self, ident: int) -> str:
+        """A name in lower case (the step filter's), made once per name."""
+        lower = self._lowers.get(ident)
+        if lower is None:
+            lower = self._lowers[ident] = self._names[ident].lower()
+        return lower
 
 
 def read_output_page(

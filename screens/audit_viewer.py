@@ -9,6 +9,10 @@ log is only ever opened for reading.
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,6 +27,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, Log, Select, Static
 
+import annotui
 from annotui.audit.errors import AuditError
 from annotui.audit.verify import VerifyResult, verify
 from annotui.text import one_line
@@ -53,6 +58,63 @@ OUTCOMES = (
     "unverified", "running",
 )  # fmt: skip
 """Offered by the outcome filter whether or not the log has them yet (and any other it has)."""
+CHILD_VERIFY_FROM = 8 << 20
+"""From this size on, a log is verified in a child process: in a thread of this one, `verify`
+holds the GIL for seconds of CPU (a 1,000,000-event log: 3-4 s), and the reviewer's keys waited
+for it (716 ms once)."""
+_VERIFY_CHILD = """
+import os, pickle, sys
+os.nice(5)
+from annotui.audit.errors import AuditError
+from annotui.audit.verify import verify
+try:
+    answer = ("ok", verify(sys.argv[1]))
+except AuditError as exc:
+    answer = ("error", str(exc))
+sys.stdout.buffer.write(pickle.dumps(answer))
+"""
+"""The child's program: its answer (a `VerifyResult`, or the `AuditError`'s text) pickled on
+its stdout. At a lower priority: the screen's keys come first."""
+
+
+class VerifyChild:
+    """`verify(path)` in a child Python (this interpreter, this tree's `annotui`), which
+    `stop` ends (a thread worker waiting for it cannot be cancelled)."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stopped = False
+
+    def run(self, path: Path) -> VerifyResult:
+        """The verdict; raises AuditError as `verify` does, and when the child fails or was
+        stopped."""
+        env = dict(os.environ)
+        root = str(Path(annotui.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(x for x in (root, env.get("PYTHONPATH")) if x)
+        if self._stopped:
+            raise AuditError("verification stopped")
+        self._proc = proc = subprocess.Popen(
+            [sys.executable, "-c", _VERIFY_CHILD, str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        out, err = proc.communicate()
+        if proc.returncode != 0 or not out:
+            why = err.decode(errors="replace").strip().splitlines()[-1:] or ["no answer"]
+            raise AuditError(f"verification failed: {one_line(why[0])}")
+        kind, value = pickle.loads(out)  # our own child's answer
+        if kind == "error":
+            raise AuditError(str(value))
+        assert isinstance(value, VerifyResult)
+        return value
+
+    def stop(self) -> None:
+        self._stopped = True
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
 
 
 def write_report(log: Path, fmt: str, out: Path) -> Path:
@@ -196,6 +258,9 @@ class AuditViewerScreen(Screen[None]):
         self._verifying = False
         self._verify_again = False
         self._refreshed = 0.0
+        self._verify_child = VerifyChild()
+        self._detail_line: int | None = -1
+        """The log line whose detail is shown (None: no record), -1 before any."""
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -266,7 +331,10 @@ class AuditViewerScreen(Screen[None]):
     @work(thread=True, group="verify")
     def _verify(self) -> None:
         try:
-            self.post_message(self.Verified(verify(self.path)))
+            if self._verified_size >= CHILD_VERIFY_FROM:
+                self.post_message(self.Verified(self._verify_child.run(self.path)))
+            else:
+                self.post_message(self.Verified(verify(self.path)))
         except AuditError as exc:
             self.post_message(self.Verified(None, str(exc)))
 
@@ -387,8 +455,7 @@ class AuditViewerScreen(Screen[None]):
         stage, step, outcome = self._stage_filter(), self._step_filter(), self._outcome_filter()
         with self._lock:
             view = self.index.view(stage, step, outcome)
-        self.query_one(Timeline).show(view)
-        self._show_detail()
+        self.query_one(Timeline).show(view)  # its RowHighlighted shows the detail
 
     @on(Select.Changed)
     @on(Input.Changed, "#f-step")
@@ -403,7 +470,7 @@ class AuditViewerScreen(Screen[None]):
 
     @on(Timeline.RowHighlighted)
     def _highlighted(self) -> None:
-        self._show_detail()
+        self._show_detail(force=False)
 
     def selected(self) -> tuple[Entry | None, StepInfo | None]:
         line = self.query_one(Timeline).current_line()
@@ -413,8 +480,14 @@ class AuditViewerScreen(Screen[None]):
             info = self.index.steps.get(entry.step_key) if entry and entry.step_key else None
         return entry, info
 
-    def _show_detail(self) -> None:
+    def _show_detail(self, *, force: bool = True) -> None:
+        """Show the selected row's detail; unless ``force``, only when the row is another (a
+        filter that keeps the cursor's line costs no new layout of the detail pane)."""
         entry, info = self.selected()
+        shown = entry.line if entry is not None else None
+        if not force and shown == self._detail_line:
+            return
+        self._detail_line = shown
         detail = self.query_one("#detail-text", Static)
         if entry is None:
             detail.update(Text("No record selected."))
@@ -499,6 +572,7 @@ class AuditViewerScreen(Screen[None]):
             self._tick()
 
     def on_unmount(self) -> None:
+        self._verify_child.stop()
         with self._lock:
             self.index.close()
 

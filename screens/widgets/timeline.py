@@ -58,6 +58,8 @@ STEP_SHARE = 0.3
 NARROW_STEP_SHARE = 0.255
 """At most this share of the width goes to the step column; the summary has the rest."""
 MIN_SUMMARY = 12
+STRIP_CACHE = 2000
+"""Rows drawn kept for reuse, at most."""
 
 
 class Timeline(ScrollView, can_focus=True):
@@ -101,6 +103,9 @@ class Timeline(ScrollView, can_focus=True):
         self._view: Sequence[int] | None = None
         """Positions of the rows shown (a filter's), or None for every entry of the index."""
         self._count = 0
+        self._strips: dict[tuple[int, int, int, bool, int | None], Strip] = {}
+        """Rows drawn, by (position, width, kind: 0/1 plain or even, 2 cursor, focus, bad
+        line): a scroll by one row draws one new row, not every visible one."""
 
     def attach(self, index: LogIndex, lock: threading.Lock) -> None:
         """Show ``index``'s entries; ``lock`` guards it against the thread that fills it."""
@@ -159,6 +164,7 @@ class Timeline(ScrollView, can_focus=True):
 
     def grew(self, changed: Sequence[int] = ()) -> None:
         """The index has more entries (shown when no filter is on) or ``changed`` ones grew."""
+        self._strips.clear()  # a step's outcome shows on each of its rows
         if self._view is None:
             self._resize()
         self.refresh()
@@ -167,7 +173,14 @@ class Timeline(ScrollView, can_focus=True):
         assert self._index is not None
         with self._lock:
             self._count = len(self._index) if self._view is None else len(self._view)
-        self.virtual_size = Size(self.scrollable_content_region.width, self._count + 1)
+        size = Size(self.scrollable_content_region.width, self._count + 1)
+        if size != self.virtual_size:
+            # set without the reactive's layout of the whole screen (~15 ms a filter keystroke
+            # on 2 loaded cores): only the scrollbar follows, and it asks for a layout itself
+            # when it comes or goes (show_vertical_scrollbar)
+            self.set_reactive(Timeline.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
 
     # -- cursor ----------------------------------------------------------------------------------
 
@@ -263,6 +276,13 @@ class Timeline(ScrollView, can_focus=True):
         row = round(self.scroll_y) + y - 1
         if row >= self._count:
             return Strip.blank(width, base)
+        kind = 2 if row == self.cursor_row else row % 2
+        key = (self._position(row), width, kind, self.has_focus, self.bad_line)
+        cached = self._strips.get(key)
+        if cached is not None:
+            return cached
+        if len(self._strips) > STRIP_CACHE:
+            self._strips.clear()
         if row == self.cursor_row:
             style = base + self.get_component_rich_style("timeline--cursor")
         elif row % 2:
@@ -270,4 +290,10 @@ class Timeline(ScrollView, can_focus=True):
         else:
             style = base
         cells = self._cells(row, self.entry_at(row), widths, width < NARROW)
-        return Strip(self._line(cells, widths, style)).extend_cell_length(width, style)
+        strip = Strip(self._line(cells, widths, style)).extend_cell_length(width, style)
+        self._strips[key] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        self._strips.clear()  # another theme, or the focus's colours
+        super().notify_style_update()
