@@ -26,15 +26,8 @@ class Lines:
         self.tail = b""
 
     def __iter__(self) -> Iterator[bytes]:
-        rest = b""
-        read = self._f.read
-        while block := read(BLOCK):
-            parts = block.split(b"\n")
-            if rest:  # the line begun in the block before: joined to its end, not the block
-                parts[0] = rest + parts[0]
-            rest = parts.pop()
-            yield from parts
-        self.tail = rest
+        for batch in self.batches():
+            yield from batch
 
     def batches(self) -> Iterator[list[bytes]]:
         """The same lines, as the list of those complete in each block read (for a hot loop:
