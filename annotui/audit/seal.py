@@ -45,7 +45,8 @@ class SealInfo:
     signature: str | None
     key: str | None
     stage: str | None
-    """The stage it closes (the stage.end just before it), else None."""
+    """The stage it closes (the stage.end since the seal before it: the stage's notifications
+    may lie between), else None."""
     final: bool
     """It closes a session: a session.end lies between it and the seal before it."""
 
@@ -75,12 +76,13 @@ def judge(
     """The seals among ``marks`` (the MARKED records of an intact chain of ``records``
     records, in order, as (seq, record)), each checked to sign exactly its place."""
     seals: list[SealInfo] = []
-    previous: tuple[int, dict[str, Any]] | None = None
+    stage_end: dict[str, Any] | None = None
+    """The last stage.end since the seal before."""
     ended = False
     for seq, rec in marks:
         event = rec.get("event")
         if event != SEAL_EVENT:
-            previous = (seq, rec)
+            stage_end = rec if event == "stage.end" else stage_end
             ended = ended or event == "session.end"
             continue
         signed, signature, key = rec.get("signed"), rec.get("signature"), rec.get("key")
@@ -94,19 +96,13 @@ def judge(
             return Judged(tuple(seals), False, (seq + 1, "seal's signature is not a string"))
         if key is not None and not isinstance(key, str):
             return Judged(tuple(seals), False, (seq + 1, "seal's key is not a string"))
-        stage = None
-        if (
-            previous is not None
-            and previous[0] == seq - 1
-            and previous[1].get("event") == "stage.end"
-        ):
-            key_of = previous[1].get("stage_key")
-            stage = key_of if isinstance(key_of, str) else None
+        key_of = stage_end.get("stage_key") if stage_end is not None else None
+        stage = key_of if isinstance(key_of, str) else None
         ts = rec.get("ts")
         seals.append(
             SealInfo(seq, ts if isinstance(ts, str) else "", signed, signature, key, stage, ended)
         )
-        previous = (seq, rec)
+        stage_end = None
         ended = False
     sealed = bool(seals) and seals[-1].seq == records - 1 and seals[-1].final
     return Judged(tuple(seals), sealed, None)

@@ -362,6 +362,30 @@ def test_a_resumed_log_seals_on(tmp_path: Path, keys: dict[str, Key]) -> None:  
     assert [s.covers for s in result.seals] == ["stage prepare", "stage prepare", "session end"]
 
 
+def test_a_seal_names_its_stage_past_the_stage_notifications(tmp_path: Path) -> None:
+    """The session seals a stage after its stage_end notifications are recorded: the seal
+    still closes that stage (it read as 'records' in the sandbox's anno-release)."""
+    path = tmp_path / "notified.jsonl"
+    with AuditWriter.create(path) as w:
+        w(header())
+        w(ev.StageStarted("prepare", "Prepare", 1, 2))
+        w(ev.StageFinished("prepare", "ok"))
+        w(ev.NotificationSent(1, "stage_end", "json://***", "Prepare done", "ok"))
+        w(ev.NotificationResult(1, "stage_end", "json://***", "sent", "", 0.1))
+        _seal(w)
+        w(ev.StageStarted("deploy", "Deploy", 2, 2))
+        w(ev.StepOutput("deploy/x", "stdout", "no stage.end before this seal"))
+        _seal(w)
+        w(ev.StageFinished("deploy", "ok"))
+        _seal(w)
+        w(ev.SessionEnded("done", 0, 1, 1, 0))
+        _seal(w)
+    result = verify(path)
+    assert result.ok and result.sealed
+    covers = [s.covers for s in result.seals]
+    assert covers == ["stage prepare", "records", "stage deploy", "session end"]
+
+
 def test_the_writer_refuses_a_seal_of_another_place(tmp_path: Path) -> None:
     with AuditWriter.create(tmp_path / "w.jsonl") as w:
         with pytest.raises(AuditError):
