@@ -24,6 +24,8 @@ from typing import Any
 
 MAX_DEPTH = 32
 """Parentheses and `not`s nested in one condition."""
+MAX_OPERATORS = 64
+"""`and`, `or` and comparisons in one condition (each nests the expression a level deeper)."""
 
 _TOKEN = re.compile(
     r"""(?P<space>\s+)|(?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?P<int>-?[0-9]+)"""
@@ -87,6 +89,7 @@ class _Parser:
         self.tokens = _tokens(text)
         self.i = 0
         self.depth = 0
+        self.operators = 0
 
     @property
     def tok(self) -> Token:
@@ -108,6 +111,12 @@ class _Parser:
     def _found(self) -> str:
         return "the end" if self.tok.kind == "end" else repr(self.tok.text)
 
+    def _count(self, offset: int) -> None:
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            msg = f"condition has more than {MAX_OPERATORS} operators: split it, or use a list"
+            raise ConditionError(msg, offset)
+
     def _nest(self, offset: int) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -124,13 +133,15 @@ class _Parser:
 
     def or_(self) -> Expr:
         left = self.and_()
-        while self.take("keyword", "or"):
+        while (tok := self.take("keyword", "or")) is not None:
+            self._count(tok.offset)
             left = ("or", left, self.and_())
         return left
 
     def and_(self) -> Expr:
         left = self.not_()
-        while self.take("keyword", "and"):
+        while (tok := self.take("keyword", "and")) is not None:
+            self._count(tok.offset)
             left = ("and", left, self.not_())
         return left
 
@@ -145,6 +156,8 @@ class _Parser:
 
     def comparison(self) -> Expr:
         left = self.operand()
+        if self.tok.kind in ("keyword", "op") and self.tok.text in ("in", "not", "==", "!="):
+            self._count(self.tok.offset)
         if self.take("keyword", "in"):
             return ("in", _single(left), self.operand())
         if self.tok.kind == "keyword" and self.tok.text == "not":

@@ -62,6 +62,9 @@ def test_evaluate(text: str, expected: bool | None) -> None:
         ('not ["a"]', 4, "a list [...] can only follow"),
         ('["a"] in apps', 0, "a list [...] can only follow"),
         ('env in (["a"])', 8, "a list [...] can only follow"),
+        # 30,000 `and`s nested the tree past Python's recursion limit (check said "internal error")
+        ("n" + " and n" * 65, 2 + 6 * 64, "more than 64 operators"),
+        ('n == "x" or ' * 32 + "n == 'y' or n", 12 * 32 + 2, "more than 64 operators"),
     ],
 )
 def test_syntax_errors_say_where(text: str, offset: int, words: str) -> None:
@@ -69,6 +72,10 @@ def test_syntax_errors_say_where(text: str, offset: int, words: str) -> None:
         parse(text)
     assert e.value.offset == offset
     assert words in e.value.message
+
+
+def test_sixty_four_operators_parse() -> None:
+    assert evaluate(parse(" and ".join(["n == 3"] * 32)), VALUES) is True
 
 
 def test_names_with_offsets() -> None:
