@@ -8,16 +8,17 @@ handling stays as it is: cancelling the step sets a flag that runner's ``cancel_
 returns, runner stops ansible-playbook, and the hosts that had started and were not done are
 recorded (their outcome is unknown: resume asks).
 
-Secrets never reach argv or disk: an extra var whose rendered value holds a secret is written
-to a JSON file of mode 0600 in a private (0700) directory on tmpfs (``$XDG_RUNTIME_DIR`` or
+Secrets never reach argv or disk: an extra var whose rendered value holds a secret is written to
+a JSON file of mode 0600 in a private (0700) directory on tmpfs (``$XDG_RUNTIME_DIR`` or
 /dev/shm: memory, not disk), given as ``-e @FILE`` (argv holds only the path) and removed when
-the run ends; the other extra vars are on the command line. ``suppress_env_files=True``: runner
-writes no env/ files of its own (its env/settings, written here, holds no secret). Runner
-writes no stdout file and keeps no events (the handler returns False): both would hold the
-secrets' output; the audit log holds them, redacted. The per-event files ansible's callback
-plug-in drops for runner live in the same tmpfs directory. What stays under the state directory
-(``ansible/<step>/artifacts/<ident>``, the last ``ROTATE`` runs of each step) is runner's
-command, rc, status and fact cache.
+the run ends; the other extra vars are on the command line. Every string value is marked unsafe
+(``_literal``): Ansible takes it as text, never as a template of its own.
+``suppress_env_files=True``: runner writes no env/ files of its own (its env/settings, written
+here, holds no secret). Runner writes no stdout file and keeps no events (the handler returns
+False): both would hold the secrets' output; the audit log holds them, redacted. The per-event
+files ansible's callback plug-in drops for runner live in the same tmpfs directory. What stays
+under the state directory (``ansible/<step>/artifacts/<ident>``, the last ``ROTATE`` runs of
+each step) is runner's command, rc, status and fact cache.
 
 On a declared SSH host (``host = "web1"``), ansible runs there: the job goes to
 ``ansible-runner worker`` on that host over the host's transport and its events come back
@@ -247,6 +248,15 @@ def _path() -> str:
     return os.pathsep.join([here, *(p for p in os.environ.get("PATH", "").split(os.pathsep) if p)])
 
 
+def _literal(value: Any) -> Any:
+    """An extra var's rendered value as ansible must take it: a string is marked unsafe
+    (`__ansible_unsafe`, which Ansible's JSON reading of `-e` and of env/extravars honours), so
+    Ansible never evaluates a `{{ ... }}` or `{% ... %}` that a var's value holds (a value
+    `{{ lookup('pipe', 'id') }}` would run a command on the controller). Other values are the
+    checklist's own TOML (not rendered): as they are."""
+    return {"__ansible_unsafe": value} if isinstance(value, str) else value
+
+
 def _private_file(path: Path, data: Mapping[str, Any]) -> str:
     """Write JSON to a new file only this user can read (on tmpfs: memory, not disk)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -372,7 +382,7 @@ async def run_ansible(ctx: StepContext, check: bool) -> StepFinished:
     secret: dict[str, Any] = {}
     for name, value in rendered["extra_vars"].items():
         holds_secret = isinstance(value, str) and ctx.redact(value) != value
-        (secret if holds_secret else public)[name] = value
+        (secret if holds_secret else public)[name] = _literal(value)
     cmdline = ["--check", "--diff"] if check else []
     if remote:
         if check:
