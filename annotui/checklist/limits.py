@@ -31,6 +31,10 @@ MAX_DEPTH = 32
 """Levels of tables, dotted keys, arrays and inline tables together (a checklist needs 5)."""
 MAX_NUMBER_CHARS = 64
 """Characters of one number (an int64 has at most 20, a float rarely more than 25)."""
+MAX_RUN_STEPS = 5_000
+"""Steps of one run once every for_each is expanded (a stage's copies times its steps' copies):
+a loop of 2,400 values inside another of 2,400 made 5.8 million, and the plan ran out of memory.
+The largest bundled checklist has 60."""
 REGEX_SECONDS = 1.0
 """How long a var's pattern may take to match one of the checklist's own values."""
 

@@ -245,9 +245,13 @@ def one_var(v: dict[str, list[str] | str] | None) -> dict[str, list[str] | str] 
         return v
     if not values:
         raise ValueError("for_each needs at least one value")
-    twice = next((x for i, x in enumerate(values) if x in values[:i]), None)
+    twice = syntax.repeated(values)
     if twice is not None:
-        raise ValueError(f"for_each value {twice!r} is listed twice: each names one stage or step")
+        shown = repr(twice) if twice.isascii() else f"{twice!r} (written {twice!a})"
+        raise ValueError(
+            f"for_each value {shown} is listed twice: each names one stage or step (values are "
+            "compared as they read, in Unicode NFC)"
+        )
     return v
 
 

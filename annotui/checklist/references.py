@@ -14,7 +14,7 @@ from typing import Any
 
 from annotui.checklist import condition, syntax
 from annotui.checklist.diagnostics import Finding, did_you_mean, listing
-from annotui.checklist.limits import REGEX_SECONDS, fullmatch_within
+from annotui.checklist.limits import MAX_RUN_STEPS, REGEX_SECONDS, fullmatch_within
 from annotui.checklist.models import STEP_KINDS
 from annotui.checklist.positions import Path
 from annotui.checklist.shell import unsafe_placeholders
@@ -159,6 +159,14 @@ def _check_vars(data: dict[str, Any], out: list[Finding]) -> dict[str, re.Patter
             value = var.get(key)
             if not isinstance(value, str):
                 continue
+            if key == "default" and (m := PLACEHOLDER.search(value)):
+                what = "itself" if m.group(1) == name else f"var {m.group(1)!r}"
+                msg = (
+                    f"default of var {name!r} names {what} ({m.group(0)}): a default is not a "
+                    "template, the value would be that text as written; give the value itself"
+                )
+                out.append(Finding((*base, key), "inside", msg, m.start()))
+                continue
             if var.get("list") is True:
                 why = _list_ok(value, var, regex)
             else:
@@ -173,8 +181,9 @@ def _list_ok(value: str, var: dict[str, Any], regex: re.Pattern[str] | None) -> 
     items = split_list(value)
     if not items:
         return "has no value: a list var's value is one or more values, a,b"
-    for k, item in enumerate(items):
-        why = "is listed twice" if item in items[:k] else _value_ok(item, var, regex)
+    twice = syntax.repeated(items)
+    for item in items:
+        why = "is listed twice" if item == twice else _value_ok(item, var, regex)
         if why:
             return f"holds {item!r}, which {why}"
     return None
@@ -385,6 +394,44 @@ def _check_loops(
                 hint = _hint(value, hosts) or f" (declared: {_names(hosts)})"
                 msg = f"host {host!r} would be {value!r}, which is not a declared host{hint}"
                 out.append(Finding((*base, "host"), "value", msg))
+
+
+def _copies(for_each: Any, data: dict[str, Any]) -> int:
+    """How many copies a for_each makes that check can see (a list var's default and
+    choices: its real values are counted when the vars are resolved)."""
+    if not isinstance(for_each, dict) or len(for_each) != 1:
+        return 1
+    ((name, values),) = for_each.items()
+    return len(_listed(name, values, data, (), [])) or 1
+
+
+def _check_expansion(data: dict[str, Any], bound: dict[int, str], out: list[Finding]) -> None:
+    """At most MAX_RUN_STEPS steps once the loops are expanded; a step's for_each must not
+    bind the name its stage's for_each binds (the step's would hide the stage's)."""
+    total = 0
+    for i, stage in _tables(data.get("stages")):
+        steps = 0
+        for key in STEP_LISTS:
+            for j, step in _tables(stage.get(key)):
+                for_each = step.get("for_each")
+                steps += _copies(for_each, data)
+                if i in bound and isinstance(for_each, dict) and bound[i] in for_each:
+                    msg = (
+                        f"for_each binds {bound[i]!r}, which the stage's for_each binds already: "
+                        "loop over another var"
+                    )
+                    out.append(Finding(("stages", i, key, j, "for_each", bound[i]), "key", msg))
+        copies = _copies(stage.get("for_each"), data)
+        total += copies * steps
+        if total > MAX_RUN_STEPS:
+            where: Path = ("stages", i, "for_each") if "for_each" in stage else ("stages", i, "id")
+            msg = (
+                f"the run would have {total:,} steps by this stage ({copies:,} copies of "
+                f"{steps:,} steps here): a run has at most {MAX_RUN_STEPS:,}; split the "
+                "checklist or loop over fewer values"
+            )
+            out.append(Finding(where, "key", msg))
+            return
 
 
 def _bindings(
@@ -703,4 +750,5 @@ def check(data: dict[str, Any]) -> list[Finding]:
     _check_conditions(data, bound, out)
     _check_captures(data, out)
     _check_loops(data, patterns, out)
+    _check_expansion(data, bound, out)
     return out

@@ -29,8 +29,8 @@ PATTERN_HINTS = {
 
 PATTERN_WORDS = {
     syntax.FOR_EACH_VALUE: (
-        "must not be empty or hold '/', '[', ']' or control characters: each value names a "
-        "stage, as in deploy[staging]"
+        "must not be empty or hold '/', '[', ']', control characters or invisible formatting "
+        "ones (zero-width, bidirectional): each value names a stage, as in deploy[staging]"
     ),
 }
 """What a pattern mismatch means, by the pattern (for values that have no key of their own)."""
@@ -130,6 +130,8 @@ def data_path(loc: tuple[str | int, ...], data: Any) -> Path:
         tag = isinstance(node, dict) and node.get("kind") == part
         if tag and (part not in node or (path and isinstance(path[-1], int))):
             continue
+        if isinstance(part, str) and not isinstance(node, dict) and node is not None:
+            continue  # the member of a union pydantic tried (list[...] or a string)
         path.append(part)
         try:
             node = node[part]
@@ -169,6 +171,8 @@ def translate(error: ErrorDetails, data: Any) -> tuple[Path, str, str]:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     name = str(path[-1]) if path else ""
+    if len(path) > 1 and isinstance(path[-1], int):
+        name = f"{path[-2]}[{path[-1]}]"  # an element of a list: 'n[0]', not '0'
     value = error.get("input")
     if name == "[key]":  # a table key that must be a name (vars, hosts, ...)
         path = path[:-1]
@@ -247,9 +251,25 @@ def translate(error: ErrorDetails, data: Any) -> tuple[Path, str, str]:
     return path, "value", f"{name!r}: {plain}" if name else plain
 
 
+def _other_member(loc: tuple[str | int, ...], data: Any) -> bool:
+    """The error is the complaint of a union's member of another shape than the value: a list
+    member's about a string (`for_each = { n = "{{ apps }}" }`) or a string member's about a
+    list (`{ n = ["a", 1] }`); the member of the value's own shape says what is wrong."""
+    node = data
+    for part in loc:
+        if isinstance(part, str) and isinstance(node, list | str):
+            return part.startswith("list[") is isinstance(node, str)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return False
+
+
 def validate(data: Any) -> tuple[Checklist | None, list[Finding]]:
     """Validate the parsed document: the model, or None and every schema problem."""
     try:
         return Checklist.model_validate(data, strict=True), []
     except ValidationError as exc:
-        return None, [Finding(*translate(error, data)) for error in exc.errors(include_url=False)]
+        errors = [e for e in exc.errors(include_url=False) if not _other_member(e["loc"], data)]
+        return None, [Finding(*translate(error, data)) for error in errors]

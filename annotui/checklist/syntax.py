@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
@@ -35,8 +36,25 @@ PROCESS = r"^[^\x00-\x1f\x7f]+$"
 HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
 """An HTTP header name (an RFC 9110 token)."""
 """A supervisord process or group name (XML-RPC text: no control characters)."""
-FOR_EACH_VALUE = r"^[^/\[\]\x00-\x1f\x7f]+$"
-"""A value that names an expanded stage, as in `deploy[staging]/step`."""
+FOR_EACH_VALUE = (
+    r"^[^/\[\]\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+$"
+)
+"""A value that names an expanded stage, as in `deploy[staging]/step`: no control character
+(C0 or C1) and no invisible formatting one (zero-width, soft hyphen, bidirectional overrides
+and isolates, byte order mark), so two copies' keys never look alike but differ, and a key is
+never shown reordered (`s[x\u202ey]`)."""
+
+
+def repeated(values: list[str]) -> str | None:
+    """The first value that reads as an earlier one (compared in Unicode NFC, where é typed as
+    e and a combining accent is é), else None."""
+    seen: set[str] = set()
+    for value in values:
+        key = unicodedata.normalize("NFC", value)
+        if key in seen:
+            return value
+        seen.add(key)
+    return None
 LIST_REF = r"^\{\{ *[A-Za-z_][A-Za-z0-9_-]* *\}\}$"
 """`for_each = { app = "{{ apps }}" }`: a loop over the values of a list var."""
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"

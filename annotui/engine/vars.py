@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from annotui.checklist.limits import REGEX_SECONDS, fullmatch_within
+from annotui.checklist.limits import MAX_RUN_STEPS, REGEX_SECONDS, fullmatch_within
+from annotui.checklist.syntax import repeated
 from annotui.checklist.template import PLACEHOLDER, join_list, names, render, split_list
 
 if TYPE_CHECKING:
@@ -62,9 +63,11 @@ def validate_value(var: Var, value: str) -> str | None:
         items = split_list(value)
         if not items:
             return "needs at least one value (a,b: commas between values, \\, inside one)"
-        for k, item in enumerate(items):
-            if item in items[:k]:
-                return f"lists {shown_value(var, item)} twice: each value once"
+        twice = repeated(items)
+        if twice is not None:
+            written = "" if twice.isascii() else f" (written {twice!a}: compared as read)"
+            return f"lists {shown_value(var, twice)} twice{written}: each value once"
+        for item in items:
             why = _one_value(var, item)
             if why:
                 return f"value {shown_value(var, item)} {why}"
@@ -188,11 +191,29 @@ def _loops(checklist: Checklist) -> Iterator[tuple[str, str, str, list[str]]]:
                 yield f"step {stage.id}/{step.id}", *ref, on_hosts
 
 
+def expanded_steps(checklist: Checklist, values: Mapping[str, str]) -> int:
+    """The steps of the run once every for_each is expanded with these values."""
+
+    def copies(for_each: Mapping[str, list[str] | str] | None) -> int:
+        return len(loop_of(for_each, values)[1]) if for_each else 1
+
+    return sum(
+        copies(stage.for_each) * sum(copies(s.for_each) for s in [*stage.steps, *stage.rollback])
+        for stage in checklist.stages
+    )
+
+
 def check_loops(checklist: Checklist, values: Mapping[str, str]) -> None:
     """VarError when a list var's values do not fit a for_each over it: each must satisfy the
     loop var's own choices and pattern, and be a declared host where the loop picks the host."""
     from annotui.checklist.syntax import FOR_EACH_VALUE
 
+    steps = expanded_steps(checklist, values)
+    if steps > MAX_RUN_STEPS:
+        raise VarError(
+            f"with these values the run would have {steps:,} steps (every for_each expanded): "
+            f"a run has at most {MAX_RUN_STEPS:,}; give the list vars fewer values"
+        )
     hosts = ["local", *checklist.hosts]
     for where, var, listed, on_hosts in _loops(checklist):
         if listed not in values:
@@ -203,7 +224,8 @@ def check_loops(checklist: Checklist, values: Mapping[str, str]) -> None:
                 raise VarError(
                     f"var {listed} = {item!r}: the for_each of {where} names a copy by each "
                     "value (stage[value], stage/step[value]), so a value cannot hold /, [, ] "
-                    "or a control character (a newline, a tab)"
+                    "or a control character (a newline, a tab), nor an invisible formatting one "
+                    "(zero-width, bidirectional)"
                 )
             why = _one_value(loop_var, item) if loop_var is not None else None
             if why:
