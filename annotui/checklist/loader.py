@@ -113,7 +113,12 @@ def _syntax_error(exc: TOMLKitError, positions: Positions, file: str) -> Diagnos
     from tomlkit.exceptions import ParseError
 
     message = TOMLKIT_POSITION.sub("", str(exc)).rstrip(".")
-    line, col = (exc.line, exc.col + 1) if isinstance(exc, ParseError) else (1, 1)
+    line, col = (1, 1)
+    if isinstance(exc, ParseError):
+        # tomlkit counts lines with str.splitlines, which also breaks at U+2028, U+0085, \f,
+        # ...: back to its offset, then the line and column of newlines alone
+        before = positions.text.splitlines(keepends=True)[: exc.line - 1]
+        line, col = positions.line_col(sum(map(len, before)) + exc.col)
     if positions.duplicates and ("already exists" in message or "Redefinition" in message):
         path, offset = positions.duplicates[0]
         line, col = positions.line_col(offset)
