@@ -271,6 +271,11 @@ def _fork_scan(fd: int, start: int, stop: int | None, at: _At) -> tuple[int, int
     if pid == 0:  # pragma: no cover - the child (coverage does not follow a fork)
         code = 1
         try:
+            # the parent's signal handling is not the child's: a Ctrl-C to the process group
+            # must not reach the parent's event loop twice through its wakeup fd
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
             os.close(r)
             marks: _Marks = []
             end, bad = _scan(_Range(fd, start, stop), at, marks)
