@@ -348,6 +348,28 @@ def test_multiomix_and_mgnify_back_up_before_they_change() -> None:
     assert "check --deploy" in step(mgnify, "verify", "check-deploy").run  # type: ignore[union-attr]
 
 
+def test_mgnify_deploys_each_flow_as_its_own_step() -> None:
+    """`flows` is a list var (issue 13): one step per flow instead of a shell for-loop over
+    `tr , ' '`; `--var flows=a,b` is given as before."""
+    from annotui.engine.vars import validate_value
+
+    mgnify = load("mgnify-deploy")
+    values = {
+        "repo_dir": "/r",
+        "backup_dir": "/b",
+        "api_url": "https://api",
+        "flows": "assembly_study,virify",
+    }
+    steps = {s.key: s for st in plan(mgnify, values, rehearse=False) for s in st.steps}
+    flows = [k for k in steps if k.startswith("deploy/deploy-flow")]
+    assert flows == ["deploy/deploy-flow[assembly_study]", "deploy/deploy-flow[virify]"]
+    assert steps[flows[1]].command == "FLOW=virify task ebi-wp-k8s-hl:deploy-flow"
+    assert steps[flows[1]].title == "Deploy the flow virify"
+    flows_var = mgnify.vars["flows"]
+    assert validate_value(flows_var, "assembly_study,virify") is None
+    assert "must match" in (validate_value(flows_var, "assembly_study,x;rm") or "")
+
+
 # --- the commands and expectations of anno-release on a real tree --------------------------
 
 RELEASE, OLD = "v2.4.1", "v2.3.0"

@@ -14,6 +14,8 @@ import runbook_share  # noqa: E402
 def test_the_documented_shares_are_measured() -> None:
     doc = (REPO / "docs" / "runbooks.md").read_text()
     assert runbook_share.table(runbook_share.RUNBOOKS) in doc
+    bundled = ["anno-release", "anno-review", "multiomix-deploy", "mgnify-deploy"]
+    assert runbook_share.table(bundled) in doc
 
 
 def test_a_step_running_as_another_user_was_shell_before() -> None:
