@@ -214,6 +214,13 @@ def _listed(
     if m is None:
         return []  # the schema check names it
     listed = m.group(1)
+    if listed not in declared and listed in {name for _, _, name in _captures(data)}:
+        msg = (
+            f"for_each over {listed!r}, a captured value: a loop's copies are known before the "
+            "run starts: loop over a list var (list = true) or values written here"
+        )
+        out.append(Finding(path, "value", msg))
+        return []
     if listed not in declared:
         hint = _hint(listed, list(declared)) or f"; declare it as [vars.{listed}] with list = true"
         out.append(Finding(path, "value", f"for_each over unknown var {listed!r}{hint}"))
@@ -427,8 +434,8 @@ def _check_expansion(data: dict[str, Any], bound: dict[int, str], out: list[Find
             where: Path = ("stages", i, "for_each") if "for_each" in stage else ("stages", i, "id")
             msg = (
                 f"the run would have {total:,} steps by this stage ({copies:,} copies of "
-                f"{steps:,} steps here): a run has at most {MAX_RUN_STEPS:,}; split the "
-                "checklist or loop over fewer values"
+                f"{steps:,} step{'s' * (steps != 1)} here): a run has at most {MAX_RUN_STEPS:,}; "
+                "split the checklist or loop over fewer values"
             )
             out.append(Finding(where, "key", msg))
             return
