@@ -119,6 +119,18 @@ def _echoed(v: str) -> str | None:
     return echoed or None
 
 
+_URL_QUERY = frozenset(b' "#<>')
+"""What the WHATWG URL standard (and httpx) percent-encodes in a URL's query, besides control
+characters and non-ASCII bytes."""
+_URL_PATH = _URL_QUERY | frozenset(b"?`{}")
+"""... and in its path."""
+
+
+def _lenient_url(b: bytes, encoded: frozenset[int]) -> str:
+    """`b` in a URL as an HTTP client sends it: only what the URL cannot hold percent-encoded."""
+    return "".join(f"%{c:02X}" if c < 0x20 or c >= 0x7F or c in encoded else chr(c) for c in b)
+
+
 def _values(secret: str) -> list[str]:
     """The values a secret is masked as: itself without the line breaks around it (a trailing
     newline is a file's, not the secret's), with CRLF line ends as LF too, and each of its lines
@@ -172,6 +184,8 @@ def _escapes(v: str) -> Iterator[str]:
     yield quote(b, safe="")
     yield quote(b, safe="/")
     yield quote(b, safe="!'()*")  # JavaScript's encodeURIComponent
+    yield _lenient_url(b, _URL_QUERY)  # what an HTTP client (httpx) sends of a URL's query
+    yield _lenient_url(b, _URL_PATH)  # ... and of its path: a server may echo either back
     yield quote_plus(b, safe="")
     yield html.escape(v)
     yield html.escape(v, quote=False)
