@@ -2,12 +2,18 @@
 
 ansible-core is looked up in ANSIBLE_VENV (default /work/ansible-venv, created with
 `python3 -m venv /work/ansible-venv && /work/ansible-venv/bin/pip install ansible-core`).
+
+With BENCH_ENGINE_AGAINST=DIR (an older tree: `git archive REV annotui | tar -x -C DIR`), that
+tree's 20 and 40 steps run in the same interleaved rounds, and a row compares the two per step
+(wall and CPU, both over bash).
 """
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,7 +52,15 @@ def _per_step(logs: tuple[Path, Path]) -> tuple[float, float]:
     return extra.total() / STEPS, synced / STEPS
 
 
-def _once(cmd: list[str], env: dict[str, str] | None) -> float:
+CPU: dict[str, float] = {}
+"""Median CPU seconds (the process and its children) of each command of the last `_interleaved`."""
+
+
+def _once(
+    cmd: list[str], env: dict[str, str] | None, cwd: str | None = None
+) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, with the command's children) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         cmd,
@@ -55,19 +69,29 @@ def _once(cmd: list[str], env: dict[str, str] | None) -> float:
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
         env=env,
+        cwd=cwd,
     )
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
-def _interleaved(
-    runs: dict[str, tuple[list[str], dict[str, str]]], rounds: int
-) -> dict[str, float]:
+Run = tuple[list[str], dict[str, str]] | tuple[list[str], dict[str, str], str]
+
+
+def _interleaved(runs: dict[str, Run], rounds: int) -> dict[str, float]:
     """Median wall time of each command, run once per round in turn, so that the machine's
-    moods (other tenants, disk writeback) hit them all alike."""
+    moods (other tenants, disk writeback) hit them all alike (their CPU: `CPU`)."""
     times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
-        for name, (cmd, env) in runs.items():
-            times[name].append(_once(cmd, env))
+        for name, (cmd, env, *cwd) in runs.items():
+            wall, used = _once(cmd, env, *cwd)
+            times[name].append(wall)
+            cpu[name].append(used)
+    CPU.clear()
+    CPU.update({name: statistics.median(c) for name, c in cpu.items()})
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -92,17 +116,27 @@ def _run(tmp: Path) -> list[dict]:
         f"cold{i}": (c20, {**env, "XDG_CACHE_HOME": str(tmp / f"cold{i}")}) for i in range(5)
     }
     t_cold = statistics.median(_interleaved(cold_runs, 1).values())
-    t = _interleaved(
-        {
-            "c20": (c20, env),
-            "c40": (c40, env),
-            "bash": (["bash", str(tmp / "s.sh")], env),
-            "bash40": (["bash", str(tmp / "s2.sh")], env),
-        },
-        ROUNDS,
-    )
+    runs: dict[str, Run] = {
+        "c20": (c20, env),
+        "c40": (c40, env),
+        "bash": (["bash", str(tmp / "s.sh")], env),
+        "bash40": (["bash", str(tmp / "s2.sh")], env),
+    }
+    against = os.environ.get("BENCH_ENGINE_AGAINST")
+    if against:  # run from inside that tree, so that its annotui is the one imported
+        compileall.compile_dir(Path(against) / "annotui", quiet=1)
+        old_env = {**env, "XDG_CACHE_HOME": str(tmp / "c-old")}
+        for cmd, log in zip((c20, c40), (tmp / "o20.jsonl", tmp / "o40.jsonl"), strict=True):
+            _once([*cmd, "--audit", str(log)], old_env, against)  # its own checklist cache
+        runs |= {"old20": (c20, old_env, against), "old40": (c40, old_env, against)}
+    t = _interleaved(runs, ROUNDS)
     t20, t40, bash, bash40 = t["c20"], t["c40"], t["bash"], t["bash40"]
     marginal = ((t40 - t20) - (bash40 - bash)) / STEPS * 1000
+
+    def over(m: dict[str, float], name: str) -> float:  # ms per step over bash
+        return ((m[f"{name}40"] - m[f"{name}20"]) - (m["bash40"] - m["bash"])) / STEPS * 1000
+
+    cpu = dict(CPU)
     startup = (t20 - bash) * 1000 - STEPS * marginal
     rows = [
         row(
@@ -113,11 +147,28 @@ def _run(tmp: Path) -> list[dict]:
             ratio=BUDGET_MS / max(marginal, 1e-9),
             target=f"<= {BUDGET_MS:g} ms/step over bash",
             ok=marginal <= BUDGET_MS,
-            note=f"{marginal:.2f} ms/step over bash: {records:g} audit records per step, "
-            f"{synced:g} fsyncs (the others wait for the next one); plus a fixed {startup:.0f} ms "
-            "per process (interpreter, asyncio, engine imports)",
+            note=f"{marginal:.2f} ms/step over bash (CPU {over(cpu, 'c'):.2f} ms/step over "
+            f"bash's {(cpu['bash40'] - cpu['bash']) / STEPS * 1000:.2f}): {records:g} audit "
+            f"records per step, {synced:g} fsyncs (the others wait for the next one); plus a "
+            f"fixed {startup:.0f} ms per process (interpreter, asyncio, engine imports); "
+            f"medians of {ROUNDS} interleaved rounds, load {os.getloadavg()[0]:.1f}",
         )
     ]
+    if against:
+        old, old_cpu = over(t, "old"), over(cpu, "old")
+        rows.append(
+            row(
+                name=f"local step: this tree vs {against} (same rounds, over bash)",
+                annotui=marginal,
+                baseline=old,
+                unit="ms/step",
+                ratio=old / max(marginal, 1e-9),
+                target="context",
+                ok=True,
+                note=f"wall over bash {marginal:.2f} vs {old:.2f} ms/step; CPU over bash "
+                f"{over(cpu, 'c'):.2f} vs {old_cpu:.2f} ms/step",
+            )
+        )
     ansible = Path(os.environ.get("ANSIBLE_VENV", "/work/ansible-venv")) / "bin/ansible-playbook"
     if not ansible.exists():
         return [
