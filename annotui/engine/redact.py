@@ -191,11 +191,21 @@ def _escapes(v: str) -> Iterator[str]:
     yield html.escape(v, quote=False)
 
 
+def _with_json(escapes: Iterable[str]) -> list[str]:
+    """The forms and each one's JSON-string text (a JSON API echoing a URL, an `echo` in a
+    JSON log line): a form written once more into JSON."""
+    out = dict.fromkeys(f for f in escapes if f)
+    for f in list(out):
+        out[json.dumps(f)[1:-1]] = None
+        out[json.dumps(f, ensure_ascii=False)[1:-1]] = None
+    return list(out)
+
+
 def forms(secret: str) -> list[str]:
     """Every form of a secret that is masked, longest first (none for a blank secret)."""
     out: dict[str, None] = {}
     for v in _values(secret):
-        out.update(dict.fromkeys(f for f in _escapes(v) if f))
+        out.update(dict.fromkeys(_with_json(_escapes(v))))
     return sorted(out, key=len, reverse=True)
 
 
@@ -239,7 +249,7 @@ class Redactor:
         anchors: dict[str, None] | None = {}
         for s in self._secrets:
             for v in _values(s):
-                fs = [f for f in _escapes(v) if f]
+                fs = _with_json(_escapes(v))
                 found.update(dict.fromkeys(fs))
                 a = _anchor(v, fs)
                 if a is None or anchors is None:

@@ -252,8 +252,8 @@ def test_what_a_real_echo_prints_of_it_is_masked(secret: str) -> None:
 @example(secret="Zq'u\"o$(touch${IFS}/tmp)`id`\\b {{x}} \u00fc\u20ac<>^|")
 def test_a_url_as_the_http_client_sends_it_is_masked(secret: str) -> None:
     """An http step's URL with a secret in its path or query, as httpx sends it (only what a URL
-    cannot hold is percent-encoded): a server that echoes the URL back (an error page) shows
-    that form."""
+    cannot hold is percent-encoded): a server that echoes the URL back (an error page, a JSON
+    error) shows that form, or its JSON."""
     import httpx
 
     if any("\ud800" <= c <= "\udfff" for c in secret) or secret.strip(".") == "":
@@ -266,4 +266,6 @@ def test_a_url_as_the_http_client_sends_it_is_masked(secret: str) -> None:
     in_path = sent[len("/p/") : sent.index("/x?t=")]
     in_query = sent[sent.index("/x?t=") + len("/x?t=") : -len("&u=1")]
     for piece in (in_path, in_query):
-        assert r(piece) == "\0" * len(piece), (sent, piece)
+        echoed = json.dumps(piece)[1:-1]  # a JSON API echoing the URL back
+        for text in (piece, echoed):
+            assert r(text) == "\0" * len(text), (sent, text)
