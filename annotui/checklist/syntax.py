@@ -1,9 +1,10 @@
 """The syntax of values that reach another program: URLs (httpx), SSH targets (paramiko), names.
 
 Each rule is one regular expression written in the common subset of Python's ``re``, Rust's
-``regex`` (pydantic) and ECMA-262 (JSON Schema): ASCII classes only, no lookaround, ``^...$``
-around the whole value. The JSON Schema carries the same expression, so an editor and
-``annotui check`` agree; the functions here add the words that say what is wrong.
+``regex`` (pydantic) and ECMA-262 (JSON Schema): ASCII classes only (other characters as
+``\\xHH`` and ``\\uHHHH`` escapes, which all three read), no lookaround, ``^...$`` around
+the whole value. The JSON Schema carries the same expression, so an editor and ``annotui check``
+agree; the functions here add the words that say what is wrong.
 
 A value with a placeholder (``{{ supervisor_url }}``) can only be judged once it is rendered:
 :mod:`annotui.engine.vars` checks the rendered value when the vars are resolved.
@@ -55,6 +56,8 @@ def repeated(values: list[str]) -> str | None:
             return value
         seen.add(key)
     return None
+
+
 LIST_REF = r"^\{\{ *[A-Za-z_][A-Za-z0-9_-]* *\}\}$"
 """`for_each = { app = "{{ apps }}" }`: a loop over the values of a list var."""
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
