@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 from supervisor.xmlrpc import Faults
 
+from annotui.status import xmlrpc_answer
 from annotui.status.http import AsyncioBackend, PoolTransport
 from annotui.status.via import TcpOpener, ViaBackend
 
@@ -176,7 +177,7 @@ class SupervisorClient:
                 "protocol", f"{label}: HTTP {resp.status_code} {resp.reason_phrase} from {full}"
             )
         try:
-            (result,), _ = xmlrpc.client.loads(resp.content, use_builtin_types=True)
+            result = xmlrpc_answer.loads(resp.content)
         except xmlrpc.client.Fault as f:
             fault = FAULT_NAMES.get(f.faultCode, f"FAULT_{f.faultCode}")
             detail = f.faultString.partition(":")[2].strip() or f.faultString
