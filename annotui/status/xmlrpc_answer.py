@@ -10,10 +10,12 @@ its errors and faults are what they were.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 import xmlrpc.client
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 
 class _Other(Exception):
@@ -36,7 +38,7 @@ _SCALARS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _value(element: ET.Element) -> Any:
+def _value(element: Element) -> Any:
     if element.tag != "value" or len(element) > 1:
         raise _Other
     if not len(element):
@@ -65,6 +67,8 @@ def _value(element: ET.Element) -> Any:
 def loads(data: bytes) -> Any:
     """The one value of an XML-RPC answer; raises what `xmlrpc.client.loads` raises (a
     `xmlrpc.client.Fault` for a fault, expat's errors, ValueError for another shape)."""
+    import xml.etree.ElementTree as ET  # on the first answer: not in the cockpit's start
+
     try:
         root = ET.fromstring(data)
         if root.tag != "methodResponse" or len(root) != 1 or root[0].tag != "params":
