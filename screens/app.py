@@ -305,13 +305,13 @@ class CockpitApp(App[int]):
         if self.bridge is None:
             return
         batch = self.bridge.drain(generation)
-        if self.walk is not None and (batch.chunks or batch.dropped):
+        if self.walk is not None and (batch.chunks or batch.dropped or batch.events):
             self._output_shown = time.monotonic()
-            self.walk.write_output(batch.chunks, batch.dropped)
+            self.walk.show_batch(batch)
 
     def on_output_batch(self, message: OutputBatch) -> None:
         if self.walk is not None:
-            self.walk.write_output(message.chunks, message.dropped)
+            self.walk.show_batch(message)
 
     def on_status_update(self, message: StatusUpdate) -> None:
         self.status_snapshot = message.snapshot

@@ -29,14 +29,19 @@ class OutputReady(Message):
 
 
 class OutputBatch(Message):
-    """Output lines taken from the bridge before the next event, so that order is kept."""
+    """Output lines (and an ansible step's per-result events) taken from the bridge before the
+    next event, so that order is kept."""
 
-    def __init__(self, chunks: list[tuple[str, list[str]]], dropped: int) -> None:
+    def __init__(
+        self, chunks: list[tuple[str, list[str]]], dropped: int, events: list[Event] | None = None
+    ) -> None:
         super().__init__()
         self.chunks = chunks
         """(step_key, lines) in arrival order."""
         self.dropped = dropped
         """Lines not shown because the UI fell behind (they are in the audit log)."""
+        self.events: list[Event] = events or []
+        """`bridge.STREAMED` events, in engine order."""
 
 
 class OperatorAsk(Message):

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from annotui.engine.planned import PlannedStep
+    from screens.messages import OutputBatch
 
 WRAP_MARK = "↪ "
 """Starts the continuation of an output line wider than the pane (lines are wrapped as they are
@@ -340,6 +341,30 @@ class WalkScreen(Screen[None]):
         self.outputs[key] = deque(maxlen=BATCH_LINES)  # a new attempt: its own output
         if (self.viewing or self.current) == key or self.shown_output is None:
             self.show_output(key)
+
+    def show_batch(self, batch: OutputBatch) -> None:
+        """An ansible step's results and the output lines since the last frame: the grid and
+        the notes are redrawn once for all of them."""
+        if batch.events:
+            if not self.is_mounted:
+                self.early.extend(batch.events)
+            else:
+                self.stream(batch.events)
+        if batch.chunks or batch.dropped:
+            self.write_output(batch.chunks, batch.dropped)
+
+    def stream(self, events: list[ev.Event]) -> None:
+        noted: set[str] = set()
+        for event in events:
+            self.grid.handle(event, show=False)
+            if isinstance(event, ev.AnsibleResult) and event.status in ("failed", "unreachable"):
+                where = f"{escape(event.host)} · {escape(event.task)}"
+                text = f"[b red]{event.status}[/] {where}: {escape(event.message)}"
+                self.notes.setdefault(event.step_key, []).append(text)
+                noted.add(event.step_key)
+        self.grid.show()
+        for step_key in noted:
+            self.refresh_notes(step_key)
 
     def write_output(self, chunks: list[tuple[str, list[str]]], dropped: int) -> None:
         log = self.query_one("#output", Log)

@@ -203,7 +203,9 @@ class AnsibleGrid(Widget):
         self._rows = -1
         self.display = False
 
-    def handle(self, event: ev.Event) -> None:
+    def handle(self, event: ev.Event, show: bool = True) -> None:
+        """Take an ansible event into its play; `show`: redraw now (else call `show` once for a
+        batch of them)."""
         if isinstance(event, ev.AnsibleTask):
             self._play(event.step_key).task(event.task)
         elif isinstance(event, ev.AnsibleResult):
@@ -213,8 +215,8 @@ class AnsibleGrid(Widget):
             play.recap(list(event.hosts), event.status, event.unfinished)
         else:
             return
-        if event.step_key == self.following:
-            self._show()
+        if show and event.step_key == self.following:
+            self.show()
 
     def started(self, step_key: str) -> None:
         """A new attempt of an ansible step: its grid starts empty."""
@@ -223,12 +225,12 @@ class AnsibleGrid(Widget):
     def follow(self, step_key: str | None) -> None:
         """Show the grid of `step_key` (nothing when it has none)."""
         self.following = step_key
-        self._show()
+        self.show()
 
     def _play(self, step_key: str) -> Play:
         return self.plays.setdefault(step_key, Play(step_key))
 
-    def _show(self) -> None:
+    def show(self) -> None:
         play = self.plays.get(self.following or "")
         self.display = play is not None
         if play is not None:

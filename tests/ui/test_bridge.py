@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from annotui.events import StepOutput, StepStarted
+from annotui.events import AnsibleResult, AnsibleTask, StepFinished, StepOutput, StepStarted
 from screens.bridge import EventBridge
 from screens.messages import EngineEvent, OutputBatch, OutputReady
 
@@ -39,3 +39,27 @@ def test_an_event_flushes_the_output_before_it() -> None:
     assert batch.chunks == [("s/a", ["0", "1"])] and batch.dropped == 0
     assert isinstance(event, EngineEvent) and event.event == StepStarted("s/b")
     assert bridge.drain(ready.generation).chunks == []  # the stale OutputReady finds nothing
+
+
+def test_ansible_results_ride_with_the_output_and_an_event_flushes_them() -> None:
+    posted: list[Message] = []
+    bridge = EventBridge(posted.append, cap=5)
+    task = AnsibleTask("s/a", play="p", task="t")
+    results = [
+        AnsibleResult("s/a", f"h{i}", "t", "debug", "ok", 0.1, "", "0" * 64) for i in range(300)
+    ]
+    bridge(task)
+    for result in results:
+        bridge(result)
+    bridge(StepOutput("s/a", "stdout", lines(0, 2)))
+    assert [type(m) for m in posted] == [OutputReady]  # 302 events, one message in flight
+    ready = posted[0]
+    assert isinstance(ready, OutputReady)
+    batch = bridge.drain(ready.generation)
+    assert batch.events == [task, *results]
+    assert batch.chunks == [("s/a", ["0", "1"])]
+    bridge(results[0])
+    bridge(StepFinished("s/a", outcome="failed"))
+    ready, flushed, finished = posted[1:]
+    assert isinstance(flushed, OutputBatch) and flushed.events == [results[0]]
+    assert isinstance(finished, EngineEvent) and finished.event == StepFinished("s/a", "failed")
