@@ -413,7 +413,13 @@ class AnsibleStep(StepBase):
     limit: str | None = Field(None, description="ansible-playbook --limit")
     tags: str | None = Field(None, description="ansible-playbook --tags")
     extra_vars: dict[Identifier, ExtraVar | int | float | bool] = {}
-    host: str = Field("local", description="Where ansible-playbook runs")
+    host: str = Field(
+        "local",
+        description="Where ansible runs: `local` (this machine, the default), or a declared "
+        "[hosts] entry: annotui reaches it over its SSH link and ansible-runner's worker runs "
+        "ansible-playbook there (ansible-runner and ansible-core installed on it); the "
+        "inventory's hosts are reached from that host",
+    )
     changes: bool = Field(True, description="Mutating: run with --check --diff in rehearsal")
     timeout: float | None = Field(None, gt=0, le=MAX_TIMEOUT)
 

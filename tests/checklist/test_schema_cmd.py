@@ -47,3 +47,43 @@ def test_schema_validates_a_real_checklist() -> None:
     for stage in data["stages"]:
         for step in stage["steps"]:
             assert set(step) <= step_keys
+
+
+ANSIBLE_HOST = """\
+[checklist]
+id = "a"
+title = "A"
+
+[hosts.deployer]
+ssh = "deploy@deployer.example"
+
+[[stages]]
+id = "s"
+
+  [[stages.steps]]
+  id = "play"
+  kind = "ansible"
+  playbook = "site.yml"
+  inventory = ["web1"]
+  host = "{host}"
+"""
+
+
+def test_the_ansible_host_says_what_check_accepts(tmp_path: Path) -> None:
+    """`host` of an ansible step: the schema's description names both forms `check` takes
+    (`local`, a declared SSH host where ansible-runner's worker runs) and check refuses the rest."""
+    from annotui.checklist.commands import check_one, json_schema
+
+    described = json_schema()["$defs"]["AnsibleStep"]["properties"]["host"]
+    assert described["default"] == "local" and described["type"] == "string"
+    text = described["description"]
+    assert "`local`" in text and "declared [hosts] entry" in text
+    assert "SSH" in text and "ansible-runner's worker" in text
+    (tmp_path / "site.yml").write_text("- hosts: all\n  tasks: []\n")
+    for host, ok in (("local", True), ("deployer", True), ("elsewhere", False)):
+        path = tmp_path / f"{host}.toml"
+        path.write_text(ANSIBLE_HOST.format(host=host))
+        valid, report = check_one(str(path))
+        assert valid is ok, report
+        if not ok:
+            assert f"{path}:" in report and "'elsewhere'" in report
