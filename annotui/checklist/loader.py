@@ -157,7 +157,31 @@ def load_checklist(path: str | Path) -> LoadedChecklist:
         _check_limits(file, text)
         tables = from_model(_fast_load(text) or _load_with_positions(file, text))
         cache.store(sha256, tables)
+    _check_files(path, file, text, tables)
     return LoadedChecklist(path, text, sha256, tables)
+
+
+def _check_files(path: Path, file: str, text: str, model: Checklist) -> None:
+    """ChecklistError for an ansible step whose playbook (a path without placeholders, relative
+    to the checklist) is not a file. Done on every load, not cached with the content: it
+    depends on where the file is and on what is beside it."""
+    missing: list[Finding] = []
+    for i, stage in enumerate(model.stages):
+        for key, steps in (("steps", stage.steps), ("rollback", stage.rollback)):
+            for j, step in enumerate(steps):
+                if step.kind != "ansible" or "{{" in step.playbook:
+                    continue
+                target = (path.parent / step.playbook).resolve()
+                if not target.is_file():
+                    what = "is not a file" if target.exists() else "not found"
+                    msg = f"playbook {step.playbook!r} {what}: {target} (relative to the checklist)"
+                    missing.append(Finding(("stages", i, key, j, "playbook"), "value", msg))
+    if missing:
+        from annotui.checklist.positions import PositionParser
+
+        parser = PositionParser(text)
+        parser.parse()
+        raise ChecklistError([_diagnostic(f, parser.positions, file) for f in missing])
 
 
 def _check_limits(file: str, text: str) -> None:
