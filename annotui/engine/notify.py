@@ -317,6 +317,16 @@ async def _deliver(job: _Job) -> tuple[str, str]:
     app = apprise.Apprise()
     if not app.add(job.target.url):
         return "failed", "Apprise does not accept this URL (unknown scheme or a malformed URL)"
+    socket_timeout = min(
+        (
+            float(getattr(plugin, name))
+            for plugin in app
+            for name in ("socket_connect_timeout", "socket_read_timeout")
+            if isinstance(getattr(plugin, name, None), int | float)
+        ),
+        default=TIMEOUT,
+    )
+    started = time.monotonic()
     try:
         result = await asyncio.wait_for(
             app.async_notify(
@@ -336,6 +346,10 @@ async def _deliver(job: _Job) -> tuple[str, str]:
         return "sent", words if logs else "delivered"
     if result.timeout_count:
         return "timeout", words
+    if time.monotonic() - started >= socket_timeout * 0.95:
+        # Apprise reports a socket timeout (an endpoint that holds the connection and says
+        # nothing) as a connection error; only a socket timeout fails this late
+        return "timeout", f"no answer within {socket_timeout:g} s ({words})"
     return "failed", words
 
 
