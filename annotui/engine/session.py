@@ -142,6 +142,8 @@ class Session:
         self._current_key: str | None = None
         self._audit_lost: str | None = None
         """Why the audit log cannot be written: the run stops, nothing more is shown."""
+        self._cut_off: set[str] = set()
+        """Resume: steps whose log records their finish as `unknown` (cut off while running)."""
         self._spawned: dict[str, tuple[str, int, int | None, str | None]] = {}
         """step_key -> (host, process group, its leader's start time, boot id) of its command's
         last start (on resume: of the outcome-unknown steps, from the log)."""
@@ -559,7 +561,9 @@ class Session:
             for key in self._restore_captures(state, finished):
                 del finished[key]  # it runs again, to capture what the log cannot give back
         unknown = set(state.unknown) if state else set()
-        unknown |= {key for key, outcome in finished.items() if outcome == "unknown"}
+        cut_off = {key for key, outcome in finished.items() if outcome == "unknown"}
+        self._cut_off = cut_off - unknown
+        unknown |= cut_off
         total = len(self.plan)
         for index, stage in enumerate(self.plan, 1):
             if all(finished.get(p.key) in DONE_OUTCOMES | {"skipped"} for p in stage.steps):
@@ -642,6 +646,8 @@ class Session:
         if unknown:
             await self._until_gone(step)
             reason = "it started but no finish was recorded (crash, kill or lost connection)"
+            if step.key in self._cut_off:
+                reason = "it was cut off while it ran (a lost connection or an interruption)"
             self.emit(ev.OutcomeUnknown(step.key, reason))
             decision = await self.operator.resolve_unknown(step, reason)
             if decision.action == "done":
