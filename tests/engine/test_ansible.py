@@ -147,6 +147,22 @@ def test_an_unreachable_host_fails_the_step(tmp_path, sshd):
     assert done["message"] == "unreachable: gone"
 
 
+def test_a_play_that_runs_on_no_host_fails_the_step(tmp_path):
+    """An inventory whose only group has no host: ansible-playbook says 'no hosts matched' and
+    exits 0; the step did nothing it was asked to, so it fails and says why."""
+    inv = tmp_path / "inv.ini"
+    inv.write_text("[web]\n")
+    audit = tmp_path / "a.jsonl"
+    r = run(tmp_path, inv, "--yes", "--audit", str(audit))
+    assert r.returncode == 1, r.stdout + r.stderr
+    log = read_log(audit)
+    (done,) = records(log, "step.finished")
+    assert done["outcome"] == "failed" and done["exit_code"] == 0, done
+    assert done["message"].startswith("the play ran on no host: the inventory"), done
+    assert "the play ran on no host" in r.stdout
+    assert not [s for s in records(log, "step.shown") if s["step_key"] == "deploy/after"]
+
+
 def test_rehearsal_runs_the_playbook_in_check_mode(tmp_path, sshd):
     inv = inventory(tmp_path / "inv.ini", ["l1", "l2"], ["s1"], sshd)
     audit = tmp_path / "a.jsonl"

@@ -90,6 +90,11 @@ REHEARSAL_WARNING = (
     "rehearsal: ansible-playbook --check --diff: tasks marked check_mode: false still run "
     "and change their hosts"
 )
+NO_HOSTS = (
+    "the play ran on no host: the inventory, its groups or the limit matched none "
+    "(ansible-playbook exits 0 then)"
+)
+"""A play that ran nowhere did nothing the operator asked for: the step fails."""
 ENVVARS = {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_HOST_KEY_CHECKING": "True"}
 """ansible's environment: no colours, and host keys checked (runner turns the check off unless
 told: ansible's ssh would then add unknown keys with StrictHostKeyChecking=no)."""
@@ -639,6 +644,8 @@ def _verdict(
         return _finished(ctx, start, "failed", "; ".join(parts), rc)
     if rc != 0 or status != "successful":
         return _finished(ctx, start, "failed", f"ansible-playbook ended {status} (exit {rc})", rc)
+    if not recap:
+        return _finished(ctx, start, "failed", NO_HOSTS, rc)
     counts = (
         f"{len(recap)} host{'s' * (len(recap) != 1)}, {play.results} results, "
         f"{play.changed} changed"
