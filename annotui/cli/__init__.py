@@ -181,8 +181,8 @@ def handler_name(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module, func = handler_name(args).split(":")
-    handler = getattr(importlib.import_module(module), func)
-    try:
+    try:  # a Ctrl-C while the handler's modules load is an interrupt too, not a traceback
+        handler = getattr(importlib.import_module(module), func)
         return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("annotui: interrupted", file=sys.stderr)
