@@ -340,7 +340,15 @@ class VarModal(TextModal):
         hint = var.prompt or var.description or name
         if var.example:
             hint += f" (e.g. {var.example})"
-        super().__init__(f"Value for {name}", escape(hint), error, password=var.secret)
+        prompt = escape(hint)
+        if var.secret:
+            # asked again on a resume: why, and what happens to it
+            prompt += "\n[dim]A secret: typed hidden, never written to the audit log"
+            if var.from_env:
+                prompt += f" (or set {escape(var.from_env)} before starting)"
+            prompt += ".[/]"
+        prompt += "\n[b]Enter[/b] use it · [b]Esc[/b] stop the run"
+        super().__init__(f"Value for {name}", prompt, error, password=var.secret)
         self.var_name = name
         self.var = var
 
@@ -651,8 +659,10 @@ class LockModal(TextModal):
     def __init__(self, holder: str, word: str) -> None:
         super().__init__(
             "Target locked",
-            f"The target is locked by:\n[b]{escape(holder)}[/b]\n"
-            f"Type [b]{escape(word)}[/b] to take the lock over, Esc to go back.",
+            # holder: "the target is locked (PATH), held by operator=…, pid=…, …"
+            f"[b]{escape(holder[:1].upper() + holder[1:])}[/b]\n"
+            f"Type [b]{escape(word)}[/b] to take the lock over (only when that run is gone), "
+            "or Esc to leave it: this run then stops.",
         )
         self.word = word
 

@@ -7,7 +7,14 @@ timestamps) shown as a fixed value.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +22,7 @@ from cockpit_helpers import CHECKLISTS, FIXED_NOW, question_kind, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from annotui.audit.reader import read_records
 from annotui.engine.options import RunOptions
 from screens import walk
 from screens.app import CockpitApp
@@ -252,3 +260,191 @@ def test_matrix_viewer_80x24(snap_compare, tmp_path: Path, mode: str) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(ReviewApp(log, poll=3600), terminal_size=(80, 24), run_before=before)
+
+
+# -- the same matrix at 120x40 -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", STATUS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("screen", list(MATRIX))
+def test_matrix_120x40(
+    snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, screen: str, mode: str,
+    status: str,
+) -> None:  # fmt: skip
+    app = matrix_app(tmp_path, monkeypatch, mode, status)
+
+    async def before(pilot: Pilot) -> None:
+        await MATRIX[screen](pilot)
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=before)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_matrix_viewer_120x40(snap_compare, tmp_path: Path, mode: str) -> None:
+    from audit_samples import sample_events, write_sample
+
+    from screens.audit_viewer import AuditViewerScreen, ReviewApp
+
+    events = sample_events()
+    events[0] = {**events[0], "mode": mode}
+    log = tmp_path / "release-2026-03-02.jsonl"
+    write_sample(log, events)
+
+    async def before(pilot: Pilot) -> None:
+        app = pilot.app
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, AuditViewerScreen) and app.screen.verdict is not None,
+        )
+        await pilot.pause(0.3)
+
+    assert snap_compare(ReviewApp(log, poll=3600), terminal_size=(120, 40), run_before=before)
+
+
+# -- questions the walk above never asks: a held lock, a typed word, a var, an unknown outcome --
+
+HOLDER = {
+    "operator": "bob",
+    "pid": 4242,
+    "host": "jump2",
+    "since": "2026-01-01T00:00:00+00:00",
+    "checklist": "ui-questions",
+    "audit": "/home/bob/release.jsonl",
+}
+"""Another session's lock (fixed: the question names its holder)."""
+
+
+def questions_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, locked: bool) -> CockpitApp:
+    shutil.copy(CHECKLISTS / "questions.toml", tmp_path / "questions.toml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    monkeypatch.setattr("screens.welcome.bundled_checklists", lambda: ["anno-release"])
+    if locked:
+        (tmp_path / "target.lock").mkdir()
+        (tmp_path / "target.lock" / "holder.json").write_text(json.dumps(HOLDER))
+    options = RunOptions(audit_path=Path("run.jsonl"), argv=["run", "questions.toml"])
+    app = CockpitApp("questions.toml", options, clock=lambda: FIXED_NOW, operator_name="tester")
+    app.animation_level = "none"
+    return app
+
+
+def _written(log: Path) -> bool:
+    """The step's output so far (its step.output record: the command in step.shown names the
+    same words) and its process group (step.spawned) are in the log, each on a whole line (a
+    torn last line is dropped on resume); they come in either order."""
+    data = log.read_bytes() if log.exists() else b""
+    lines = data.split(b"\n")[:-1]
+    output = any(b'"step.output"' in line and b"0002_jobs" in line for line in lines)
+    return output and any(b'"step.spawned"' in line for line in lines)
+
+
+def killed_log(where: Path) -> Path:
+    """killed.toml run in plain mode (a real subprocess, its token from the environment) and
+    killed with SIGKILL while its step runs, the step's process group after it (as a reboot
+    would end it; the resume waits for it to be gone): ``where``/run.jsonl ends mid-step."""
+    shutil.copy(CHECKLISTS / "killed.toml", where / "killed.toml")
+    log = where / "run.jsonl"
+    env = {**os.environ, "UI_KILLED_TOKEN": "s3cret-token"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "annotui.cli", "run", "killed.toml", "--plain", "--yes",
+         "--audit", "run.jsonl"],
+        cwd=where, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not _written(log):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the step's output never reached the log"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+    spawned = [r for r in read_records(log) if r["event"] == "step.spawned"]
+    assert spawned and not [r for r in read_records(log) if r["event"] == "step.finished"]
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(int(spawned[0]["pgid"]), signal.SIGKILL)
+    return log
+
+
+def killed_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CockpitApp:
+    killed_log(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("UI_KILLED_TOKEN", raising=False)
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    monkeypatch.setattr("screens.welcome.bundled_checklists", lambda: ["anno-release"])
+    options = RunOptions(
+        audit_path=Path("run.jsonl"), resume=True, argv=["run", "killed.toml", "--resume"]
+    )
+    app = CockpitApp("killed.toml", options, clock=lambda: FIXED_NOW, operator_name="tester")
+    app.animation_level = "none"
+    return app
+
+
+async def _start(pilot: Pilot) -> None:
+    await wait_for(pilot, lambda: getattr(pilot.app.focused, "id", None) == "start")
+    await pilot.press("enter")
+
+
+async def _to_lock(pilot: Pilot) -> None:
+    await _start(pilot)
+    await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == "VariablesScreen")
+    await pilot.press("ctrl+s")
+    await _ask(pilot, "lock")
+
+
+async def _to_typed(pilot: Pilot) -> None:
+    await _start(pilot)
+    await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == "VariablesScreen")
+    await pilot.press("ctrl+s")
+    await _ask(pilot, "confirm")
+    await pilot.press(*"pr")  # the word half typed
+
+
+async def _to_var(pilot: Pilot) -> None:
+    await _start(pilot)
+    await _ask(pilot, "var")
+
+
+async def _to_unknown(pilot: Pilot) -> None:
+    await _to_var(pilot)
+    await pilot.press(*"s3cret-token", "enter")
+    await _ask(pilot, "unknown")
+    modal = pilot.app.screen
+    await wait_for(pilot, lambda: "reading" not in str(modal.query_one("#partial").render()))
+    await pilot.pause(0.3)
+
+
+QUESTIONS = {
+    "lock": (_to_lock, "locked"),
+    "typed-word": (_to_typed, "fresh"),
+    "var-prompt": (_to_var, "killed"),
+    "outcome-unknown": (_to_unknown, "killed"),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+@pytest.mark.parametrize("question", list(QUESTIONS))
+def test_questions(
+    snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, question: str,
+    size: tuple[int, int],
+) -> None:  # fmt: skip
+    steps, setup = QUESTIONS[question]
+    if setup == "killed":
+        app = killed_app(tmp_path, monkeypatch)
+    else:
+        app = questions_app(tmp_path, monkeypatch, locked=setup == "locked")
+
+    async def before(pilot: Pilot) -> None:
+        await steps(pilot)
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)
