@@ -336,6 +336,8 @@ class SkipReasonModal(TextModal):
 class VarModal(TextModal):
     """A value for a var the engine still needs (e.g. a secret on resume)."""
 
+    BINDINGS = [Binding("escape", "back", "Stop the run")]
+
     def __init__(self, name: str, var: Var, error: str | None) -> None:
         hint = var.prompt or var.description or name
         if var.example:
@@ -655,6 +657,8 @@ def ask_skip(modal: AskModal[Decision], step: PlannedStep) -> None:
 
 class LockModal(TextModal):
     """Another run holds the target lock: take it over only by typing the word."""
+
+    BINDINGS = [Binding("escape", "back", "Stop the run")]
 
     def __init__(self, holder: str, word: str) -> None:
         super().__init__(
