@@ -226,6 +226,10 @@ class WalkScreen(Screen[None]):
         elif isinstance(event, ev.OutcomeUnknown):
             steps.set_state(event.step_key, "unknown")
             self.note(event.step_key, f"[b #ff87ff]OUTCOME UNKNOWN[/]: {escape(event.reason)}")
+            if event.step_key not in self.outputs and self.audit_path is not None:
+                # the cut-off attempt ran in an earlier process: its output is in the log
+                self.show_output(event.step_key)
+                self.load_earlier_output(self.audit_path, event.step_key)
         elif isinstance(event, ev.SupervisorState):
             procs = ", ".join(f"{escape(k)} {escape(v)}" for k, v in event.processes.items())
             self.note(event.step_key, f"{event.supervisor} {event.when}: {procs or 'no process'}")

@@ -418,6 +418,10 @@ async def _to_unknown(pilot: Pilot) -> None:
     await _ask(pilot, "unknown")
     modal = pilot.app.screen
     await wait_for(pilot, lambda: "reading" not in str(modal.query_one("#partial").render()))
+    # behind the box, the step's own output pane shows the cut-off attempt's output (read from
+    # the log in a worker)
+    walk = next(s for s in pilot.app.screen_stack if hasattr(s, "outputs"))
+    await wait_for(pilot, lambda: "migrate/schema" in walk.outputs)
     await pilot.pause(0.3)
 
 
